@@ -1,0 +1,72 @@
+"""LTI endpoints: OIDC login, launch, and the tool's public keys."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, redirect, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from lti_tool.extensions import csrf, db
+from lti_tool.launches import accept_launch, start_login
+from lti_tool.lti.keys import published_jwks
+from lti_tool.lti.launch import LaunchInput, unverified_locale
+from lti_tool.lti.roles import Role, effective_role
+from lti_tool.runtime import runtime
+from lti_tool.web import set_locale
+
+bp = Blueprint("lti", __name__)
+
+
+@bp.route("/lti/login", methods=["GET", "POST"])
+@csrf.exempt
+def login() -> BaseResponse:
+    params = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()}
+    rt = runtime()
+    login_redirect = start_login(
+        db.session,
+        params,
+        store=rt.store,
+        base_url=rt.base_url,
+        state_lifetime=current_app.config["LOGIN_STATE_LIFETIME"],
+    )
+    # A GET redirect, not a POSTed form: Moodle 4.5's Lax session cookie needs top-level GET.
+    response = redirect(login_redirect.url, code=302)
+    secure = request.is_secure
+    response.set_cookie(
+        login_redirect.cookie_name,
+        login_redirect.state,
+        max_age=login_redirect.cookie_max_age,
+        secure=secure,
+        httponly=True,
+        samesite="None" if secure else "Lax",
+        partitioned=secure,
+        path="/lti/",
+    )
+    return response
+
+
+@bp.route("/lti/launch", methods=["POST"])
+@csrf.exempt
+def launch() -> BaseResponse:
+    id_token = request.form.get("id_token")
+    set_locale(unverified_locale(id_token))  # error pages speak the launch's language
+    rt = runtime()
+    record = accept_launch(
+        db.session,
+        LaunchInput(id_token=id_token, state=request.form.get("state"), cookies=dict(request.cookies)),
+        store=rt.store,
+        platform_keys=rt.platform_keys(),
+        settings=current_app.config,
+    )
+    if effective_role(record.roles) == Role.INSTRUCTOR:
+        return redirect(url_for("instructor.home", launch_id=record.id), code=303)
+    return redirect(url_for("learner.home", launch_id=record.id), code=303)
+
+
+@bp.route("/.well-known/jwks.json")
+def jwks() -> Response:
+    from datetime import timedelta
+
+    keys = published_jwks(db.session, timedelta(seconds=current_app.config["TOOL_KEY_GRACE"]))
+    response = jsonify(keys)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

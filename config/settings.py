@@ -1,0 +1,143 @@
+"""Settings objects.
+
+`EmbeddedConfig` runs with nothing installed (SQLite and a file cache in `instance/`),
+`ProductionConfig` reads everything from the environment and refuses unsafe defaults, and
+`TestConfig` is the embedded one with testing switches. Any of them can be overridden by the
+environment variables in `ENV_SETTINGS`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+DEFAULT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused by ProductionConfig
+
+
+class EmbeddedConfig:
+    """The no-setup default: one machine, SQLite, a file-system cache, the grade worker in-process."""
+
+    ENV_NAME = "embedded"
+    SECRET_KEY = DEFAULT_SECRET_KEY
+    SQLALCHEMY_DATABASE_URI = ""  # filled in by create_app: sqlite in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
+    REDIS_URL = ""
+    TOOL_BASE_URL = "http://127.0.0.1:5000"
+    DEMO_LMS = False
+    PROXY_FIX = False  # trust X-Forwarded-* from one proxy
+    TOOL_NAME = "Integrationsløft"
+    # Launches stay usable this long without activity (seconds).
+    LAUNCH_LIFETIME = 8 * 3600
+    # OIDC state waits this long between login and launch (seconds).
+    LOGIN_STATE_LIFETIME = 10 * 60
+    # Clock skew allowed on iat/exp/nbf (seconds).
+    JWT_LEEWAY = 60
+    # Largest id_token accepted before any parsing (bytes).
+    MAX_ID_TOKEN_BYTES = 64 * 1024
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    # Platform JWKS kept this long; an unknown kid refetches at most once per interval.
+    PLATFORM_JWKS_TTL = 24 * 3600
+    PLATFORM_JWKS_MIN_REFETCH = 30
+    # Retired tool keys stay in the JWKS this long so platforms can still verify old tokens.
+    TOOL_KEY_GRACE = 7 * 24 * 3600
+    # Outbound HTTP: (connect, read) seconds.
+    HTTP_TIMEOUT = (3.05, 10.0)
+    BABEL_DEFAULT_LOCALE = "da"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Copenhagen"
+    LANGUAGES = ("da", "sv", "en")
+    CONTENT_DIR = ""  # filled in by create_app: <repo>/content
+    GRADE_WORKER_THREAD = True
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    LOG_LEVEL = "INFO"
+    LOG_JSON = False
+
+
+class ProductionConfig(EmbeddedConfig):
+    """Everything from the environment; PostgreSQL and Redis; the grade worker as its own process."""
+
+    ENV_NAME = "production"
+    SECRET_KEY = ""
+    DEMO_LMS = False
+    PROXY_FIX = True
+    GRADE_WORKER_THREAD = False
+    SESSION_COOKIE_SECURE = True
+    LOG_JSON = True
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+
+
+class TestConfig(EmbeddedConfig):
+    """The embedded set-up with testing switches; tests pass further overrides as a mapping."""
+
+    ENV_NAME = "test"
+    TESTING = True
+    SECRET_KEY = "test-secret-key-for-tests-only"  # noqa: S105
+    DEMO_LMS = True
+    GRADE_WORKER_THREAD = False
+    PLATFORM_JWKS_MIN_REFETCH = 0
+
+
+ENV_SETTINGS: dict[str, type] = {
+    "SECRET_KEY": str,
+    "DATABASE_URL": str,
+    "REDIS_URL": str,
+    "TOOL_BASE_URL": str,
+    "DEMO_LMS": bool,
+    "PROXY_FIX": bool,
+    "LOG_LEVEL": str,
+    "LOG_JSON": bool,
+    "GRADE_WORKER_THREAD": bool,
+    "TOOL_KEY_GRACE": int,
+    "LAUNCH_LIFETIME": int,
+}
+
+_CONFIGS = {"embedded": EmbeddedConfig, "production": ProductionConfig, "test": TestConfig}
+
+
+def _parse(kind: type, raw: str) -> Any:
+    if kind is bool:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    return kind(raw)
+
+
+def database_uri(url: str) -> str:
+    """Map `postgresql://` and `postgres://` to the psycopg 3 driver SQLAlchemy needs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def config_from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Settings for `create_app`: the class named by INTEGRATIONSLOEFT_ENV plus the environment."""
+    env = os.environ if environ is None else environ
+    base = _CONFIGS.get(env.get("INTEGRATIONSLOEFT_ENV", "embedded"), EmbeddedConfig)
+    settings = {k: getattr(base, k) for k in dir(base) if k.isupper()}
+    for name, kind in ENV_SETTINGS.items():
+        if env.get(name):
+            settings[name] = _parse(kind, env[name])
+    if settings.get("DATABASE_URL"):
+        settings["SQLALCHEMY_DATABASE_URI"] = database_uri(settings.pop("DATABASE_URL"))
+    return settings
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unsafe; the message says which and what to do."""
+
+
+def check_production(settings: dict[str, Any]) -> None:
+    """Refuse to start production with settings that would be unsafe or would lose data."""
+    if settings.get("ENV_NAME") != "production":
+        return
+    secret = settings.get("SECRET_KEY") or ""
+    if not secret or secret == DEFAULT_SECRET_KEY or len(secret) < 32:
+        raise ConfigError("SECRET_KEY must be set to a random value of at least 32 characters.")
+    if settings.get("DEMO_LMS"):
+        raise ConfigError("DEMO_LMS cannot be enabled in production.")
+    if not str(settings.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
+        raise ConfigError("DATABASE_URL must point to PostgreSQL in production.")
+    if not settings.get("REDIS_URL"):
+        raise ConfigError("REDIS_URL must be set in production (shared launch state).")
+    if not str(settings.get("TOOL_BASE_URL", "")).startswith("https://"):
+        raise ConfigError("TOOL_BASE_URL must be an https:// URL in production.")

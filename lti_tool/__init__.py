@@ -1,0 +1,83 @@
+"""Integrationsløft: an LTI 1.3 Advantage tool for continuing education in integration work."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from config.settings import EmbeddedConfig, check_production, config_from_env
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _settings(config: type | Mapping[str, Any] | None) -> dict[str, Any]:
+    if config is None:
+        return config_from_env()
+    if isinstance(config, Mapping):
+        base = {k: getattr(EmbeddedConfig, k) for k in dir(EmbeddedConfig) if k.isupper()}
+        base.update(config)
+        return base
+    return {k: getattr(config, k) for k in dir(config) if k.isupper()}
+
+
+def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
+    """The app factory: wires settings, extensions, blueprints and error handling. Nothing else."""
+    settings = _settings(config)
+    check_production(settings)
+    app = Flask(
+        __name__,
+        instance_path=settings.get("INSTANCE_PATH") or str(REPO_ROOT / "instance"),
+        template_folder=str(REPO_ROOT / "templates"),
+        static_folder=str(REPO_ROOT / "static"),
+    )
+    app.config.update(settings)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(
+            Path(app.instance_path) / "integrationsloeft.db"
+        )
+    app.config.setdefault("CONTENT_DIR", str(REPO_ROOT / "content"))
+    if not app.config["CONTENT_DIR"]:
+        app.config["CONTENT_DIR"] = str(REPO_ROOT / "content")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(REPO_ROOT / "translations")
+
+    from lti_tool import web
+    from lti_tool.extensions import babel, csrf, db, migrate
+    from lti_tool.logs import configure_logging
+    from lti_tool.runtime import install
+    from lti_tool.store import make_store
+
+    configure_logging(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"), render_as_batch=True)
+    babel.init_app(app, locale_selector=web.select_locale)
+    csrf.init_app(app)
+    install(
+        app,
+        make_store(
+            app.config["REDIS_URL"],
+            Path(app.instance_path) / "store",
+            prefix=app.config.get("REDIS_PREFIX", "il:"),
+        ),
+    )
+    web.install(app)
+
+    from blueprints.instructor import bp as instructor_bp
+    from blueprints.learner import bp as learner_bp
+    from blueprints.lti import bp as lti_bp
+
+    app.register_blueprint(lti_bp)
+    app.register_blueprint(learner_bp)
+    app.register_blueprint(instructor_bp)
+    if app.config["DEMO_LMS"]:
+        from lti_tool.demo_lms.views import bp as demo_bp
+
+        app.register_blueprint(demo_bp)
+
+    from lti_tool.cli import register_commands
+
+    register_commands(app)
+    return app

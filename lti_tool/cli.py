@@ -1,0 +1,125 @@
+"""`flask …` commands, grouped by noun. Each calls a service; the docstring is the help text."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from lti_tool.extensions import db
+from lti_tool.lti import keys as tool_keys
+from lti_tool.models import PlatformStatus, utcnow
+from lti_tool.platforms import PlatformError, ToolInfo, add_platform, list_platforms, remove_platform
+
+keys_cli = AppGroup("keys", help="The tool's signing keys.")
+platforms_cli = AppGroup("platforms", help="Platforms (LMS installations) registered with the tool.")
+
+
+@keys_cli.command("generate")
+@click.option("--if-missing", is_flag=True, help="Do nothing when a current key exists.")
+def keys_generate(if_missing: bool) -> None:
+    """Create a signing key and make it current."""
+    if if_missing:
+        try:
+            key = tool_keys.current_key(db.session)
+            click.echo(f"Current key exists: {key.kid}")
+            return
+        except tool_keys.KeyError_:
+            pass
+    key = tool_keys.generate_key(db.session, current_app.config["SECRET_KEY"])
+    click.echo(f"Generated key {key.kid}")
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Make a new key current; the old one stays in the JWKS for the grace period."""
+    key = tool_keys.generate_key(db.session, current_app.config["SECRET_KEY"])
+    grace = timedelta(seconds=current_app.config["TOOL_KEY_GRACE"])
+    click.echo(f"New current key {key.kid}; the previous key stays published for {grace}.")
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """List keys: current, retired and still published, or retired and withdrawn."""
+    grace = timedelta(seconds=current_app.config["TOOL_KEY_GRACE"])
+    now = utcnow()
+    for key in tool_keys.list_keys(db.session):
+        if key.retired_at is None:
+            state = "current"
+        elif key.retired_at > now - grace:
+            state = f"retired {key.retired_at:%Y-%m-%d %H:%M}, still published"
+        else:
+            state = f"retired {key.retired_at:%Y-%m-%d %H:%M}, withdrawn"
+        click.echo(f"{key.kid}  created {key.created_at:%Y-%m-%d %H:%M}  {state}")
+
+
+@platforms_cli.command("add")
+@click.option("--issuer", required=True, help="The platform's issuer (iss).")
+@click.option("--client-id", required=True, help="The client ID the platform gave the tool.")
+@click.option("--auth-login-url", required=True, help="The platform's OIDC authorization URL.")
+@click.option("--auth-token-url", required=True, help="The platform's OAuth2 token URL.")
+@click.option("--key-set-url", required=True, help="The platform's public keyset (JWKS) URL.")
+@click.option("--deployment-id", "deployment_ids", multiple=True, required=True, help="Repeatable.")
+@click.option("--name", help="A name for the operator, e.g. the municipality.")
+@click.option("--audience", help="Token audience, if the platform wants other than the token URL.")
+@click.option("--pending", is_flag=True, help="Register as pending, to be approved later.")
+def platforms_add(**options: object) -> None:
+    """Register a platform by hand, or add deployments to one already registered."""
+    try:
+        platform = add_platform(
+            db.session,
+            issuer=str(options["issuer"]),
+            client_id=str(options["client_id"]),
+            auth_login_url=str(options["auth_login_url"]),
+            auth_token_url=str(options["auth_token_url"]),
+            key_set_url=str(options["key_set_url"]),
+            deployment_ids=[str(d) for d in options["deployment_ids"]],  # type: ignore[attr-defined]
+            name=str(options["name"]) if options["name"] else None,
+            auth_audience=str(options["audience"]) if options["audience"] else None,
+            status=PlatformStatus.PENDING if options["pending"] else PlatformStatus.ACTIVE,
+        )
+    except PlatformError as exc:
+        raise click.UsageError(str(exc)) from exc
+    deployments = ", ".join(d.deployment_id for d in platform.deployments)
+    click.echo(f"Platform {platform.id} ({platform.name}) {platform.status}: deployments {deployments}")
+
+
+@platforms_cli.command("list")
+def platforms_list() -> None:
+    """List registered platforms and their deployments."""
+    platforms = list_platforms(db.session)
+    if not platforms:
+        click.echo("No platforms registered.")
+    for p in platforms:
+        deployments = ", ".join(d.deployment_id for d in p.deployments) or "-"
+        click.echo(f"{p.id}\t{p.status}\t{p.name}\t{p.issuer}\tclient_id={p.client_id}\tdeployments={deployments}")
+
+
+@platforms_cli.command("remove")
+@click.argument("platform_id", type=int)
+def platforms_remove(platform_id: int) -> None:
+    """Remove a platform, its deployments and everything launched through it."""
+    if not remove_platform(db.session, platform_id):
+        raise click.UsageError(f"No platform with id {platform_id}.")
+    click.echo(f"Removed platform {platform_id}.")
+
+
+@click.command("tool-info")
+def tool_info() -> None:
+    """Print every URL and value an LMS administrator pastes when registering the tool."""
+    info = ToolInfo(str(current_app.config["TOOL_BASE_URL"]).rstrip("/"))
+    width = max(len(label) for label, _ in info.rows())
+    for label, value in info.rows():
+        click.echo(f"{label.ljust(width)}  {value}")
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(keys_cli)
+    app.cli.add_command(platforms_cli)
+    app.cli.add_command(tool_info)
+    if app.config.get("DEMO_LMS"):
+        from lti_tool.demo_lms.cli import demo_cli
+
+        app.cli.add_command(demo_cli)

@@ -1,0 +1,44 @@
+"""`flask demo setup`: make the demo LMS and the tool know each other."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from lti_tool.demo_lms import platform as demo
+from lti_tool.extensions import db
+from lti_tool.lti import keys as tool_keys
+from lti_tool.platforms import add_platform
+
+demo_cli = AppGroup("demo", help="The embedded demo LMS.")
+
+
+def setup_demo(base_url: str, secret_key: str) -> None:
+    """Idempotent: keys for both sides, the registration on both sides, the demo course links."""
+    try:
+        tool_keys.current_key(db.session)
+    except tool_keys.KeyError_:
+        tool_keys.generate_key(db.session, secret_key)
+    demo.ensure_key(db.session, secret_key)
+    demo.register_tool(db.session, tool_base_url=base_url)
+    demo.seed_links(db.session)
+    urls = demo.DemoUrls(base_url)
+    add_platform(
+        db.session,
+        issuer=urls.issuer,
+        client_id=demo.CLIENT_ID,
+        auth_login_url=urls.auth_url,
+        auth_token_url=urls.token_url,
+        key_set_url=urls.jwks_url,
+        deployment_ids=[demo.DEPLOYMENT_ID],
+        name="Demo-LMS",
+    )
+
+
+@demo_cli.command("setup")
+def setup() -> None:
+    """Register the demo LMS with the tool and the tool with the demo LMS."""
+    base_url = str(current_app.config["TOOL_BASE_URL"]).rstrip("/")
+    setup_demo(base_url, current_app.config["SECRET_KEY"])
+    click.echo(f"Demo LMS ready: open {base_url}/demo-lms/")

@@ -1,0 +1,96 @@
+"""The demo LMS's people and courses. Invented people; locales cover Danish, Swedish and English."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lti_tool.lti import claims
+
+INSTRUCTOR = claims.ROLE_PREFIX_CONTEXT + "Instructor"
+LEARNER = claims.ROLE_PREFIX_CONTEXT + "Learner"
+INSTITUTION_STAFF = claims.ROLE_PREFIX_INSTITUTION + "Staff"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    id: str
+    given_name: str
+    family_name: str
+    email: str
+    locale: str
+    job: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+
+@dataclass(frozen=True)
+class DemoCourse:
+    id: str
+    label: str
+    title: str
+    instructors: tuple[str, ...]
+    learners: tuple[str, ...]
+    # Extra synthetic members, to exercise paging in the roster service.
+    synthetic_learners: int = 0
+
+
+USERS = {
+    u.id: u
+    for u in (
+        DemoUser("hanne", "Hanne", "Kristensen", "hanne.kristensen@demo.example", "da-DK",
+                 "Integrationskoordinator"),
+        DemoUser("jonas", "Jonas", "Madsen", "jonas.madsen@demo.example", "da-DK",
+                 "Jobkonsulent, jobcenter"),
+        DemoUser("sara", "Sara", "Lindqvist", "sara.lindqvist@demo.example", "sv-SE",
+                 "Socialsekreterare"),
+        DemoUser("amir", "Amir", "Haddad", "amir.haddad@demo.example", "en-GB",
+                 "Project coordinator, fast track"),
+    )
+}
+
+COURSES = {
+    c.id: c
+    for c in (
+        DemoCourse("vejle-int", "INT-2026", "Integration i praksis – efteruddannelse 2026",
+                   ("hanne",), ("jonas", "sara", "amir")),
+        DemoCourse("malmo-change", "CHANGE-26", "CHANGE – kompetensutveckling 2026",
+                   ("hanne",), ("sara", "jonas")),
+        DemoCourse("stor-kursus", "STOR", "Stort hold (1.000 deltagere)",
+                   ("hanne",), ("jonas",), synthetic_learners=1000),
+    )
+}
+
+
+def synthetic_user(course: DemoCourse, index: int) -> DemoUser:
+    return DemoUser(f"{course.id}-l{index:04d}", "Deltager", f"{index:04d}",
+                    f"deltager{index:04d}@demo.example", "da-DK", "Medarbejder")
+
+
+def find_user(user_id: str) -> DemoUser | None:
+    if user_id in USERS:
+        return USERS[user_id]
+    for course in COURSES.values():
+        prefix = course.id + "-l"
+        if user_id.startswith(prefix) and user_id[len(prefix):].isdigit():
+            index = int(user_id[len(prefix):])
+            if 0 <= index < course.synthetic_learners:
+                return synthetic_user(course, index)
+    return None
+
+
+def members(course: DemoCourse) -> list[tuple[DemoUser, str]]:
+    """Everyone enrolled, with their role URI."""
+    result = [(USERS[u], INSTRUCTOR) for u in course.instructors]
+    result += [(USERS[u], LEARNER) for u in course.learners]
+    result += [(synthetic_user(course, i), LEARNER) for i in range(course.synthetic_learners)]
+    return result
+
+
+def role_in(course: DemoCourse, user_id: str) -> str | None:
+    if user_id in course.instructors:
+        return INSTRUCTOR
+    if user_id in course.learners or (find_user(user_id) and user_id.startswith(course.id + "-l")):
+        return LEARNER
+    return None

@@ -1,0 +1,333 @@
+"""The demo LMS as a platform: keys, OIDC authorization, id_tokens, OAuth2 tokens.
+
+Behaves like Moodle where the LTI notes describe Moodle, so the tool is tested against the
+platform it meets first.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from itsdangerous import BadSignature as BadItsdangerousSignature
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lti_tool.demo_lms import directory
+from lti_tool.demo_lms.models import DemoKey, DemoLineItem, DemoResourceLink, DemoToolRegistration
+from lti_tool.lti import claims
+from lti_tool.lti.keys import SigningKey, fernet, new_rsa_key, private_pem, public_jwk
+from lti_tool.lti.platform_keys import PlatformKeys
+
+CLIENT_ID = "integrationsloeft-demo"
+DEPLOYMENT_ID = "demo-1"
+TOKEN_LIFETIME = 3600
+
+
+class DemoError(Exception):
+    """A request the demo LMS refuses, with an OAuth2/OIDC error code."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
+
+
+@dataclass(frozen=True)
+class DemoUrls:
+    base_url: str  # the server the demo LMS runs on (the tool's own base URL in the demo)
+
+    @property
+    def issuer(self) -> str:
+        return self.base_url + "/demo-lms"
+
+    @property
+    def auth_url(self) -> str:
+        return self.issuer + "/auth"
+
+    @property
+    def token_url(self) -> str:
+        return self.issuer + "/token"
+
+    @property
+    def jwks_url(self) -> str:
+        return self.issuer + "/jwks"
+
+    def lineitems_url(self, course_id: str) -> str:
+        return f"{self.issuer}/api/courses/{course_id}/lineitems"
+
+    def lineitem_url(self, course_id: str, item_id: int) -> str:
+        return f"{self.lineitems_url(course_id)}/{item_id}"
+
+    def memberships_url(self, course_id: str) -> str:
+        return f"{self.issuer}/api/courses/{course_id}/memberships"
+
+    def deep_link_return_url(self, course_id: str) -> str:
+        return f"{self.issuer}/courses/{course_id}/deep-link-return"
+
+
+# --- keys -------------------------------------------------------------------------------
+
+def ensure_key(session: Session, secret_key: str) -> DemoKey:
+    key = session.scalars(select(DemoKey).order_by(DemoKey.id.desc()).limit(1)).first()
+    if key is None:
+        private = new_rsa_key()
+        kid = "demo-" + uuid.uuid4().hex[:12]
+        key = DemoKey(
+            kid=kid,
+            public_jwk=public_jwk(private, kid),
+            private_key_encrypted=fernet(secret_key).encrypt(private_pem(private)),
+        )
+        session.add(key)
+        session.commit()
+    return key
+
+
+@functools.lru_cache(maxsize=4)
+def _load(kid: str, encrypted: bytes, secret_key: str) -> SigningKey:
+    pem = fernet(secret_key).decrypt(encrypted)
+    key = serialization.load_pem_private_key(pem, password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return SigningKey(kid=kid, pem=pem.decode(), key=key)
+
+
+def signing_key(session: Session, secret_key: str) -> SigningKey:
+    record = ensure_key(session, secret_key)
+    return _load(record.kid, record.private_key_encrypted, secret_key)
+
+
+def jwks(session: Session) -> dict[str, Any]:
+    return {"keys": [k.public_jwk for k in session.scalars(select(DemoKey).order_by(DemoKey.id))]}
+
+
+# --- the tool as registered here -------------------------------------------------------
+
+def registration(session: Session, client_id: str | None = None) -> DemoToolRegistration | None:
+    query = select(DemoToolRegistration).where(DemoToolRegistration.active.is_(True))
+    if client_id:
+        query = query.where(DemoToolRegistration.client_id == client_id)
+    return session.scalars(query.order_by(DemoToolRegistration.id).limit(1)).first()
+
+
+def register_tool(
+    session: Session, *, tool_base_url: str, client_id: str = CLIENT_ID, deployment_id: str = DEPLOYMENT_ID
+) -> DemoToolRegistration:
+    reg = session.scalars(
+        select(DemoToolRegistration).where(DemoToolRegistration.client_id == client_id)
+    ).first()
+    if reg is None:
+        reg = DemoToolRegistration(client_id=client_id)
+        session.add(reg)
+    reg.deployment_id = deployment_id
+    reg.name = "Integrationsløft"
+    reg.login_url = tool_base_url + "/lti/login"
+    reg.redirect_uris = [tool_base_url + "/lti/launch"]
+    reg.jwks_url = tool_base_url + "/.well-known/jwks.json"
+    reg.target_link_uri = tool_base_url + "/lti/launch"
+    reg.deep_link_url = tool_base_url + "/lti/launch"
+    reg.scopes = [claims.SCOPE_LINEITEM, claims.SCOPE_RESULT_READONLY, claims.SCOPE_SCORE, claims.SCOPE_NRPS]
+    reg.active = True
+    session.commit()
+    return reg
+
+
+SEED_LINKS: tuple[tuple[str, str, str, dict[str, str], float | None], ...] = (
+    ("vejle-int", "rl-nyankomne", "Modul 1: Nyankomne flygtninge og familiesammenførte",
+     {"module": "nyankomne"}, 100.0),
+    ("vejle-int", "rl-samarbejde", "Modul 2: Tværfaglige samarbejdsmetoder",
+     {"module": "tvaerfagligt-samarbejde"}, 100.0),
+    ("vejle-int", "rl-programme", "Hele efteruddannelsen i integration",
+     {"programme": "efteruddannelse-integration"}, 100.0),
+    ("vejle-int", "rl-manual", "Integrationsløft (oprettet manuelt)", {}, None),
+    ("malmo-change", "rl-change", "CHANGE – hela programmet", {"programme": "change"}, 100.0),
+    ("malmo-change", "rl-fasttrack", "Fast track to work", {"programme": "fast-track"}, 100.0),
+    ("stor-kursus", "rl-stor", "Modul 1 for det store hold", {"module": "nyankomne"}, 100.0),
+)
+
+
+def seed_links(session: Session) -> None:
+    for course_id, link_id, title, custom, maximum in SEED_LINKS:
+        if session.scalars(select(DemoResourceLink).where(DemoResourceLink.link_id == link_id)).first():
+            continue
+        session.add(DemoResourceLink(course_id=course_id, link_id=link_id, title=title, custom=custom))
+        if maximum is not None:
+            resource = custom.get("module") or custom.get("programme")
+            session.add(DemoLineItem(course_id=course_id, resource_link_id=link_id, label=title,
+                                     score_maximum=maximum, resource_id=resource, tag="integrationsloeft"))
+    session.commit()
+
+
+# --- OIDC --------------------------------------------------------------------------------
+
+def _hints(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt="demo-lms-message-hint")
+
+
+def message_hint(secret_key: str, *, user_id: str, course_id: str, link_id: str | None,
+                 message_type: str, target: str = "iframe") -> str:
+    return _hints(secret_key).dumps(
+        {"u": user_id, "c": course_id, "l": link_id, "m": message_type, "t": target}
+    )
+
+
+def read_hint(secret_key: str, hint: str) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = _hints(secret_key).loads(hint, max_age=600)
+    except BadItsdangerousSignature as exc:
+        raise DemoError("invalid_request", "lti_message_hint is not valid") from exc
+    return data
+
+
+def authorize(session: Session, params: dict[str, str], *, urls: DemoUrls, secret_key: str,
+              extra_claims: dict[str, Any] | None = None) -> tuple[str, dict[str, str]]:
+    """Check the tool's authorization request and answer with (redirect_uri, form fields)."""
+    reg = registration(session, params.get("client_id"))
+    if reg is None:
+        raise DemoError("unauthorized_client", "unknown client_id")
+    redirect_uri = params.get("redirect_uri", "")
+    if redirect_uri not in reg.redirect_uris:
+        # Moodle answers "Invalid request" without redirecting anywhere.
+        raise DemoError("invalid_request", "redirect_uri is not registered")
+    expected = {"scope": "openid", "response_type": "id_token", "response_mode": "form_post", "prompt": "none"}
+    for name, value in expected.items():
+        if params.get(name) != value:
+            raise DemoError("invalid_request", f"{name} must be {value}")
+    for name in ("nonce", "state", "login_hint", "lti_message_hint"):
+        if not params.get(name):
+            raise DemoError("invalid_request", f"{name} is missing")
+    hint = read_hint(secret_key, params["lti_message_hint"])
+    if hint["u"] != params["login_hint"]:
+        raise DemoError("login_required", "login_hint is not the user of this launch")
+    token_claims = launch_claims(session, reg, hint, nonce=params["nonce"], urls=urls)
+    token_claims.update(extra_claims or {})
+    token = signing_key(session, secret_key).sign(token_claims)
+    return redirect_uri, {"id_token": token, "state": params["state"]}
+
+
+def launch_claims(session: Session, reg: DemoToolRegistration, hint: dict[str, Any], *,
+                  nonce: str, urls: DemoUrls) -> dict[str, Any]:
+    """The full claim set Moodle sends, for a resource link or a deep-linking request."""
+    user = directory.find_user(hint["u"])
+    course = directory.COURSES.get(hint["c"])
+    if user is None or course is None:
+        raise DemoError("invalid_request", "unknown user or course")
+    role = directory.role_in(course, user.id)
+    if role is None:
+        raise DemoError("access_denied", "the user is not enrolled in the course")
+    now = int(time.time())
+    body: dict[str, Any] = {
+        "iss": urls.issuer,
+        "aud": reg.client_id,
+        "azp": reg.client_id,
+        "sub": user.id,
+        "iat": now,
+        "exp": now + 300,
+        "nonce": nonce,
+        "name": user.name,
+        "given_name": user.given_name,
+        "family_name": user.family_name,
+        "email": user.email,
+        claims.VERSION: claims.LTI_VERSION,
+        claims.DEPLOYMENT_ID: reg.deployment_id,
+        claims.ROLES: [role, directory.INSTITUTION_STAFF],
+        claims.CONTEXT: {"id": course.id, "label": course.label, "title": course.title,
+                         "type": ["http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering"]},
+        claims.TOOL_PLATFORM: {"guid": "demo-lms.integrationsloeft", "name": "Demo-LMS",
+                               "product_family_code": "integrationsloeft-demo", "version": "1.0"},
+        claims.LAUNCH_PRESENTATION: {
+            "locale": user.locale,
+            "document_target": hint.get("t", "iframe"),
+            "return_url": f"{urls.issuer}/courses/{course.id}",
+        },
+        claims.NRPS_SERVICE: {"context_memberships_url": urls.memberships_url(course.id),
+                              "service_versions": ["2.0"]},
+    }
+    ags: dict[str, Any] = {"scope": list(reg.scopes[:3]), "lineitems": urls.lineitems_url(course.id)}
+    if hint["m"] == claims.MSG_DEEP_LINKING:
+        body[claims.MESSAGE_TYPE] = claims.MSG_DEEP_LINKING
+        body[claims.TARGET_LINK_URI] = reg.deep_link_url or reg.target_link_uri
+        body[claims.DL_SETTINGS] = {
+            "deep_link_return_url": urls.deep_link_return_url(course.id),
+            "accept_types": ["ltiResourceLink"],
+            "accept_presentation_document_targets": ["iframe", "window"],
+            "accept_multiple": True,
+            "auto_create": True,
+            "title": course.title,
+            "data": secrets.token_urlsafe(16),
+        }
+    else:
+        link = session.scalars(select(DemoResourceLink).where(DemoResourceLink.link_id == hint["l"])).first()
+        if link is None or link.course_id != course.id:
+            raise DemoError("invalid_request", "unknown resource link")
+        body[claims.MESSAGE_TYPE] = claims.MSG_RESOURCE_LINK
+        body[claims.TARGET_LINK_URI] = link.url or reg.target_link_uri
+        body[claims.RESOURCE_LINK] = {"id": link.link_id, "title": link.title}
+        body[claims.CUSTOM] = dict(link.custom)
+        items = list(session.scalars(select(DemoLineItem).where(DemoLineItem.resource_link_id == link.link_id)))
+        if len(items) == 1:
+            # Moodle sends `lineitem` only when exactly one line item is coupled to the link.
+            ags["lineitem"] = urls.lineitem_url(course.id, items[0].id)
+    body[claims.AGS_ENDPOINT] = ags
+    return body
+
+
+# --- OAuth2 client credentials (LTI Security Framework §4.1) --------------------------------
+
+def _access_secret(secret_key: str) -> str:
+    return secret_key + ":demo-lms-access-token"
+
+
+def issue_access_token(session: Session, form: dict[str, str], *, urls: DemoUrls, secret_key: str,
+                       tool_keys: PlatformKeys, store_add: Any, lifetime: int = TOKEN_LIFETIME) -> dict[str, Any]:
+    if form.get("grant_type") != "client_credentials":
+        raise DemoError("unsupported_grant_type", "grant_type must be client_credentials")
+    if form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+        raise DemoError("invalid_client", "client_assertion_type must be jwt-bearer")
+    assertion = form.get("client_assertion", "")
+    try:
+        header = jwt.get_unverified_header(assertion)
+        unverified = jwt.decode(assertion, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise DemoError("invalid_client", "client_assertion is not a JWT", 401) from exc
+    reg = registration(session, str(unverified.get("iss", "")))
+    if reg is None:
+        raise DemoError("invalid_client", "unknown client", 401)
+    try:
+        key = tool_keys.key_for(reg.jwks_url, header.get("kid"), header.get("alg"))
+        verified = jwt.decode(assertion, key, algorithms=[str(header.get("alg"))], audience=urls.token_url,
+                              options={"require": ["exp", "iat", "iss", "sub", "jti"]}, leeway=60)
+    except Exception as exc:  # noqa: BLE001 - every failure is an invalid client to the caller
+        raise DemoError("invalid_client", f"client_assertion rejected: {exc}", 401) from exc
+    if verified["sub"] != reg.client_id:
+        raise DemoError("invalid_client", "sub must be the client_id", 401)
+    if not store_add("demo-jti:" + str(verified["jti"]), 1, 600):
+        raise DemoError("invalid_client", "client_assertion jti was already used", 401)
+    requested = form.get("scope", "").split()
+    granted = [s for s in requested if s in reg.scopes]
+    if not granted:
+        raise DemoError("invalid_scope", "none of the requested scopes is granted")
+    now = int(time.time())
+    token = jwt.encode({"client_id": reg.client_id, "scope": granted, "iat": now, "exp": now + lifetime,
+                        "jti": uuid.uuid4().hex}, _access_secret(secret_key), algorithm="HS256")
+    return {"access_token": token, "token_type": "Bearer", "expires_in": lifetime, "scope": " ".join(granted)}
+
+
+def check_access_token(authorization: str | None, scope: str, *, secret_key: str) -> dict[str, Any]:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise DemoError("invalid_token", "missing bearer token", 401)
+    try:
+        token: dict[str, Any] = jwt.decode(authorization[7:], _access_secret(secret_key), algorithms=["HS256"])
+    except jwt.PyJWTError as exc:
+        raise DemoError("invalid_token", f"access token rejected: {exc}", 401) from exc
+    if scope not in token["scope"]:
+        raise DemoError("insufficient_scope", f"{scope} not granted", 403)
+    return token

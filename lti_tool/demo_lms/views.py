@@ -1,0 +1,234 @@
+"""HTTP endpoints of the demo LMS, mounted at /demo-lms when DEMO_LMS is on."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
+
+from lti_tool.demo_lms import directory, gradebook
+from lti_tool.demo_lms import platform as demo
+from lti_tool.demo_lms.models import DemoResourceLink
+from lti_tool.extensions import csrf, db
+from lti_tool.lti import claims
+from lti_tool.runtime import runtime
+
+bp = Blueprint("demo_lms", __name__, url_prefix="/demo-lms")
+csrf.exempt(bp)  # a stand-in for another site: the tool's CSRF tokens do not apply here
+
+USER_COOKIE = "demo_lms_user"
+
+
+def _urls() -> demo.DemoUrls:
+    return demo.DemoUrls(runtime().base_url)
+
+
+def _secret() -> str:
+    return str(current_app.config["SECRET_KEY"])
+
+
+def _cookie_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(_secret(), salt="demo-lms-user")
+
+
+def _current_user() -> directory.DemoUser | None:
+    raw = request.cookies.get(USER_COOKIE)
+    if not raw:
+        return None
+    try:
+        return directory.find_user(str(_cookie_signer().loads(raw)))
+    except BadSignature:
+        return None
+
+
+@bp.errorhandler(demo.DemoError)
+def _demo_error(error: demo.DemoError) -> tuple[Response, int]:
+    current_app.logger.info("demo LMS refused: %s %s", error.error, error.description)
+    return jsonify(error=error.error, error_description=error.description), error.status
+
+
+# --- people's pages ------------------------------------------------------------------------
+
+@bp.get("/")
+def index() -> str:
+    return render_template("demo_lms/index.html", users=directory.USERS.values(), user=_current_user())
+
+
+@bp.post("/sign-in")
+def sign_in() -> BaseResponse:
+    user = directory.find_user(request.form.get("user_id", ""))
+    if user is None:
+        return redirect(url_for("demo_lms.index"))
+    response = redirect(url_for("demo_lms.courses"))
+    response.set_cookie(USER_COOKIE, _cookie_signer().dumps(user.id), httponly=True, samesite="Lax")
+    return response
+
+
+@bp.get("/courses")
+def courses() -> BaseResponse | str:
+    user = _current_user()
+    if user is None:
+        return redirect(url_for("demo_lms.index"))
+    mine = [c for c in directory.COURSES.values() if directory.role_in(c, user.id)]
+    return render_template("demo_lms/courses.html", user=user, courses=mine)
+
+
+@bp.get("/courses/<course_id>")
+def course(course_id: str) -> BaseResponse | str:
+    user = _current_user()
+    course = directory.COURSES.get(course_id)
+    if user is None or course is None or not directory.role_in(course, user.id):
+        return redirect(url_for("demo_lms.index"))
+    links = db.session.scalars(
+        select(DemoResourceLink).where(DemoResourceLink.course_id == course_id).order_by(DemoResourceLink.id)
+    ).all()
+    is_instructor = directory.role_in(course, user.id) == directory.INSTRUCTOR
+    return render_template("demo_lms/course.html", user=user, course=course, links=links,
+                           is_instructor=is_instructor, message=request.args.get("msg"))
+
+
+@bp.get("/courses/<course_id>/open/<link_id>")
+def open_link(course_id: str, link_id: str) -> BaseResponse | str:
+    """The course page with the tool framed in it, as Moodle shows an activity."""
+    user = _current_user()
+    if user is None:
+        return redirect(url_for("demo_lms.index"))
+    start = url_for("demo_lms.initiate", course_id=course_id, link_id=link_id, target="iframe")
+    return render_template("demo_lms/frame.html", user=user, course=directory.COURSES.get(course_id),
+                           start_url=start)
+
+
+@bp.get("/courses/<course_id>/initiate")
+def initiate(course_id: str) -> BaseResponse:
+    """Third-party initiated login (Core §5.1.1): send the browser to the tool's login URL."""
+    user = _current_user()
+    reg = demo.registration(db.session)
+    if user is None or reg is None:
+        return redirect(url_for("demo_lms.index"))
+    link_id = request.args.get("link_id")
+    message_type = claims.MSG_DEEP_LINKING if request.args.get("deep_link") else claims.MSG_RESOURCE_LINK
+    target = request.args.get("target", "iframe")
+    hint = demo.message_hint(_secret(), user_id=user.id, course_id=course_id, link_id=link_id,
+                             message_type=message_type, target=target)
+    link = db.session.scalars(select(DemoResourceLink).where(DemoResourceLink.link_id == link_id)).first()
+    target_link = (link.url if link and link.url else None) or (
+        reg.deep_link_url if message_type == claims.MSG_DEEP_LINKING else reg.target_link_uri)
+    params = {
+        "iss": _urls().issuer,
+        "login_hint": user.id,
+        "target_link_uri": target_link,
+        "lti_message_hint": hint,
+        "client_id": reg.client_id,
+        "lti_deployment_id": reg.deployment_id,
+    }
+    return redirect(reg.login_url + "?" + urlencode(params))
+
+
+@bp.get("/courses/<course_id>/gradebook")
+def gradebook_page(course_id: str) -> BaseResponse | str:
+    user = _current_user()
+    course = directory.COURSES.get(course_id)
+    if user is None or course is None or directory.role_in(course, user.id) != directory.INSTRUCTOR:
+        return redirect(url_for("demo_lms.index"))
+    items, learners, scores = gradebook.gradebook(db.session, course_id)
+    return render_template("demo_lms/gradebook.html", user=user, course=course, items=items,
+                           learners=learners, scores=scores)
+
+
+# --- the platform's LTI endpoints ------------------------------------------------------------
+
+@bp.get("/jwks")
+def jwks() -> Response:
+    return jsonify(demo.jwks(db.session))
+
+
+@bp.route("/auth", methods=["GET", "POST"])
+def auth() -> str | tuple[Response, int]:
+    params = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()}
+    redirect_uri, fields = demo.authorize(db.session, params, urls=_urls(), secret_key=_secret())
+    return render_template("demo_lms/form_post.html", action=redirect_uri, fields=fields)
+
+
+@bp.post("/token")
+def token() -> Response:
+    rt = runtime()
+    answer = demo.issue_access_token(
+        db.session, request.form.to_dict(), urls=_urls(), secret_key=_secret(),
+        tool_keys=rt.platform_keys(), store_add=rt.store.add,
+        lifetime=int(current_app.config.get("DEMO_TOKEN_LIFETIME", demo.TOKEN_LIFETIME)),
+    )
+    return jsonify(answer)
+
+
+def _require(scope: str) -> None:
+    demo.check_access_token(request.headers.get("Authorization"), scope, secret_key=_secret())
+
+
+@bp.route("/api/courses/<course_id>/lineitems", methods=["GET", "POST"])
+def line_items(course_id: str) -> tuple[Response, int] | Response:
+    urls = _urls()
+    if request.method == "POST":
+        _require(claims.SCOPE_LINEITEM)
+        item = gradebook.create_line_item(db.session, course_id, request.get_json(silent=True) or {})
+        response = jsonify(gradebook.line_item_json(item, urls))
+        response.mimetype = "application/vnd.ims.lis.v2.lineitem+json"
+        return response, 201
+    _require(claims.SCOPE_LINEITEM)
+    items = gradebook.list_line_items(db.session, course_id, request.args.to_dict())
+    response = jsonify([gradebook.line_item_json(i, urls) for i in items])
+    response.mimetype = "application/vnd.ims.lis.v2.lineitemcontainer+json"
+    return response
+
+
+@bp.get("/api/courses/<course_id>/lineitems/<int:item_id>")
+def line_item(course_id: str, item_id: int) -> Response:
+    _require(claims.SCOPE_LINEITEM)
+    return jsonify(gradebook.line_item_json(gradebook.get_line_item(db.session, course_id, item_id), _urls()))
+
+
+@bp.post("/api/courses/<course_id>/lineitems/<int:item_id>/scores")
+def scores(course_id: str, item_id: int) -> tuple[str, int]:
+    _require(claims.SCOPE_SCORE)
+    item = gradebook.get_line_item(db.session, course_id, item_id)
+    gradebook.post_score(db.session, item, request.get_json(silent=True) or {})
+    return "", 204
+
+
+@bp.get("/api/courses/<course_id>/lineitems/<int:item_id>/results")
+def results(course_id: str, item_id: int) -> Response:
+    _require(claims.SCOPE_RESULT_READONLY)
+    item = gradebook.get_line_item(db.session, course_id, item_id)
+    response = jsonify(gradebook.results(db.session, item, _urls(), request.args.get("user_id")))
+    response.mimetype = "application/vnd.ims.lis.v2.resultcontainer+json"
+    return response
+
+
+@bp.get("/api/courses/<course_id>/memberships")
+def memberships(course_id: str) -> Response:
+    _require(claims.SCOPE_NRPS)
+    limit = max(1, min(int(request.args.get("limit", 100)), 500))
+    page = max(0, int(request.args.get("page", 0)))
+    body, next_url = gradebook.memberships(course_id, _urls(), page=page, limit=limit)
+    response = jsonify(body)
+    response.mimetype = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
+    if next_url:
+        response.headers["Link"] = f'<{next_url}>; rel="next"'
+    return response
+
+
+@bp.post("/courses/<course_id>/deep-link-return")
+def deep_link_return(course_id: str) -> BaseResponse:
+    reg = demo.registration(db.session)
+    if reg is None:
+        raise demo.DemoError("invalid_request", "no tool registered")
+    created, message = gradebook.accept_deep_link_response(
+        db.session, course_id, request.form.get("JWT", ""), reg=reg, urls=_urls(),
+        tool_keys=runtime().platform_keys())
+    text = message or f"{len(created)} aktivitet(er) tilføjet"
+    return redirect(url_for("demo_lms.course", course_id=course_id, msg=text))
+
+

@@ -1,0 +1,131 @@
+"""Every failure a user can meet, as a named exception with a status, a reason code for the
+logs and metrics, a localised message and a hint for whoever can fix it."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+
+class ToolError(Exception):
+    status = 400
+    reason = "bad_request"
+    message = _l("The request could not be handled.")
+    hint = _l("Try again from your learning platform.")
+
+    def __init__(self, detail: str = "", *, reason: str | None = None) -> None:
+        # `detail` goes to the log only; users see `message` and `hint`.
+        super().__init__(detail or self.reason)
+        self.detail = detail
+        if reason:
+            self.reason = reason
+
+
+class InvalidLaunch(ToolError):
+    reason = "invalid_launch"
+    message = _l("The launch from your learning platform could not be verified.")
+    hint = _l(
+        "Start the activity again from the course. If it keeps happening, ask your platform "
+        "administrator to check the tool's registration."
+    )
+
+
+class UnknownPlatform(InvalidLaunch):
+    reason = "unknown_platform"
+    message = _l("This learning platform is not registered with Integrationsløft.")
+    hint = _l(
+        "The platform administrator must register the tool (issuer and client ID) with the "
+        "operator of Integrationsløft before it can be used."
+    )
+
+
+class InactivePlatform(InvalidLaunch):
+    status = 403
+    reason = "inactive_platform"
+    message = _l("This learning platform's registration is not active.")
+    hint = _l(
+        "A new registration waits for the operator's approval, or the operator has disabled it. "
+        "Contact the operator of Integrationsløft."
+    )
+
+
+class InactiveDeployment(InvalidLaunch):
+    status = 403
+    reason = "unknown_deployment"
+    message = _l("This deployment of the tool is not known.")
+    hint = _l(
+        "The platform administrator must give the operator the deployment ID shown in the "
+        "tool's settings in the platform."
+    )
+
+
+class BadSignature(InvalidLaunch):
+    reason = "bad_signature"
+    message = _l("The launch message's signature is not valid.")
+    hint = _l(
+        "The platform's public key (JWKS URL) registered with the tool may be wrong, or the "
+        "message was altered on the way."
+    )
+
+
+class ExpiredLaunch(InvalidLaunch):
+    reason = "expired_token"
+    message = _l("The launch message has expired or is not yet valid.")
+    hint = _l("Start the activity again. If it keeps happening, check the platform's clock.")
+
+
+class ReplayedLaunch(InvalidLaunch):
+    reason = "replayed_launch"
+    message = _l("This launch has already been used.")
+    hint = _l("Each launch can be used once. Start the activity again from the course.")
+
+
+class SessionExpired(ToolError):
+    status = 401
+    reason = "session_expired"
+    message = _l("Your session has expired or was not found.")
+    hint = _l("Open the activity again from your course in the learning platform.")
+
+
+class StateMismatch(InvalidLaunch):
+    reason = "state_mismatch"
+    message = _l("The launch did not come back to the browser that started it.")
+    hint = _l(
+        "Your browser may block cookies in embedded pages. Open the activity in a new window, "
+        "or start it again."
+    )
+
+
+class WrongMessage(InvalidLaunch):
+    reason = "wrong_message"
+    message = _l("The launch message is not a valid LTI 1.3 message.")
+    hint = _l(
+        "The platform sent a message type, version or set of claims the tool does not accept. "
+        "The platform administrator can check the tool's LTI 1.3 settings."
+    )
+
+
+class LoginRejected(ToolError):
+    reason = "login_rejected"
+    message = _l("The login request from your learning platform is incomplete.")
+    hint = _l("Start the activity again from the course.")
+
+
+class AccessDenied(ToolError):
+    status = 403
+    reason = "forbidden"
+    message = _l("You do not have access to this page.")
+    hint = _l("This page is for course instructors.")
+
+
+class NotFound(ToolError):
+    status = 404
+    reason = "not_found"
+    message = _l("The page was not found.")
+    hint = _l("Go back to the course and open the activity again.")
+
+
+class PlatformUnavailable(ToolError):
+    status = 502
+    reason = "platform_unavailable"
+    message = _l("The learning platform did not answer in time.")
+    hint = _l("Nothing was lost. Try again in a moment.")

@@ -1,0 +1,158 @@
+"""Recording validated launches and finding them again by the launch id carried in URLs."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from lti_tool.errors import SessionExpired
+from lti_tool.lti.launch import Launch, LaunchInput, LaunchValidator
+from lti_tool.lti.login import LoginRedirect, begin_login
+from lti_tool.lti.platform_keys import PlatformKeys
+from lti_tool.lti.toolconf import DatabaseToolConf
+from lti_tool.models import Context, LaunchRecord, ResourceLink, User, utcnow
+from lti_tool.platforms import ToolInfo
+from lti_tool.store import KeyValueStore
+
+
+def _upsert_user(session: Session, launch: Launch, now: datetime) -> User:
+    user = session.scalars(
+        select(User).where(User.platform_id == launch.platform_id, User.sub == launch.sub)
+    ).first()
+    if user is None:
+        user = User(platform_id=launch.platform_id, sub=launch.sub, created_at=now)
+        session.add(user)
+    # Keep only what the platform chose to send this time (data minimisation).
+    user.name = launch.name
+    user.email = launch.email
+    user.locale = launch.locale
+    user.last_seen_at = now
+    return user
+
+
+def _upsert_context(session: Session, launch: Launch) -> Context | None:
+    context_id = launch.context.get("id")
+    if not context_id:
+        return None
+    context = session.scalars(
+        select(Context).where(
+            Context.deployment_id == launch.deployment_pk, Context.context_id == str(context_id)
+        )
+    ).first()
+    if context is None:
+        context = Context(deployment_id=launch.deployment_pk, context_id=str(context_id))
+        session.add(context)
+    context.label = launch.context.get("label")
+    context.title = launch.context.get("title")
+    return context
+
+
+def _upsert_resource_link(
+    session: Session, launch: Launch, context: Context | None
+) -> ResourceLink | None:
+    link_id = launch.resource_link.get("id")
+    if not link_id or context is None:
+        return None
+    link = None
+    if context.id is not None:
+        link = session.scalars(
+            select(ResourceLink).where(
+                ResourceLink.context_id == context.id,
+                ResourceLink.resource_link_id == str(link_id),
+            )
+        ).first()
+    if link is None:
+        link = ResourceLink(resource_link_id=str(link_id), custom={})
+        link.context_id = context.id
+        session.add(link)
+    link.title = launch.resource_link.get("title")
+    link.custom = launch.custom
+    return link
+
+
+def record_launch(session: Session, launch: Launch, lifetime: int) -> LaunchRecord:
+    """Store the user, course, link and the launch itself; return the launch with its new id."""
+    now = utcnow()
+    user = _upsert_user(session, launch, now)
+    context = _upsert_context(session, launch)
+    session.flush()
+    link = _upsert_resource_link(session, launch, context)
+    session.flush()
+    record = LaunchRecord(
+        id=secrets.token_urlsafe(32),
+        deployment_id=launch.deployment_pk,
+        user_id=user.id,
+        context_id=context.id if context else None,
+        resource_link_id=link.id if link else None,
+        message_type=launch.message_type,
+        roles=launch.roles,
+        locale=launch.locale,
+        claims=launch.service_claims(),
+        created_at=now,
+        expires_at=now + timedelta(seconds=lifetime),
+    )
+    session.add(record)
+    session.commit()
+    return record
+
+
+def find_launch(session: Session, launch_id: str, lifetime: int) -> LaunchRecord:
+    """The live launch with this id, its lifetime extended while it is in use."""
+    record = session.get(LaunchRecord, launch_id) if launch_id and len(launch_id) <= 64 else None
+    now = utcnow()
+    if record is None or record.expires_at < now:
+        raise SessionExpired(f"launch {launch_id[:8]}… unknown or expired")
+    # Extend only when half the lifetime is gone: one write per half-lifetime, not per request.
+    if record.expires_at - now < timedelta(seconds=lifetime / 2):
+        record.expires_at = now + timedelta(seconds=lifetime)
+        session.commit()
+    return record
+
+
+def purge_expired_launches(session: Session, older_than: timedelta = timedelta(days=30)) -> int:
+    """Delete launch records that expired long ago; progress is kept elsewhere."""
+    result = session.execute(delete(LaunchRecord).where(LaunchRecord.expires_at < utcnow() - older_than))
+    session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def accept_launch(
+    session: Session,
+    data: LaunchInput,
+    *,
+    store: KeyValueStore,
+    platform_keys: PlatformKeys,
+    settings: Mapping[str, Any],
+) -> LaunchRecord:
+    """Validate a launch POST and record it; raises a named ToolError when it is refused."""
+    signing = None  # the launch itself needs no tool key
+    validator = LaunchValidator(
+        DatabaseToolConf(session, signing),
+        store,
+        platform_keys,
+        leeway=int(settings["JWT_LEEWAY"]),
+        max_token_bytes=int(settings["MAX_ID_TOKEN_BYTES"]),
+        state_lifetime=int(settings["LOGIN_STATE_LIFETIME"]),
+    )
+    launch = validator.validate(data)
+    return record_launch(session, launch, int(settings["LAUNCH_LIFETIME"]))
+
+
+def start_login(
+    session: Session, params: dict[str, str], *, store: KeyValueStore, base_url: str, state_lifetime: int
+) -> LoginRedirect:
+    """Answer an OIDC login initiation with the redirect to the platform."""
+    info = ToolInfo(base_url)
+    return begin_login(
+        params,
+        DatabaseToolConf(session, None),
+        store,
+        redirect_uri=info.launch_url,
+        tool_base_url=base_url,
+        state_lifetime=state_lifetime,
+    )

@@ -1,0 +1,125 @@
+"""The tool's signing keys: generation, rotation with overlap, the public JWKS, and signing.
+
+Private keys are stored encrypted (Fernet, key derived from SECRET_KEY) so every app instance
+reads them from the database and no key file needs to be copied around or committed.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from jwt.algorithms import RSAAlgorithm
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lti_tool.models import ToolKey, utcnow
+
+
+class KeyError_(RuntimeError):  # noqa: N801 - avoid shadowing the builtin KeyError
+    """No usable tool key: run `flask keys generate`."""
+
+
+def fernet(secret_key: str) -> Fernet:
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"integrationsloeft tool keys"
+    ).derive(secret_key.encode())
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def new_rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def private_pem(key: rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def public_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, str]:
+    jwk: dict[str, str] = RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    jwk.update({"kid": kid, "alg": "RS256", "use": "sig"})
+    return jwk
+
+
+def generate_key(session: Session, secret_key: str) -> ToolKey:
+    """Create a key and make it current, retiring the previous current key (kept for the grace)."""
+    now = utcnow()
+    for old in session.scalars(select(ToolKey).where(ToolKey.retired_at.is_(None))):
+        old.retired_at = now
+    key = new_rsa_key()
+    kid = uuid.uuid4().hex
+    record = ToolKey(
+        kid=kid,
+        public_jwk=public_jwk(key, kid),
+        private_key_encrypted=fernet(secret_key).encrypt(private_pem(key)),
+        created_at=now,
+    )
+    session.add(record)
+    session.commit()
+    return record
+
+
+def list_keys(session: Session) -> list[ToolKey]:
+    return list(session.scalars(select(ToolKey).order_by(ToolKey.created_at.desc())))
+
+
+def current_key(session: Session) -> ToolKey:
+    key = session.scalars(
+        select(ToolKey).where(ToolKey.retired_at.is_(None)).order_by(ToolKey.id.desc()).limit(1)
+    ).first()
+    if key is None:
+        raise KeyError_("No tool key exists. Run `flask keys generate`.")
+    return key
+
+
+def published_jwks(session: Session, grace: timedelta, now: datetime | None = None) -> dict[str, Any]:
+    """The current key and keys retired less than `grace` ago (RFC 7517 key set)."""
+    cutoff = (now or utcnow()) - grace
+    keys = session.scalars(
+        select(ToolKey)
+        .where((ToolKey.retired_at.is_(None)) | (ToolKey.retired_at > cutoff))
+        .order_by(ToolKey.id.desc())
+    )
+    return {"keys": [k.public_jwk for k in keys]}
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    pem: str
+    key: rsa.RSAPrivateKey
+
+    def sign(self, payload: dict[str, Any], headers: dict[str, Any] | None = None) -> str:
+        return jwt.encode(payload, self.key, algorithm="RS256", headers={"kid": self.kid, **(headers or {})})
+
+
+@functools.lru_cache(maxsize=16)
+def _decrypt(kid: str, encrypted: bytes, secret_key: str) -> SigningKey:
+    # Cached per kid: PEM parsing costs more than the whole rest of a launch.
+    try:
+        pem = fernet(secret_key).decrypt(encrypted)
+    except InvalidToken as exc:
+        raise KeyError_(
+            "The tool key cannot be decrypted: SECRET_KEY changed since it was generated."
+        ) from exc
+    key = serialization.load_pem_private_key(pem, password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return SigningKey(kid=kid, pem=pem.decode(), key=key)
+
+
+def signing_key(session: Session, secret_key: str) -> SigningKey:
+    record = current_key(session)
+    return _decrypt(record.kid, record.private_key_encrypted, secret_key)

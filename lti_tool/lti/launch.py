@@ -1,0 +1,353 @@
+"""Validating an LTI 1.3 launch (Core §5.1.3, Security Framework §5.1.3) and the typed view of it.
+
+pylti1p3 supplies the JWT decoding, the registration and deployment lookups (through the
+DB-backed ToolConf) and the per-message claim validators. Its gaps are closed here:
+- the nonce is consumed exactly once and must be the one issued with this login's state;
+- `exp` and `iat` are required, with a leeway instead of switching the `iat` check off;
+- `aud` may be a list that must contain our client_id, and `azp` is checked when present;
+- `target_link_uri` must be the one the login asked for;
+- the platform's keys come from a shared cache, refetched only on an unknown kid.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import jwt
+from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskRequest
+from pylti1p3.exception import LtiException
+
+from lti_tool.errors import (
+    BadSignature,
+    ExpiredLaunch,
+    InactiveDeployment,
+    InactivePlatform,
+    InvalidLaunch,
+    ReplayedLaunch,
+    SessionExpired,
+    StateMismatch,
+    UnknownPlatform,
+    WrongMessage,
+)
+from lti_tool.lti import claims
+from lti_tool.lti.login import STATE_COOKIE_PREFIX, state_key
+from lti_tool.lti.platform_keys import PlatformKeys
+from lti_tool.lti.roles import Role, effective_role
+from lti_tool.lti.toolconf import DatabaseToolConf
+from lti_tool.models import Deployment, Platform
+from lti_tool.store import KeyValueStore
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_MESSAGES = {claims.MSG_RESOURCE_LINK, claims.MSG_DEEP_LINKING}
+LANGUAGES = ("da", "sv", "en")
+# Norwegian readers manage Danish best of our three languages.
+_LOCALE_ALIASES = {"nb": "da", "nn": "da", "no": "da"}
+
+
+def interface_language(locale: str | None, default: str = "da") -> str:
+    """Map a platform locale (da-DK, sv_SE, en-GB …) to an interface language."""
+    if not locale:
+        return default
+    prefix = locale.replace("_", "-").split("-", 1)[0].lower()
+    prefix = _LOCALE_ALIASES.get(prefix, prefix)
+    return prefix if prefix in LANGUAGES else default
+
+
+def unverified_locale(id_token: str | None) -> str | None:
+    """The launch locale of a token that failed validation, for the error page's language only."""
+    if not id_token or len(id_token) > 64 * 1024:
+        return None
+    try:
+        body = jwt.decode(id_token, options={"verify_signature": False})
+        return str(body.get(claims.LAUNCH_PRESENTATION, {}).get("locale") or "") or None
+    except (jwt.PyJWTError, AttributeError, TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class Launch:
+    """A validated launch: typed access to the claims the tool uses."""
+
+    claims: dict[str, Any]
+    platform_id: int
+    deployment_pk: int
+
+    def _claim(self, name: str) -> dict[str, Any]:
+        value = self.claims.get(name)
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def issuer(self) -> str:
+        return str(self.claims["iss"])
+
+    @property
+    def sub(self) -> str:
+        return str(self.claims["sub"])
+
+    @property
+    def message_type(self) -> str:
+        return str(self.claims[claims.MESSAGE_TYPE])
+
+    @property
+    def is_deep_linking(self) -> bool:
+        return self.message_type == claims.MSG_DEEP_LINKING
+
+    @property
+    def deployment_id(self) -> str:
+        return str(self.claims[claims.DEPLOYMENT_ID])
+
+    @property
+    def name(self) -> str | None:
+        name = self.claims.get("name")
+        if not name:
+            parts = [self.claims.get("given_name"), self.claims.get("family_name")]
+            name = " ".join(str(p) for p in parts if p)
+        return str(name) if name else None
+
+    @property
+    def email(self) -> str | None:
+        email = self.claims.get("email")
+        return str(email) if email else None
+
+    @cached_property
+    def roles(self) -> list[str]:
+        roles = self.claims.get(claims.ROLES) or []
+        return [str(r) for r in roles if r] if isinstance(roles, list) else []
+
+    @property
+    def role(self) -> Role:
+        return effective_role(self.roles)
+
+    @property
+    def is_instructor(self) -> bool:
+        return self.role == Role.INSTRUCTOR
+
+    @property
+    def locale(self) -> str:
+        return interface_language(self._claim(claims.LAUNCH_PRESENTATION).get("locale"))
+
+    @property
+    def context(self) -> dict[str, Any]:
+        return self._claim(claims.CONTEXT)
+
+    @property
+    def resource_link(self) -> dict[str, Any]:
+        return self._claim(claims.RESOURCE_LINK)
+
+    @property
+    def custom(self) -> dict[str, str]:
+        return {str(k): str(v) for k, v in self._claim(claims.CUSTOM).items()}
+
+    @property
+    def ags(self) -> dict[str, Any]:
+        return self._claim(claims.AGS_ENDPOINT)
+
+    @property
+    def nrps(self) -> dict[str, Any]:
+        return self._claim(claims.NRPS_SERVICE)
+
+    @property
+    def deep_linking_settings(self) -> dict[str, Any]:
+        return self._claim(claims.DL_SETTINGS)
+
+    @property
+    def presentation(self) -> dict[str, Any]:
+        return self._claim(claims.LAUNCH_PRESENTATION)
+
+    def service_claims(self) -> dict[str, Any]:
+        """What later requests of this launch need; kept with the launch record."""
+        kept = {
+            "ags": self.ags,
+            "nrps": self.nrps,
+            "deep_linking_settings": self.deep_linking_settings,
+            "presentation": self.presentation,
+            "custom": self.custom,
+        }
+        return {k: v for k, v in kept.items() if v}
+
+
+@dataclass
+class LaunchInput:
+    """The parts of the launch request that validation reads."""
+
+    id_token: str | None
+    state: str | None
+    cookies: dict[str, str] = field(default_factory=dict)
+
+
+class _Validator(FlaskMessageLaunch):  # type: ignore[misc]
+    """pylti1p3's MessageLaunch with its state, nonce, aud and signature checks replaced."""
+
+    def __init__(self, token: str, toolconf: DatabaseToolConf) -> None:
+        request = FlaskRequest(
+            request_data={"id_token": token}, cookies={}, session={}, request_is_secure=False
+        )
+        super().__init__(request, toolconf)
+        self.set_auto_validation(enable=False)
+
+    def body(self) -> dict[str, Any]:
+        return dict(self._jwt.get("body", {}))
+
+    def header(self) -> dict[str, Any]:
+        return dict(self._jwt.get("header", {}))
+
+
+class LaunchValidator:
+    def __init__(
+        self,
+        toolconf: DatabaseToolConf,
+        store: KeyValueStore,
+        platform_keys: PlatformKeys,
+        *,
+        leeway: int,
+        max_token_bytes: int,
+        state_lifetime: int,
+    ) -> None:
+        self._toolconf = toolconf
+        self._store = store
+        self._keys = platform_keys
+        self._leeway = leeway
+        self._max_bytes = max_token_bytes
+        self._state_lifetime = state_lifetime
+
+    def validate(self, data: LaunchInput) -> Launch:
+        token, state = data.id_token, data.state
+        if not token:
+            raise WrongMessage("launch without id_token", reason="missing_id_token")
+        if len(token) > self._max_bytes:
+            raise WrongMessage(f"id_token of {len(token)} bytes", reason="oversized_token")
+        if not state:
+            raise StateMismatch("launch without state", reason="missing_state")
+
+        validator = _Validator(token, self._toolconf)
+        try:
+            validator.validate_jwt_format()
+        except LtiException as exc:
+            raise WrongMessage(str(exc), reason="malformed_token") from exc
+        body, header = validator.body(), validator.header()
+        if not isinstance(body, dict) or not isinstance(header, dict):
+            raise WrongMessage("token parts are not JSON objects", reason="malformed_token")
+
+        login = self._store.get(state_key(state))
+        if login is None:
+            if self._store.get("state-used:" + state):
+                raise ReplayedLaunch(f"state {state[:8]}… already used", reason="replayed_state")
+            raise SessionExpired(f"state {state[:8]}… unknown or expired", reason="unknown_state")
+        if not hmac.compare_digest(data.cookies.get(STATE_COOKIE_PREFIX + state, ""), state):
+            raise StateMismatch("state cookie missing or different", reason="state_cookie")
+
+        platform = self._platform(body, login)
+        key = self._keys.key_for(platform.key_set_url, header.get("kid"), header.get("alg"))
+        self._verify(token, key, str(header.get("alg")), platform)
+        self._consume(state, login, body)
+        deployment = self._deployment(body, platform)
+        self._check_message(validator, body, login)
+        return Launch(claims=body, platform_id=platform.id, deployment_pk=deployment.id)
+
+    def _platform(self, body: dict[str, Any], login: dict[str, Any]) -> Platform:
+        iss = body.get("iss")
+        if not iss:
+            raise WrongMessage("no iss", reason="missing_iss")
+        if iss != login["iss"]:
+            raise InvalidLaunch(f"iss {iss!r} is not the login's {login['iss']!r}", reason="iss_mismatch")
+        client_id = login["client_id"]
+        aud = body.get("aud")
+        audiences = aud if isinstance(aud, list) else [aud]
+        if client_id not in audiences:
+            raise InvalidLaunch(f"aud {aud!r} lacks client_id {client_id!r}", reason="wrong_audience")
+        azp = body.get("azp")
+        if azp is not None and azp != client_id:
+            raise InvalidLaunch(f"azp {azp!r} is not {client_id!r}", reason="wrong_azp")
+        if len(audiences) > 1 and azp is None:
+            raise InvalidLaunch("several audiences and no azp", reason="missing_azp")
+        platform = self._toolconf.find_platform(str(iss), str(client_id))
+        if platform is None:
+            raise UnknownPlatform(f"no platform iss={iss!r} client_id={client_id!r}")
+        if not platform.is_active:
+            raise InactivePlatform(f"platform {platform.id} is {platform.status}")
+        return platform
+
+    def _verify(self, token: str, key: Any, alg: str, platform: Platform) -> None:
+        try:
+            jwt.decode(
+                token,
+                key,
+                algorithms=[alg],
+                audience=platform.client_id,
+                issuer=platform.issuer,
+                leeway=self._leeway,
+                options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise ExpiredLaunch(str(exc), reason="expired_token") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise ExpiredLaunch(str(exc), reason="token_from_future") from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise WrongMessage(str(exc), reason=f"missing_{exc.claim}") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise InvalidLaunch(str(exc), reason="wrong_audience") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise BadSignature(str(exc)) from exc
+        except jwt.PyJWTError as exc:
+            raise WrongMessage(str(exc), reason="invalid_token") from exc
+
+    def _consume(self, state: str, login: dict[str, Any], body: dict[str, Any]) -> None:
+        nonce = body.get("nonce")
+        if not isinstance(nonce, str) or not hmac.compare_digest(nonce, login["nonce"]):
+            raise InvalidLaunch("nonce is not the one issued with this state", reason="nonce_mismatch")
+        # The atomic pop is the single point where a launch is accepted: of two identical
+        # posts, racing or not, only one gets the record.
+        if self._store.pop(state_key(state)) is None:
+            raise ReplayedLaunch("state consumed concurrently", reason="replayed_state")
+        self._store.set("state-used:" + state, 1, self._state_lifetime)
+        if not self._store.add("nonce:" + nonce, 1, self._state_lifetime + self._leeway):
+            raise ReplayedLaunch("nonce already used", reason="replayed_nonce")
+
+    def _deployment(self, body: dict[str, Any], platform: Platform) -> Deployment:
+        deployment_id = body.get(claims.DEPLOYMENT_ID)
+        if not deployment_id:
+            raise WrongMessage("no deployment_id", reason="missing_deployment_id")
+        record = self._toolconf.find_deployment_record(
+            platform.issuer, str(deployment_id), platform.client_id
+        )
+        if record is None or not record.active:
+            raise InactiveDeployment(f"deployment {deployment_id!r} of platform {platform.id}")
+        return record
+
+    def _check_message(self, validator: _Validator, body: dict[str, Any], login: dict[str, Any]) -> None:
+        message_type = body.get(claims.MESSAGE_TYPE)
+        if message_type not in SUPPORTED_MESSAGES:
+            raise WrongMessage(f"message type {message_type!r}", reason="wrong_message_type")
+        if body.get(claims.VERSION) != claims.LTI_VERSION:
+            raise WrongMessage(f"version {body.get(claims.VERSION)!r}", reason="wrong_version")
+        try:
+            validator.validate_message()
+        except LtiException as exc:
+            raise WrongMessage(str(exc), reason="missing_claims") from exc
+        if not isinstance(body.get(claims.ROLES), list):
+            raise WrongMessage("roles is not a list", reason="missing_claims")
+        target = body.get(claims.TARGET_LINK_URI)
+        if target != login["target_link_uri"]:
+            # Core §5.3.4: the launch must go where the login said it would.
+            raise InvalidLaunch(
+                f"target_link_uri {target!r} != login's {login['target_link_uri']!r}",
+                reason="target_link_uri_mismatch",
+            )
+
+
+def describe(body: dict[str, Any]) -> str:
+    """A short, non-personal description of a token body for log lines."""
+    return json.dumps(
+        {
+            "iss": body.get("iss"),
+            "aud": body.get("aud"),
+            "deployment_id": body.get(claims.DEPLOYMENT_ID),
+            "message_type": body.get(claims.MESSAGE_TYPE),
+        }
+    )

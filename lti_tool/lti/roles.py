@@ -1,0 +1,46 @@
+"""Roles from the LTI roles claim: context, institution and system roles, full or short names."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+from lti_tool.lti import claims
+
+
+class Role(enum.StrEnum):
+    INSTRUCTOR = "instructor"
+    LEARNER = "learner"
+
+
+# Context roles that may manage the course's use of the tool (LTI 1.3 Core §A.2.3).
+_TEACHING_CONTEXT_ROLES = {"Instructor", "Administrator", "ContentDeveloper", "TeachingAssistant"}
+# Institution and system roles that administer the platform (Core §A.2.1, §A.2.2).
+_ADMIN_ROLES = {"Administrator", "SysAdmin"}
+
+
+def parse_role(uri: str) -> tuple[str, str]:
+    """Return (scope, name) for a role URI or short name; scope is context/institution/system."""
+    if uri.startswith(claims.ROLE_PREFIX_CONTEXT):
+        name = uri[len(claims.ROLE_PREFIX_CONTEXT) :]
+        return "context", name.split("#", 1)[0]
+    if uri.startswith(claims.ROLE_PREFIX_INSTITUTION):
+        return "institution", uri[len(claims.ROLE_PREFIX_INSTITUTION) :]
+    if uri.startswith(claims.ROLE_PREFIX_SYSTEM):
+        return "system", uri[len(claims.ROLE_PREFIX_SYSTEM) :]
+    # Sub-roles such as http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant
+    if "/membership/" in uri:
+        return "context", uri.rsplit("/membership/", 1)[1].split("#", 1)[1]
+    # Short names ("Instructor") are deprecated but still sent; they are context roles.
+    return "context", uri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def effective_role(roles: Iterable[str]) -> Role:
+    """Instructors manage the course; everyone else, including no or unknown roles, learns."""
+    for uri in roles:
+        scope, name = parse_role(str(uri))
+        if scope == "context" and name in _TEACHING_CONTEXT_ROLES:
+            return Role.INSTRUCTOR
+        if scope in {"institution", "system"} and name in _ADMIN_ROLES:
+            return Role.INSTRUCTOR
+    return Role.LEARNER

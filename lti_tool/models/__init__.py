@@ -1,0 +1,25 @@
+"""Typed SQLAlchemy 2.0 models, one module per aggregate."""
+
+from lti_tool.models.base import Base, utcnow
+from lti_tool.models.course import Context, ResourceLink
+from lti_tool.models.launch import LaunchRecord
+from lti_tool.models.platform import Deployment, Platform, PlatformStatus
+from lti_tool.models.tool_key import ToolKey
+from lti_tool.models.user import User
+
+__all__ = [
+    "Base",
+    "Context",
+    "Deployment",
+    "LaunchRecord",
+    "Platform",
+    "PlatformStatus",
+    "ResourceLink",
+    "ToolKey",
+    "User",
+    "utcnow",
+]
+
+# The demo LMS's tables are part of the one schema (one migration history for every
+# installation); they stay empty unless DEMO_LMS is on.
+import lti_tool.demo_lms.models  # noqa: E402,F401

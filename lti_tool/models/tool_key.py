@@ -1,0 +1,26 @@
+"""The tool's RSA signing keys. Private keys are stored encrypted (see lti_tool.lti.keys)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lti_tool.models.base import Base, UTCDateTime, utcnow
+
+
+class ToolKey(Base):
+    __tablename__ = "tool_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    public_jwk: Mapped[dict[str, str]] = mapped_column(JSON)
+    private_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when a newer key replaces this one; it stays published for the grace period.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_current(self) -> bool:
+        return self.retired_at is None

@@ -1,0 +1,41 @@
+"""The per-app services the HTTP layer and CLI share: the store, the platform keys, HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+
+from lti_tool.lti.http import http_session
+from lti_tool.lti.platform_keys import PlatformKeys
+from lti_tool.store import KeyValueStore
+
+
+@dataclass
+class Runtime:
+    store: KeyValueStore
+    settings: dict[str, Any]
+
+    def platform_keys(self) -> PlatformKeys:
+        return PlatformKeys(
+            self.store,
+            http_session(self.settings["HTTP_TIMEOUT"]),
+            ttl=self.settings["PLATFORM_JWKS_TTL"],
+            min_refetch=self.settings["PLATFORM_JWKS_MIN_REFETCH"],
+        )
+
+    @property
+    def base_url(self) -> str:
+        return str(self.settings["TOOL_BASE_URL"]).rstrip("/")
+
+
+def install(app: Flask, store: KeyValueStore) -> Runtime:
+    runtime = Runtime(store=store, settings=app.config)  # type: ignore[arg-type]
+    app.extensions["integrationsloeft"] = runtime
+    return runtime
+
+
+def runtime() -> Runtime:
+    result: Runtime = current_app.extensions["integrationsloeft"]
+    return result

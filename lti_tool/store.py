@@ -1,0 +1,165 @@
+"""A small key-value store shared by every worker process: Redis when configured, else files.
+
+Used for OIDC state and nonces (one-time, so `pop` and `add` are atomic), the platform JWKS
+cache and access tokens. Values are JSON. Flask-Caching's FileSystemCache is not used because it
+rescans its folder on every write past its threshold and has no atomic pop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Protocol
+
+import redis
+
+
+class KeyValueStore(Protocol):
+    def get(self, key: str) -> Any | None: ...
+    def set(self, key: str, value: Any, ttl: int) -> None: ...
+    def add(self, key: str, value: Any, ttl: int) -> bool: ...
+    def pop(self, key: str) -> Any | None: ...
+    def delete(self, key: str) -> None: ...
+    def ping(self) -> bool: ...
+
+
+class RedisStore:
+    def __init__(self, url: str, prefix: str = "il:") -> None:
+        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._prefix = prefix
+
+    def _k(self, key: str) -> str:
+        return self._prefix + key
+
+    def get(self, key: str) -> Any | None:
+        raw = self._redis.get(self._k(key))
+        return None if raw is None else json.loads(raw)
+
+    def set(self, key: str, value: Any, ttl: int) -> None:
+        self._redis.set(self._k(key), json.dumps(value), ex=max(1, ttl))
+
+    def add(self, key: str, value: Any, ttl: int) -> bool:
+        return bool(self._redis.set(self._k(key), json.dumps(value), ex=max(1, ttl), nx=True))
+
+    def pop(self, key: str) -> Any | None:
+        raw = self._redis.getdel(self._k(key))
+        return None if raw is None else json.loads(raw)
+
+    def delete(self, key: str) -> None:
+        self._redis.delete(self._k(key))
+
+    def ping(self) -> bool:
+        return bool(self._redis.ping())
+
+
+class FileStore:
+    """One file per key. Writes go through a temp file and rename; `pop` renames the file away
+    first, so of two processes popping the same key exactly one gets the value."""
+
+    SWEEP_CHANCE = 0.002
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self._dir = Path(folder)
+        self._dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def _path(self, key: str) -> Path:
+        return self._dir / hashlib.sha256(key.encode()).hexdigest()
+
+    @staticmethod
+    def _read(path: Path) -> Any | None:
+        try:
+            record = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            return None
+        if record["exp"] < time.time():
+            return None
+        return record["v"]
+
+    def _encode(self, value: Any, ttl: int) -> bytes:
+        return json.dumps({"exp": time.time() + max(1, ttl), "v": value}).encode()
+
+    def get(self, key: str) -> Any | None:
+        return self._read(self._path(key))
+
+    def set(self, key: str, value: Any, ttl: int) -> None:
+        path = self._path(key)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(self._encode(value, ttl))
+        os.replace(tmp, path)
+        if random.random() < self.SWEEP_CHANCE:  # noqa: S311 - not security
+            self.sweep()
+
+    def add(self, key: str, value: Any, ttl: int) -> bool:
+        path = self._path(key)
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                if self._read(path) is not None:
+                    return False
+                # Expired: claim it away atomically and try once more.
+                self._remove_if_expired(path)
+                continue
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(self._encode(value, ttl))
+            return True
+        return False
+
+    def _remove_if_expired(self, path: Path) -> None:
+        grave = path.with_name(f".{path.name}.{uuid.uuid4().hex}.dead")
+        try:
+            os.rename(path, grave)
+        except FileNotFoundError:
+            return
+        if self._read(grave) is not None:  # someone re-added it meanwhile: put it back
+            os.replace(grave, path)
+        else:
+            grave.unlink(missing_ok=True)
+
+    def pop(self, key: str) -> Any | None:
+        path = self._path(key)
+        claimed = path.with_name(f".{path.name}.{uuid.uuid4().hex}.pop")
+        try:
+            os.rename(path, claimed)
+        except FileNotFoundError:
+            return None
+        try:
+            return self._read(claimed)
+        finally:
+            claimed.unlink(missing_ok=True)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def ping(self) -> bool:
+        return self._dir.is_dir() and os.access(self._dir, os.W_OK)
+
+    def sweep(self) -> int:
+        """Remove expired entries; returns how many."""
+        removed = 0
+        now = time.time()
+        for path in self._dir.iterdir():
+            try:
+                if path.name.startswith("."):
+                    if path.stat().st_mtime < now - 3600:
+                        path.unlink(missing_ok=True)
+                    continue
+                if json.loads(path.read_bytes())["exp"] < now:
+                    path.unlink(missing_ok=True)
+                    removed += 1
+            except (OSError, ValueError, KeyError):
+                continue
+        return removed
+
+
+def make_store(redis_url: str, folder: str | os.PathLike[str], prefix: str = "il:") -> KeyValueStore:
+    if redis_url:
+        return RedisStore(redis_url, prefix=prefix)
+    return FileStore(folder)

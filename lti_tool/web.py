@@ -1,0 +1,160 @@
+"""Request-level glue: locale, request ids, security headers and the one error handler."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+from flask import Flask, Response, g, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from lti_tool import errors
+from lti_tool.lti.launch import LANGUAGES, interface_language
+
+log = logging.getLogger("lti_tool.web")
+
+
+def select_locale() -> str:
+    """The launch's locale; else the browser's languages; else Danish."""
+    locale = g.get("locale")
+    if locale:
+        return str(locale)
+    return request.accept_languages.best_match(LANGUAGES) or "da"
+
+
+def set_locale(locale: str | None) -> None:
+    g.locale = interface_language(locale) if locale else None
+
+
+def wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def render_error(error: errors.ToolError) -> tuple[Any, int]:
+    log.warning(
+        "%s %s -> %s %s: %s",
+        request.method,
+        request.path,
+        error.status,
+        error.reason,
+        error.detail,
+        extra={"reason": error.reason, "status": error.status, "path": request.path},
+    )
+    if wants_json():
+        return jsonify(error=error.reason, message=str(error.message)), error.status
+    page = render_template("errors/error.html", error=error, request_id=g.get("request_id"))
+    return page, error.status
+
+
+_HTTP_ERRORS: dict[int, type[errors.ToolError]] = {404: errors.NotFound, 403: errors.AccessDenied}
+
+
+class _FrameAncestors:
+    """Origins allowed to frame the tool: the registered platforms (refreshed every minute)."""
+
+    def __init__(self) -> None:
+        self._value = "'self'"
+        self._loaded_at = 0.0
+
+    def value(self) -> str:
+        if time.monotonic() - self._loaded_at > 60:
+            from lti_tool.extensions import db
+            from lti_tool.models import Platform, PlatformStatus
+
+            origins = set()
+            rows = db.session.execute(
+                select(Platform.issuer, Platform.auth_login_url).where(
+                    Platform.status == PlatformStatus.ACTIVE
+                )
+            )
+            for row in rows:
+                for url in row:
+                    parsed = urlparse(url or "")
+                    if parsed.scheme in {"http", "https"} and parsed.netloc:
+                        origins.add(f"{parsed.scheme}://{parsed.netloc}")
+            self._value = " ".join(["'self'", *sorted(origins)])
+            self._loaded_at = time.monotonic()
+        return self._value
+
+    def reset(self) -> None:
+        self._loaded_at = 0.0
+
+
+frame_ancestors = _FrameAncestors()
+
+
+def install(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "da")
+    if app.config.get("PROXY_FIX"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
+
+    @app.before_request
+    def _request_id() -> None:
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming[:64] if incoming.isalnum() else secrets.token_hex(8)
+        g.locale = None
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers["X-Request-Id"] = g.get("request_id", "-")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.mimetype == "text/html" and "Content-Security-Policy" not in response.headers:
+            try:
+                ancestors = frame_ancestors.value()
+            except Exception:  # noqa: BLE001 - a header must never turn a page into a 500
+                ancestors = "'self'"
+            response.headers["Content-Security-Policy"] = (
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                "script-src 'self'; form-action *; base-uri 'none'; object-src 'none'; "
+                f"frame-ancestors {ancestors}"
+            )
+        return response
+
+    @app.errorhandler(errors.ToolError)
+    def _tool_error(error: errors.ToolError) -> tuple[Any, int]:
+        from lti_tool.extensions import db
+
+        db.session.rollback()
+        return render_error(error)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError) -> tuple[Any, int]:
+        tool_error = errors.ToolError(str(error.description), reason="csrf")
+        tool_error.message = _("The form has expired. Reload the page and try again.")  # type: ignore[assignment]
+        return render_error(tool_error)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(error: RequestEntityTooLarge) -> tuple[Any, int]:
+        tool_error = errors.WrongMessage("request body too large", reason="oversized_request")
+        tool_error.status = 413
+        return render_error(tool_error)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> tuple[Any, int]:
+        kind = _HTTP_ERRORS.get(error.code or 400, errors.ToolError)
+        tool_error = kind(str(error.description), reason=f"http_{error.code}")
+        tool_error.status = error.code or 400
+        return render_error(tool_error)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> tuple[Any, int]:
+        from lti_tool.extensions import db
+
+        db.session.rollback()
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        tool_error = errors.ToolError(repr(error), reason="internal_error")
+        tool_error.status = 500
+        tool_error.message = _("Something went wrong on our side. Nothing you did was lost.")  # type: ignore[assignment]
+        tool_error.hint = _("Try again in a moment. The operator has been notified in the log.")  # type: ignore[assignment]
+        return render_error(tool_error)

@@ -1,0 +1,14 @@
+// Tell the LMS how tall the page is when it is shown inside an iframe (lti.frameResize,
+// supported by Canvas, Moodle and others); harmless when the page is opened in its own window.
+(function () {
+  if (window.parent === window) { return; }
+  var last = 0;
+  function report() {
+    var height = Math.ceil(document.documentElement.scrollHeight);
+    if (Math.abs(height - last) < 2) { return; }
+    last = height;
+    window.parent.postMessage({ subject: "lti.frameResize", height: height }, "*");
+  }
+  window.addEventListener("load", report);
+  if (window.ResizeObserver) { new ResizeObserver(report).observe(document.body); }
+})();
