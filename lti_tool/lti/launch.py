@@ -301,11 +301,12 @@ class LaunchValidator:
         nonce = body.get("nonce")
         if not isinstance(nonce, str) or not hmac.compare_digest(nonce, login["nonce"]):
             raise InvalidLaunch("nonce is not the one issued with this state", reason="nonce_mismatch")
-        # The atomic pop is the single point where a launch is accepted: of two identical
-        # posts, racing or not, only one gets the record.
+        # The marker goes first so a racing duplicate that finds the state gone is told it is
+        # a replay. The atomic pop is the single point where a launch is accepted: of two
+        # identical posts, racing or not, only one gets the record.
+        self._store.set("state-used:" + state, 1, self._state_lifetime)
         if self._store.pop(state_key(state)) is None:
             raise ReplayedLaunch("state consumed concurrently", reason="replayed_state")
-        self._store.set("state-used:" + state, 1, self._state_lifetime)
         if not self._store.add("nonce:" + nonce, 1, self._state_lifetime + self._leeway):
             raise ReplayedLaunch("nonce already used", reason="replayed_nonce")
 

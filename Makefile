@@ -1,0 +1,49 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+export FLASK_APP := lti_tool:create_app
+
+.PHONY: install demo test lint bench serve translations clean browser-deps
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -d translations --statistics 2>&1 | grep -v '^$$' || true
+
+install: $(VENV)/.installed translations
+
+# Serves the tool and the embedded demo LMS on SQLite at http://$(HOST):$(PORT)/demo-lms/
+demo: install
+	DEMO_LMS=1 TOOL_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask db upgrade
+	DEMO_LMS=1 TOOL_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask demo setup
+	@echo ""
+	@echo "  Integrationsløft with the demo LMS: open http://$(HOST):$(PORT)/demo-lms/"
+	@echo ""
+	DEMO_LMS=1 TOOL_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask run --host $(HOST) --port $(PORT)
+
+test: install browser-deps
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Debian's Chromium for the browser tests and axe-core for accessibility checks.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
+	  else echo "chromium missing: run 'sudo apt-get install chromium'"; fi; }
+	@[ -f node_modules/axe-core/axe.min.js ] || npm install --no-audit --no-fund --silent >/dev/null
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python -m tests.bench.run_all
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache test-artifacts node_modules

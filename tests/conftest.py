@@ -1,0 +1,152 @@
+"""Fixtures: the tool and the demo LMS served live on 127.0.0.1, on each backend.
+
+`embedded` (SQLite and the file store) always runs; `services` (PostgreSQL and Redis) runs when
+TEST_DATABASE_URL and TEST_REDIS_URL are set, as CI does. Each live app gets its own PostgreSQL
+schema and Redis key prefix, so test runs never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import flask_migrate
+import psycopg
+import pytest
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from config import TestConfig
+from config.settings import database_uri
+from lti_tool import create_app
+from lti_tool.demo_lms.cli import setup_demo
+from tests.support.agent import Agent
+from tests.support.external_platform import ExternalPlatform
+
+HAVE_SERVICES = bool(os.environ.get("TEST_DATABASE_URL") and os.environ.get("TEST_REDIS_URL"))
+BACKENDS = ["embedded", "services"] if HAVE_SERVICES else ["embedded"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _pg_conninfo() -> str:
+    return os.environ["TEST_DATABASE_URL"]
+
+
+def create_schema() -> str:
+    schema = "t_" + uuid.uuid4().hex[:10]
+    with psycopg.connect(_pg_conninfo(), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return schema
+
+
+def drop_schema(schema: str) -> None:
+    with psycopg.connect(_pg_conninfo(), autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def settings_for(backend: str, instance: Path, base_url: str, *, schema: str | None = None,
+                 redis_prefix: str | None = None, **overrides: Any) -> dict[str, Any]:
+    settings = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
+    settings.update(INSTANCE_PATH=str(instance), TOOL_BASE_URL=base_url)
+    if backend == "services":
+        settings["SQLALCHEMY_DATABASE_URI"] = database_uri(_pg_conninfo())
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "connect_args": {"options": f"-csearch_path={schema}"}, "pool_pre_ping": True}
+        settings["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
+        settings["REDIS_PREFIX"] = redis_prefix or f"il-test-{uuid.uuid4().hex[:8]}:"
+    settings.update(overrides)
+    return settings
+
+
+@dataclass
+class LiveServer:
+    app: Flask
+    base_url: str
+    backend: str
+    server: BaseWSGIServer
+
+    def agent(self) -> Agent:
+        return Agent(self.base_url)
+
+
+def start_live(app: Flask, port: int, backend: str) -> LiveServer:
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return LiveServer(app=app, base_url=f"http://127.0.0.1:{port}", backend=backend, server=server)
+
+
+def migrate_and_seed(app: Flask, *, demo: bool = True) -> None:
+    with app.app_context():
+        flask_migrate.upgrade()
+        if demo:
+            setup_demo(app.config["TOOL_BASE_URL"], app.config["SECRET_KEY"])
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    backend = request.param
+    schema = create_schema() if backend == "services" else None
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    app = create_app(settings_for(backend, tmp_path_factory.mktemp(backend), base_url, schema=schema))
+    migrate_and_seed(app)
+    server = start_live(app, port, backend)
+    yield server
+    server.server.shutdown()
+    server.server.server_close()
+    if schema:
+        with app.app_context():
+            from lti_tool.extensions import db
+
+            db.engine.dispose()
+        drop_schema(schema)
+
+
+@pytest.fixture
+def app(live: LiveServer) -> Iterator[Flask]:
+    with live.app.app_context():
+        yield live.app
+
+
+@pytest.fixture
+def agent(live: LiveServer) -> Agent:
+    return live.agent()
+
+
+@pytest.fixture
+def runner(live: LiveServer) -> Any:
+    return live.app.test_cli_runner()
+
+
+@pytest.fixture
+def external(live: LiveServer, runner: Any) -> Iterator[ExternalPlatform]:
+    """A platform outside the project, registered with `flask platforms add`."""
+    platform = ExternalPlatform()
+    result = runner.invoke(args=platform.cli_args())
+    assert result.exit_code == 0, result.output
+    yield platform
+    platform.close()
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Callable[..., Flask]:
+    """A fresh, migrated app on SQLite in a temporary folder (for CLI and service tests)."""
+
+    def factory(**overrides: Any) -> Flask:
+        settings = settings_for("embedded", tmp_path / uuid.uuid4().hex[:6], "http://127.0.0.1:5999", **overrides)
+        app = create_app(settings)
+        migrate_and_seed(app, demo=False)
+        return app
+
+    return factory

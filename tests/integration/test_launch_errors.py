@@ -1,0 +1,218 @@
+"""Every refused launch: a 4xx page with the reason in the user's language, and a log line."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+import uuid
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from lti_tool import errors
+from lti_tool.lti import claims
+from tests.support.agent import text_of
+from tests.support.crafting import crafted_launch, demo_claims, demo_login, demo_sign, message_in
+
+OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _drop(*path: str):
+    def mutate(body):
+        target = body
+        for part in path[:-1]:
+            target = target[part]
+        del target[path[-1]]
+    return mutate
+
+
+def _set(name, value):
+    def mutate(body):
+        body[name] = value
+    return mutate
+
+
+def _b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+# (case id, mutation of the claims, expected status, expected reason, expected error class)
+CLAIM_CASES = [
+    ("expired", _set("exp", int(time.time()) - 600), 400, "expired_token", errors.ExpiredLaunch),
+    ("issued-in-future", _set("iat", int(time.time()) + 600), 400, "token_from_future", errors.ExpiredLaunch),
+    ("no-exp", _drop("exp"), 400, "missing_exp", errors.WrongMessage),
+    ("no-iat", _drop("iat"), 400, "missing_iat", errors.WrongMessage),
+    ("wrong-audience", _set("aud", "someone-else"), 400, "wrong_audience", errors.InvalidLaunch),
+    ("audiences-without-azp", lambda b: (b.update(aud=[b["aud"], "other"]), b.pop("azp")), 400, "missing_azp",
+     errors.InvalidLaunch),
+    ("wrong-azp", _set("azp", "other"), 400, "wrong_azp", errors.InvalidLaunch),
+    ("other-issuer", _set("iss", "https://evil.example"), 400, "iss_mismatch", errors.InvalidLaunch),
+    ("unknown-deployment", _set(claims.DEPLOYMENT_ID, "nope"), 403, "unknown_deployment", errors.InactiveDeployment),
+    ("no-deployment", _drop(claims.DEPLOYMENT_ID), 400, "missing_deployment_id", errors.WrongMessage),
+    ("wrong-message-type", _set(claims.MESSAGE_TYPE, "LtiStartProctoring"), 400, "wrong_message_type",
+     errors.WrongMessage),
+    ("no-message-type", _drop(claims.MESSAGE_TYPE), 400, "wrong_message_type", errors.WrongMessage),
+    ("wrong-version", _set(claims.VERSION, "1.1"), 400, "wrong_version", errors.WrongMessage),
+    ("no-version", _drop(claims.VERSION), 400, "wrong_version", errors.WrongMessage),
+    ("no-roles-claim", _drop(claims.ROLES), 400, "missing_claims", errors.WrongMessage),
+    ("no-resource-link-id", _drop(claims.RESOURCE_LINK, "id"), 400, "missing_claims", errors.WrongMessage),
+    ("no-sub", _drop("sub"), 400, "missing_sub", errors.WrongMessage),
+    ("other-nonce", _set("nonce", "not-the-one-issued"), 400, "nonce_mismatch", errors.InvalidLaunch),
+    ("other-target", _set(claims.TARGET_LINK_URI, "http://127.0.0.1:1/elsewhere"), 400,
+     "target_link_uri_mismatch", errors.InvalidLaunch),
+]
+
+
+@pytest.mark.parametrize(("mutate", "status", "reason", "error"),
+                         [c[1:] for c in CLAIM_CASES], ids=[c[0] for c in CLAIM_CASES])
+def test_refused_claims(app, agent, caplog, mutate, status, reason, error):
+    with caplog.at_level(logging.WARNING, logger="lti_tool"):
+        response = crafted_launch(app, agent, mutate)
+
+    assert response.status_code == status
+    page = text_of(response.text)
+    assert message_in(app, error, "da") in page
+    assert reason in page
+    assert "Traceback" not in response.text
+    assert any(reason in r.getMessage() for r in caplog.records)
+
+
+def _post_signed(app, agent, sign):
+    step = demo_login(agent)
+    body = demo_claims(app, step.nonce)
+    return agent.post_launch(sign(body), step.state)
+
+
+def _demo_kid(app, agent):
+    return jwt.get_unverified_header(demo_sign(app, {"x": 1}))["kid"]
+
+
+SIGNATURE_CASES = [
+    ("signed-by-other-key-same-kid",
+     lambda app, agent: lambda b: jwt.encode(b, OTHER_KEY, "RS256", headers={"kid": _demo_kid(app, agent)}),
+     "bad_signature"),
+    ("unknown-kid", lambda app, agent: lambda b: jwt.encode(b, OTHER_KEY, "RS256", headers={"kid": "unknown-kid"}),
+     "unknown_kid"),
+    ("no-kid", lambda app, agent: lambda b: jwt.encode(b, OTHER_KEY, "RS256"), "missing_kid"),
+    ("alg-none", lambda app, agent: lambda b: _b64({"alg": "none", "typ": "JWT", "kid": _demo_kid(app, agent)})
+     + "." + _b64(b) + ".", "bad_algorithm"),
+    ("hs256-confusion",
+     lambda app, agent: lambda b: jwt.encode(b, "public-key-as-secret-" + "x" * 32, "HS256",
+                                            headers={"kid": _demo_kid(app, agent)}), "bad_algorithm"),
+    ("tampered-payload",
+     lambda app, agent: lambda b: (lambda t: t.split(".")[0] + "." + _b64({**b, "sub": "hanne"}) + "."
+                                   + t.split(".")[2])(demo_sign(app, b)), "bad_signature"),
+]
+
+
+@pytest.mark.parametrize(("make_signer", "reason"), [c[1:] for c in SIGNATURE_CASES],
+                         ids=[c[0] for c in SIGNATURE_CASES])
+def test_refused_signatures(app, agent, make_signer, reason):
+    response = _post_signed(app, agent, make_signer(app, agent))
+
+    assert response.status_code == 400
+    assert message_in(app, errors.BadSignature) in text_of(response.text)
+    assert reason in response.text
+
+
+@pytest.mark.parametrize(("token", "reason"), [
+    ("not-a-jwt", "malformed_token"),
+    ("a.b.c", "malformed_token"),
+    ("", "missing_id_token"),
+    ("x" * (70 * 1024), "oversized_token"),
+], ids=["garbage", "three-garbage-parts", "empty", "oversized"])
+def test_malformed_tokens(app, agent, token, reason):
+    step = demo_login(agent)
+    response = agent.post_launch(token, step.state)
+
+    assert response.status_code == 400
+    assert reason in response.text
+    assert message_in(app, errors.WrongMessage) in text_of(response.text)
+
+
+def test_replayed_launch_is_refused(app, agent):
+    step = demo_login(agent)
+    token = demo_sign(app, demo_claims(app, step.nonce))
+    assert agent.post_launch(token, step.state).status_code == 303
+
+    again = agent.post_launch(token, step.state)
+
+    assert again.status_code == 400
+    assert message_in(app, errors.ReplayedLaunch) in text_of(again.text)
+
+
+def test_concurrent_identical_posts_accept_exactly_one(app, agent):
+    from concurrent.futures import ThreadPoolExecutor
+
+    step = demo_login(agent)
+    token = demo_sign(app, demo_claims(app, step.nonce))
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(lambda _: agent.post_launch(token, step.state).status_code, range(6)))
+
+    assert statuses.count(303) == 1
+    assert all(s == 400 for s in statuses if s != 303)
+
+
+def test_missing_state_is_refused(app, agent):
+    step = demo_login(agent)
+    response = agent.post("/lti/launch", {"id_token": demo_sign(app, demo_claims(app, step.nonce))},
+                          allow_redirects=False)
+    assert response.status_code == 400
+    assert "missing_state" in response.text
+
+
+def test_unknown_state_is_refused(app, agent):
+    step = demo_login(agent)
+    response = agent.post_launch(demo_sign(app, demo_claims(app, step.nonce)), "invented-" + uuid.uuid4().hex)
+    assert response.status_code == 401
+    assert message_in(app, errors.SessionExpired) in text_of(response.text)
+
+
+def test_state_from_another_browser_is_refused(app, live, agent):
+    step = demo_login(agent)
+    token = demo_sign(app, demo_claims(app, step.nonce))
+    other_browser = live.agent()
+
+    response = other_browser.post_launch(token, step.state)
+
+    assert response.status_code == 400
+    assert "state_cookie" in response.text
+    assert message_in(app, errors.StateMismatch) in text_of(response.text)
+
+
+def test_error_page_speaks_the_launch_locale(app, agent):
+    def swedish_and_expired(body):
+        body[claims.LAUNCH_PRESENTATION]["locale"] = "sv-SE"
+        body["exp"] = int(time.time()) - 600
+
+    response = crafted_launch(app, agent, swedish_and_expired)
+
+    assert response.status_code == 400
+    assert '<html lang="sv">' in response.text
+    assert message_in(app, errors.ExpiredLaunch, "sv") in text_of(response.text)
+    assert message_in(app, errors.ExpiredLaunch, "sv") != message_in(app, errors.ExpiredLaunch, "da")
+
+
+@pytest.mark.parametrize(("params", "status", "reason"), [
+    ({"iss": "https://unknown.example", "client_id": "x"}, 400, "unknown_platform"),
+    ({"client_id": "unknown-client"}, 400, "unknown_platform"),
+    ({"iss": ""}, 400, "login_missing_iss"),
+    ({"login_hint": ""}, 400, "login_missing_login_hint"),
+    ({"target_link_uri": "https://evil.example/phish"}, 400, "login_bad_target"),
+], ids=["unknown-issuer", "unknown-client", "no-issuer", "no-login-hint", "foreign-target"])
+def test_refused_logins(app, agent, params, status, reason):
+    base = {
+        "iss": agent.base_url + "/demo-lms",
+        "login_hint": "jonas",
+        "target_link_uri": agent.base_url + "/lti/launch",
+        "client_id": "integrationsloeft-demo",
+    }
+    base.update(params)
+    response = agent.get("/lti/login", params=base, allow_redirects=False)
+
+    assert response.status_code == status
+    assert reason in response.text
+    assert "Traceback" not in response.text

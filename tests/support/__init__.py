@@ -1,0 +1,1 @@
+"""Helpers for the tests: a live server, a browser-like agent, an external LTI platform."""

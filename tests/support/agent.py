@@ -1,0 +1,94 @@
+"""A browser-like HTTP agent: keeps cookies, follows redirects and submits auto-submit forms."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlparse
+
+import requests
+
+FORM = re.compile(r'<form[^>]*method="post"[^>]*action="([^"]+)"[^>]*data-autosubmit[^>]*>(.*?)</form>', re.S)
+FIELD = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
+
+
+def text_of(page: str) -> str:
+    """The visible text of a page, whitespace collapsed, for assertions."""
+    page = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))).strip()
+
+
+def autosubmit_form(page: str) -> tuple[str, dict[str, str]] | None:
+    match = FORM.search(page)
+    if not match:
+        return None
+    fields = {html.unescape(k): html.unescape(v) for k, v in FIELD.findall(match.group(2))}
+    return html.unescape(match.group(1)), fields
+
+
+@dataclass
+class LoginStep:
+    """Where the tool's login sent the browser: the platform's authorization request."""
+
+    auth_url: str
+    params: dict[str, str]
+
+    @property
+    def state(self) -> str:
+        return self.params["state"]
+
+    @property
+    def nonce(self) -> str:
+        return self.params["nonce"]
+
+
+class Agent:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = requests.Session()
+
+    def url(self, path: str) -> str:
+        return path if path.startswith("http") else self.base_url + path
+
+    def get(self, path: str, **kwargs: object) -> requests.Response:
+        return self.http.get(self.url(path), timeout=30, **kwargs)  # type: ignore[arg-type]
+
+    def post(self, path: str, data: dict[str, str] | None = None, **kwargs: object) -> requests.Response:
+        return self.http.post(self.url(path), data=data, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+    def follow_forms(self, response: requests.Response, limit: int = 5) -> requests.Response:
+        for _ in range(limit):
+            form = autosubmit_form(response.text) if response.ok else None
+            if form is None:
+                return response
+            response = self.post(form[0], form[1])
+        return response
+
+    def sign_in(self, user_id: str) -> None:
+        response = self.post("/demo-lms/sign-in", {"user_id": user_id})
+        assert response.ok, response.text
+
+    def launch(self, user_id: str, course_id: str, link_id: str | None = None, *,
+               deep_link: bool = False, target: str = "iframe") -> requests.Response:
+        """The whole LTI flow from the demo LMS, as a browser goes through it."""
+        self.sign_in(user_id)
+        params = {"target": target}
+        if link_id:
+            params["link_id"] = link_id
+        if deep_link:
+            params["deep_link"] = "1"
+        response = self.get(f"/demo-lms/courses/{course_id}/initiate", params=params)
+        return self.follow_forms(response)
+
+    def start_login(self, params: dict[str, str]) -> LoginStep:
+        """Send a login initiation to the tool and stop at its redirect to the platform."""
+        response = self.get("/lti/login", params=params, allow_redirects=False)
+        assert response.status_code == 302, (response.status_code, text_of(response.text))
+        location = response.headers["Location"]
+        parsed = urlparse(location)
+        query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+        return LoginStep(auth_url=f"{parsed.scheme}://{parsed.netloc}{parsed.path}", params=query)
+
+    def post_launch(self, id_token: str, state: str, *, follow: bool = False) -> requests.Response:
+        return self.post("/lti/launch", {"id_token": id_token, "state": state}, allow_redirects=follow)
