@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from lti_tool.extensions import db
 from lti_tool.lti import keys as tool_keys
@@ -107,6 +107,7 @@ def platforms_remove(platform_id: int) -> None:
 
 
 @click.command("tool-info")
+@with_appcontext
 def tool_info() -> None:
     """Print every URL and value an LMS administrator pastes when registering the tool."""
     info = ToolInfo(str(current_app.config["TOOL_BASE_URL"]).rstrip("/"))

@@ -54,7 +54,7 @@ def add_platform(
     platform.auth_token_url = auth_token_url
     platform.key_set_url = key_set_url
     platform.auth_audience = auth_audience or None
-    platform.name = name or urlparse(issuer).netloc or issuer
+    platform.name = name or platform.name or urlparse(issuer).netloc or issuer
     known = {d.deployment_id for d in platform.deployments}
     for deployment_id in deployment_ids:
         if deployment_id and deployment_id not in known:

@@ -7,6 +7,7 @@ rescans its folder on every write past its threshold and has no atomic pop.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -88,29 +89,34 @@ class FileStore:
 
     def set(self, key: str, value: Any, ttl: int) -> None:
         path = self._path(key)
+        os.replace(self._write_temp(path, value, ttl), path)
+        if random.random() < self.SWEEP_CHANCE:  # noqa: S311 - not security
+            self.sweep()
+
+    def _write_temp(self, path: Path, value: Any, ttl: int) -> Path:
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(self._encode(value, ttl))
-        os.replace(tmp, path)
-        if random.random() < self.SWEEP_CHANCE:  # noqa: S311 - not security
-            self.sweep()
+        return tmp
 
     def add(self, key: str, value: Any, ttl: int) -> bool:
+        # Hard-linking a complete temp file is an atomic "create if absent" that never
+        # exposes a half-written file to a concurrent reader.
         path = self._path(key)
-        for _ in range(2):
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                if self._read(path) is not None:
-                    return False
-                # Expired: claim it away atomically and try once more.
-                self._remove_if_expired(path)
-                continue
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(self._encode(value, ttl))
-            return True
-        return False
+        tmp = self._write_temp(path, value, ttl)
+        try:
+            for _ in range(2):
+                try:
+                    os.link(tmp, path)
+                    return True
+                except FileExistsError:
+                    if self._read(path) is not None:
+                        return False
+                    self._remove_if_expired(path)
+            return False
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def _remove_if_expired(self, path: Path) -> None:
         grave = path.with_name(f".{path.name}.{uuid.uuid4().hex}.dead")
@@ -118,10 +124,10 @@ class FileStore:
             os.rename(path, grave)
         except FileNotFoundError:
             return
-        if self._read(grave) is not None:  # someone re-added it meanwhile: put it back
-            os.replace(grave, path)
-        else:
-            grave.unlink(missing_ok=True)
+        if self._read(grave) is not None:  # replaced by a live entry meanwhile: put it back
+            with contextlib.suppress(FileExistsError):
+                os.link(grave, path)
+        grave.unlink(missing_ok=True)
 
     def pop(self, key: str) -> Any | None:
         path = self._path(key)

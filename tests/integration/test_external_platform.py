@@ -1,0 +1,89 @@
+"""A platform that is not part of this project, registered with `flask platforms add`."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.support.agent import text_of
+
+
+def launch(agent, external, *, role="Learner", mutate=None, sign=None, sub="u-1"):
+    step = agent.start_login(external.login_params(agent.base_url, user=sub))
+    assert step.auth_url == external.base_url + "/auth"
+    body = external.claims(step.nonce, agent.base_url, role=role, sub=sub)
+    if mutate:
+        mutate(body)
+    token = (sign or external.sign)(body)
+    return agent.post_launch(token, step.state), token, step
+
+
+@pytest.mark.parametrize(("role", "home"), [("Learner", "/"), ("Instructor", "/instructor/")])
+def test_external_platform_launches(agent, external, role, home):
+    response, _, _ = launch(agent, external, role=role)
+
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(home)
+    page = agent.get(response.headers["Location"])
+    assert page.status_code == 200
+    assert "Ext Bruger" in text_of(page.text)
+
+
+def test_external_platform_forged_expired_replayed_misaddressed(agent, external):
+    forger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged, _, _ = launch(agent, external, sign=lambda b: external.sign(b, key=forger))
+    expired, _, _ = launch(agent, external, mutate=lambda b: b.update(exp=int(time.time()) - 120, iat=int(time.time()) - 600))
+    misaddressed, _, _ = launch(agent, external, mutate=lambda b: b.update(aud="another-tool"))
+    accepted, token, step = launch(agent, external)
+    replayed = agent.post_launch(token, step.state)
+
+    assert accepted.status_code == 303
+    for response in (forged, expired, misaddressed, replayed):
+        assert 400 <= response.status_code < 500
+        assert "Traceback" not in response.text
+
+
+def test_platform_key_rotation_refetches_once(agent, external):
+    assert launch(agent, external)[0].status_code == 303
+    hits = external.jwks_hits
+    assert launch(agent, external)[0].status_code == 303
+    assert external.jwks_hits == hits  # cached
+
+    external.rotate()
+    assert launch(agent, external)[0].status_code == 303
+    assert external.jwks_hits == hits + 1  # one refetch for the unknown kid
+    assert launch(agent, external)[0].status_code == 303
+    assert external.jwks_hits == hits + 1
+
+
+def test_unknown_kid_refetches_but_still_refuses(agent, external):
+    forger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    response, _, _ = launch(agent, external, sign=lambda b: external.sign(b, key=forger, kid="made-up"))
+
+    assert response.status_code == 400
+    assert "unknown_kid" in response.text
+
+
+def test_slow_platform_jwks_times_out_cleanly(live, make_app):
+    from tests.conftest import free_port, start_live
+    from tests.support.external_platform import ExternalPlatform
+
+    platform = ExternalPlatform()
+    platform.slow_seconds = 3
+    port = free_port()
+    app = make_app(TOOL_BASE_URL=f"http://127.0.0.1:{port}", HTTP_TIMEOUT=(0.5, 0.5))
+    server = start_live(app, port, "embedded")
+    try:
+        result = app.test_cli_runner().invoke(args=platform.cli_args(jwks_path="/jwks-slow"))
+        assert result.exit_code == 0, result.output
+        agent = server.agent()
+        started = time.monotonic()
+        response, _, _ = launch(agent, platform)
+        assert time.monotonic() - started < 2.5
+        assert response.status_code == 502
+        assert "platform_unavailable" in response.text
+    finally:
+        server.server.shutdown()
+        platform.close()

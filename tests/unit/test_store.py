@@ -1,0 +1,80 @@
+"""The shared store: atomic pop and add, expiry, on files and (when available) Redis."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing import get_context
+
+import pytest
+
+from lti_tool.store import FileStore, RedisStore
+
+
+def _stores(tmp_path):
+    stores = [FileStore(tmp_path / "store")]
+    if os.environ.get("TEST_REDIS_URL"):
+        stores.append(RedisStore(os.environ["TEST_REDIS_URL"], prefix=f"il-unit-{uuid.uuid4().hex[:6]}:"))
+    return stores
+
+
+@pytest.fixture(params=["file", "redis"])
+def store(request, tmp_path):
+    if request.param == "redis":
+        if not os.environ.get("TEST_REDIS_URL"):
+            pytest.skip("TEST_REDIS_URL not set")
+        return RedisStore(os.environ["TEST_REDIS_URL"], prefix=f"il-unit-{uuid.uuid4().hex[:6]}:")
+    return FileStore(tmp_path / "store")
+
+
+def test_set_get_and_expiry(store):
+    store.set("a", {"x": 1}, ttl=1)
+    assert store.get("a") == {"x": 1}
+    time.sleep(1.2)
+    assert store.get("a") is None
+
+
+def test_pop_returns_once(store):
+    store.set("k", "v", ttl=60)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: store.pop("k"), range(16)))
+    assert results.count("v") == 1
+    assert results.count(None) == 15
+
+
+def test_add_only_when_absent(store):
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda i: store.add("once", i, ttl=60), range(16)))
+    assert results.count(True) == 1
+    store.delete("once")
+    assert store.add("once", 1, ttl=60)
+
+
+def test_add_after_expiry(store):
+    assert store.add("short", 1, ttl=1)
+    time.sleep(1.2)
+    assert store.add("short", 2, ttl=60)
+    assert store.get("short") == 2
+
+
+def _pop_in_process(folder: str) -> object:
+    return FileStore(folder).pop("shared")
+
+
+def test_file_pop_is_atomic_across_processes(tmp_path):
+    folder = str(tmp_path / "store")
+    FileStore(folder).set("shared", "only-once", ttl=60)
+    with get_context("fork").Pool(4) as pool:
+        results = pool.map(_pop_in_process, [folder] * 8)
+    assert results.count("only-once") == 1
+
+
+def test_file_sweep_removes_expired(tmp_path):
+    store = FileStore(tmp_path / "s")
+    store.set("old", 1, ttl=1)
+    store.set("new", 1, ttl=60)
+    time.sleep(1.2)
+    assert store.sweep() == 1
+    assert store.get("new") == 1
