@@ -1,30 +1,47 @@
-"""Access decorators: a view of a launch gets the launch record; role checks on top."""
+"""Access decorators: a view of a launch gets the launch record; role checks on top.
+
+Forms inside a launch carry a token derived from the launch id (HMAC with SECRET_KEY) instead of
+Flask-WTF's session token: framed pages often cannot keep the session cookie.
+"""
 
 from __future__ import annotations
 
 import functools
+import hmac
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app, g
+from flask import current_app, g, request
 
-from lti_tool.errors import AccessDenied
+from lti_tool.errors import AccessDenied, ToolError
 from lti_tool.extensions import db
-from lti_tool.launches import find_launch
+from lti_tool.launches import find_launch, form_token
 from lti_tool.lti.roles import Role, effective_role
 from lti_tool.web import set_locale
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class BadFormToken(ToolError):
+    reason = "csrf"
+
+
+def launch_csrf_token(launch_id: str | None = None) -> str:
+    return form_token(str(current_app.config["SECRET_KEY"]), launch_id or g.launch.id)
+
+
 def launch_required(view: F) -> F:
-    """Resolve `launch_id` from the URL into `g.launch` (404-free: unknown means expired)."""
+    """Resolve `launch_id` from the URL into `g.launch`; POSTs must carry the launch's token."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, launch_id: str, **kwargs: Any) -> Any:
         record = find_launch(db.session, launch_id, current_app.config["LAUNCH_LIFETIME"])
         g.launch = record
         set_locale(record.locale)
+        if request.method == "POST":
+            sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
+            if not hmac.compare_digest(sent, launch_csrf_token(record.id)):
+                raise BadFormToken("launch form token missing or wrong")
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

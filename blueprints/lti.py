@@ -56,6 +56,7 @@ def launch() -> BaseResponse:
         store=rt.store,
         platform_keys=rt.platform_keys(),
         settings=current_app.config,
+        catalog=rt.catalog(),
     )
     if effective_role(record.roles) == Role.INSTRUCTOR:
         return redirect(url_for("instructor.home", launch_id=record.id), code=303)

@@ -67,10 +67,12 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
 
     from blueprints.instructor import bp as instructor_bp
     from blueprints.learner import bp as learner_bp
+    from blueprints.learner import media as media_bp
     from blueprints.lti import bp as lti_bp
 
     app.register_blueprint(lti_bp)
     app.register_blueprint(learner_bp)
+    app.register_blueprint(media_bp)
     app.register_blueprint(instructor_bp)
     if app.config["DEMO_LMS"]:
         from lti_tool.demo_lms.views import bp as demo_bp

@@ -14,6 +14,8 @@ from lti_tool.models import PlatformStatus, utcnow
 from lti_tool.platforms import PlatformError, ToolInfo, add_platform, list_platforms, remove_platform
 
 keys_cli = AppGroup("keys", help="The tool's signing keys.")
+content_cli = AppGroup("content", help="Course content packs.")
+certificates_cli = AppGroup("certificates", help="Course certificates.")
 platforms_cli = AppGroup("platforms", help="Platforms (LMS installations) registered with the tool.")
 
 
@@ -116,8 +118,41 @@ def tool_info() -> None:
         click.echo(f"{label.ljust(width)}  {value}")
 
 
+@content_cli.command("check")
+@click.option("--dir", "folder", type=click.Path(file_okay=False), help="Another content folder to check.")
+def content_check(folder: str | None) -> None:
+    """Validate every content pack; names the file, line and field of each problem."""
+    from lti_tool.content.loader import load_catalog
+
+    catalog = load_catalog(folder or current_app.config["CONTENT_DIR"])
+    for programme in catalog.programmes.values():
+        exercises = sum(1 for m in programme.modules for a in m.activities if a.is_exercise)
+        click.echo(f"ok  {programme.id}: {len(programme.modules)} modules, {exercises} exercises")
+    for problem in catalog.problems:
+        click.echo(f"ERROR  {problem}", err=True)
+    if catalog.problems or not catalog.programmes:
+        left_out = ", ".join(catalog.rejected) or "-"
+        raise click.ClickException(f"{len(catalog.problems)} problem(s); packs left out: {left_out}")
+
+
+@certificates_cli.command("verify")
+@click.argument("code")
+def certificates_verify(code: str) -> None:
+    """Look up a certificate by its verification code."""
+    from lti_tool.progress.service import find_certificate
+
+    certificate = find_certificate(db.session, code)
+    if certificate is None:
+        raise click.ClickException(f"No certificate with code {code}.")
+    click.echo(f"{certificate.code}: {certificate.holder_name or '(name not shared)'} completed "
+               f"{certificate.programme_title} on {certificate.issued_at:%Y-%m-%d} "
+               f"({', '.join(certificate.modules)})")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(keys_cli)
+    app.cli.add_command(content_cli)
+    app.cli.add_command(certificates_cli)
     app.cli.add_command(platforms_cli)
     app.cli.add_command(tool_info)
     if app.config.get("DEMO_LMS"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -10,13 +12,15 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from lti_tool.content.model import Catalog
 from lti_tool.errors import SessionExpired
 from lti_tool.lti.launch import Launch, LaunchInput, LaunchValidator
 from lti_tool.lti.login import LoginRedirect, begin_login
 from lti_tool.lti.platform_keys import PlatformKeys
 from lti_tool.lti.toolconf import DatabaseToolConf
-from lti_tool.models import Context, LaunchRecord, ResourceLink, User, utcnow
+from lti_tool.models import Context, GradeTarget, LaunchRecord, ResourceLink, User, utcnow
 from lti_tool.platforms import ToolInfo
+from lti_tool.progress.service import bind_from_custom
 from lti_tool.store import KeyValueStore
 
 
@@ -75,7 +79,24 @@ def _upsert_resource_link(
     return link
 
 
-def record_launch(session: Session, launch: Launch, lifetime: int) -> LaunchRecord:
+def _upsert_grade_target(session: Session, launch: Launch, link: ResourceLink) -> None:
+    """Remember the link's AGS endpoints (AGS 2.0 §3.1: lineitem only when one is coupled)."""
+    ags = launch.ags
+    if not (ags.get("lineitem") or ags.get("lineitems")):
+        return
+    target = session.scalars(select(GradeTarget).where(GradeTarget.resource_link_id == link.id)).first()
+    if target is None:
+        target = GradeTarget(resource_link_id=link.id, platform_id=launch.platform_id, score_maximum=100.0)
+        session.add(target)
+    if ags.get("lineitem"):
+        target.lineitem_url = str(ags["lineitem"])
+    target.lineitems_url = str(ags["lineitems"]) if ags.get("lineitems") else target.lineitems_url
+    target.scopes = [str(s) for s in ags.get("scope") or []]
+    target.label = (link.title or "Integrationsløft")[:255]
+    target.updated_at = utcnow()
+
+
+def record_launch(session: Session, launch: Launch, lifetime: int, catalog: Catalog | None = None) -> LaunchRecord:
     """Store the user, course, link and the launch itself; return the launch with its new id."""
     now = utcnow()
     user = _upsert_user(session, launch, now)
@@ -83,6 +104,10 @@ def record_launch(session: Session, launch: Launch, lifetime: int) -> LaunchReco
     session.flush()
     link = _upsert_resource_link(session, launch, context)
     session.flush()
+    if link is not None:
+        if catalog is not None:
+            bind_from_custom(link, catalog)
+        _upsert_grade_target(session, launch, link)
     record = LaunchRecord(
         id=secrets.token_urlsafe(32),
         deployment_id=launch.deployment_pk,
@@ -128,6 +153,7 @@ def accept_launch(
     store: KeyValueStore,
     platform_keys: PlatformKeys,
     settings: Mapping[str, Any],
+    catalog: Catalog | None = None,
 ) -> LaunchRecord:
     """Validate a launch POST and record it; raises a named ToolError when it is refused."""
     signing = None  # the launch itself needs no tool key
@@ -140,7 +166,7 @@ def accept_launch(
         state_lifetime=int(settings["LOGIN_STATE_LIFETIME"]),
     )
     launch = validator.validate(data)
-    return record_launch(session, launch, int(settings["LAUNCH_LIFETIME"]))
+    return record_launch(session, launch, int(settings["LAUNCH_LIFETIME"]), catalog)
 
 
 def start_login(
@@ -156,3 +182,8 @@ def start_login(
         tool_base_url=base_url,
         state_lifetime=state_lifetime,
     )
+
+
+def form_token(secret_key: str, launch_id: str) -> str:
+    """The CSRF token for forms of one launch: framed pages cannot rely on a session cookie."""
+    return hmac.new(secret_key.encode(), b"launch-csrf:" + launch_id.encode(), hashlib.sha256).hexdigest()

@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from lti_tool.content.model import Catalog
+from lti_tool.content.registry import ContentRegistry
 from lti_tool.lti.http import http_session
 from lti_tool.lti.platform_keys import PlatformKeys
 from lti_tool.store import KeyValueStore
@@ -16,6 +18,10 @@ from lti_tool.store import KeyValueStore
 class Runtime:
     store: KeyValueStore
     settings: dict[str, Any]
+    content: ContentRegistry
+
+    def catalog(self) -> Catalog:
+        return self.content.catalog()
 
     def platform_keys(self) -> PlatformKeys:
         return PlatformKeys(
@@ -31,7 +37,8 @@ class Runtime:
 
 
 def install(app: Flask, store: KeyValueStore) -> Runtime:
-    runtime = Runtime(store=store, settings=app.config)  # type: ignore[arg-type]
+    content = ContentRegistry(app.config["CONTENT_DIR"])
+    runtime = Runtime(store=store, settings=app.config, content=content)  # type: ignore[arg-type]
     app.extensions["integrationsloeft"] = runtime
     return runtime
 

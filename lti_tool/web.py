@@ -94,7 +94,10 @@ frame_ancestors = _FrameAncestors()
 def install(app: Flask) -> None:
     from flask_babel import get_locale
 
+    from lti_tool.launches import form_token
+
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "da")
+    app.jinja_env.globals["launch_csrf_token"] = lambda: form_token(str(app.config["SECRET_KEY"]), g.launch.id)
     if app.config.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
 

@@ -139,6 +139,15 @@ def external(live: LiveServer, runner: Any) -> Iterator[ExternalPlatform]:
     platform.close()
 
 
+_learner_numbers = iter(range(1, 1000))
+
+
+@pytest.fixture
+def fresh_learner() -> str:
+    """A learner no other test has used: one of the large demo course's synthetic members."""
+    return f"stor-kursus-l{next(_learner_numbers):04d}"
+
+
 @pytest.fixture
 def make_app(tmp_path: Path) -> Callable[..., Flask]:
     """A fresh, migrated app on SQLite in a temporary folder (for CLI and service tests)."""

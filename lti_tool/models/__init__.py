@@ -2,19 +2,27 @@
 
 from lti_tool.models.base import Base, utcnow
 from lti_tool.models.course import Context, ResourceLink
+from lti_tool.models.grading import GradeTarget, ScoreMessage
 from lti_tool.models.launch import LaunchRecord
 from lti_tool.models.platform import Deployment, Platform, PlatformStatus
+from lti_tool.models.progress import ActivityState, Certificate, ModuleProgress, Submission
 from lti_tool.models.tool_key import ToolKey
 from lti_tool.models.user import User
 
 __all__ = [
+    "ActivityState",
+    "Certificate",
+    "ModuleProgress",
+    "Submission",
     "Base",
     "Context",
     "Deployment",
+    "GradeTarget",
     "LaunchRecord",
     "Platform",
     "PlatformStatus",
     "ResourceLink",
+    "ScoreMessage",
     "ToolKey",
     "User",
     "utcnow",

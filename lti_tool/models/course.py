@@ -32,4 +32,8 @@ class ResourceLink(Base):
     title: Mapped[str | None] = mapped_column(String(512))
     # Custom parameters from the link (e.g. the module it opens), as last launched.
     custom: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # What the link opens: a whole programme, or one module of it. From the custom
+    # parameters, or chosen by the instructor for a link made by hand in the LMS.
+    programme_id: Mapped[str | None] = mapped_column(String(64))
+    module_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

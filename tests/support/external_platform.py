@@ -115,6 +115,7 @@ class ExternalPlatform:
             LTI + "roles": [f"http://purl.imsglobal.org/vocab/lis/v2/membership#{role}"],
             LTI + "context": {"id": "ext-course", "label": "EXT", "title": "Eksternt kursus"},
             LTI + "launch_presentation": {"locale": locale, "document_target": "iframe"},
+            LTI + "custom": {"module": "nyankomne"},
         }
 
     def sign(self, claims: dict[str, Any], *, key: rsa.RSAPrivateKey | None = None,

@@ -1,0 +1,393 @@
+"""Loading and validating content packs. Every problem names the file, the line and the field.
+
+A pack with problems is reported and left out; the other packs serve. Nothing here raises on
+bad content: callers get a Catalog with `problems`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lti_tool.content.model import (
+    EXERCISE_TYPES,
+    Activity,
+    Catalog,
+    ContentProblem,
+    Criterion,
+    Module,
+    Option,
+    Pair,
+    Programme,
+    Prompt,
+    Question,
+)
+from lti_tool.content.render import render_inline, render_markdown
+
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+LANGUAGES = ("da", "sv", "en")
+MAX_FILE_BYTES = 512 * 1024
+
+
+class _Lines(dict[str, Any]):
+    """A mapping that remembers the line of each key (1-based)."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Lines:
+    mapping = _Lines()
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        mapping[str(key)] = loader.construct_object(value_node, deep=True)
+        mapping.key_lines[str(key)] = key_node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[arg-type]
+
+
+class _Invalid(Exception):
+    pass
+
+
+class _Reader:
+    """Reads fields from one YAML file, collecting problems with their lines."""
+
+    def __init__(self, path: Path, root: Path, problems: list[ContentProblem]) -> None:
+        self.path = path
+        try:
+            self.name = str(path.resolve().relative_to(root))
+        except ValueError:
+            self.name = path.name
+        self.problems = problems
+
+    def problem(self, data: Any, field: str, message: str) -> None:
+        line = None
+        if isinstance(data, _Lines):
+            line = data.key_lines.get(field.rsplit(".", 1)[-1].split("[", 1)[0], data.line)
+        self.problems.append(ContentProblem(self.name, line, field, message))
+
+    def load(self) -> _Lines:
+        try:
+            if self.path.stat().st_size > MAX_FILE_BYTES:
+                raise _Invalid(f"file is larger than {MAX_FILE_BYTES // 1024} KB")
+            data = yaml.load(self.path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        except FileNotFoundError:
+            self.problems.append(ContentProblem(self.name, None, "file", "file not found"))
+            raise _Invalid from None
+        except UnicodeDecodeError:
+            self.problems.append(ContentProblem(self.name, None, "file", "not UTF-8 text"))
+            raise _Invalid from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark else None
+            self.problems.append(ContentProblem(self.name, line, "yaml", str(getattr(exc, "problem", exc))))
+            raise _Invalid from None
+        except _Invalid as exc:
+            self.problems.append(ContentProblem(self.name, None, "file", str(exc)))
+            raise
+        if not isinstance(data, _Lines):
+            self.problems.append(ContentProblem(self.name, 1, "file", "must be a mapping of fields"))
+            raise _Invalid
+        return data
+
+    def text(self, data: _Lines, field: str, *, prefix: str = "", required: bool = True) -> str:
+        value = data.get(field)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.problem(data, prefix + field, "is required")
+            return ""
+        if not isinstance(value, str | int | float):
+            self.problem(data, prefix + field, "must be text")
+            return ""
+        return str(value).strip()
+
+    def ident(self, data: _Lines, field: str = "id", *, prefix: str = "") -> str:
+        value = self.text(data, field, prefix=prefix)
+        if value and not ID_PATTERN.match(value):
+            self.problem(data, prefix + field, f"{value!r} is not an id (lower-case a-z, 0-9 and hyphens)")
+        return value
+
+    def number(self, data: _Lines, field: str, default: float | None, *, prefix: str = "",
+               low: float | None = None, high: float | None = None) -> float | None:
+        value = data.get(field, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.problem(data, prefix + field, "must be a number")
+            return default
+        if (low is not None and value < low) or (high is not None and value > high):
+            self.problem(data, prefix + field, f"must be between {low} and {high}")
+            return default
+        return float(value)
+
+    def items(self, data: _Lines, field: str, *, prefix: str = "", minimum: int = 1) -> list[Any]:
+        value = data.get(field)
+        if not isinstance(value, list) or len(value) < minimum:
+            self.problem(data, prefix + field, f"must be a list of at least {minimum}")
+            return []
+        return value
+
+    def locales(self, data: _Lines, field: str, language: str) -> dict[str, str]:
+        value = data.get(field)
+        if isinstance(value, str):
+            return {language: value.strip()}
+        if not isinstance(value, dict) or not value:
+            self.problem(data, field, "must give the text per language (da, sv, en)")
+            return {}
+        unknown = [k for k in value if k not in LANGUAGES]
+        if unknown:
+            self.problem(data, field, f"unknown languages {unknown}; use da, sv, en")
+        return {str(k): str(v).strip() for k, v in value.items() if k in LANGUAGES and v}
+
+    def unique(self, data: _Lines, field: str, ids: list[str]) -> None:
+        seen: set[str] = set()
+        for value in ids:
+            if value and value in seen:
+                self.problem(data, field, f"id {value!r} is used twice")
+            seen.add(value)
+
+
+def _media_base(programme_id: str, module_id: str) -> str:
+    return f"/content/{programme_id}/{module_id}"
+
+
+def _quiz(r: _Reader, data: _Lines, common: dict[str, Any]) -> Activity:
+    questions = []
+    for i, q in enumerate(r.items(data, "questions")):
+        p = f"questions[{i}]."
+        if not isinstance(q, _Lines):
+            r.problem(data, "questions", f"item {i + 1} must be a mapping")
+            continue
+        kind = r.text(q, "kind", prefix=p) or "single"
+        if kind not in ("single", "multiple"):
+            r.problem(q, p + "kind", "must be single or multiple")
+        options = []
+        for j, o in enumerate(r.items(q, "options", prefix=p, minimum=2)):
+            op = f"{p}options[{j}]."
+            if not isinstance(o, _Lines):
+                r.problem(q, p + "options", f"option {j + 1} must be a mapping")
+                continue
+            if "correct" in o and not isinstance(o["correct"], bool):
+                r.problem(o, op + "correct", "must be true or false")
+            options.append(Option(id=r.ident(o, prefix=op), text=render_inline(r.text(o, "text", prefix=op)),
+                                  correct=o.get("correct") is True,
+                                  feedback=render_inline(r.text(o, "feedback", prefix=op))))
+        r.unique(q, p + "options", [o.id for o in options])
+        correct = sum(o.correct for o in options)
+        if options and (correct == 0 or (kind == "single" and correct != 1)):
+            r.problem(q, p + "options", "a single question needs exactly one correct option, "
+                                        "a multiple question at least one")
+        questions.append(Question(id=r.ident(q, prefix=p), kind=kind if kind == "multiple" else "single",
+                                  prompt=render_inline(r.text(q, "prompt", prefix=p)), options=tuple(options)))
+    r.unique(data, "questions", [q.id for q in questions])
+    attempts = r.number(data, "max_attempts", None, low=1, high=100)
+    return Activity(**common, questions=tuple(questions), pass_mark=r.number(data, "pass_mark", 0.7, low=0, high=1) or 0.0,
+                    max_attempts=int(attempts) if attempts else None)
+
+
+def _reflection(r: _Reader, data: _Lines, common: dict[str, Any], media: str) -> Activity:
+    guiding = [str(q).strip() for q in r.items(data, "questions")]
+    rubric = []
+    for i, c in enumerate(r.items(data, "rubric")):
+        p = f"rubric[{i}]."
+        if not isinstance(c, _Lines):
+            r.problem(data, "rubric", f"criterion {i + 1} must be a mapping")
+            continue
+        rubric.append(Criterion(id=r.ident(c, prefix=p), criterion=r.text(c, "criterion", prefix=p),
+                                description=r.text(c, "description", prefix=p),
+                                points=r.number(c, "points", None, prefix=p, low=0.5, high=100) or 0.0))
+    r.unique(data, "rubric", [c.id for c in rubric])
+    return Activity(**common, case_html=render_markdown(r.text(data, "case"), media),
+                    guiding_questions=tuple(guiding), rubric=tuple(rubric),
+                    min_words=int(r.number(data, "min_words", 0, low=0, high=5000) or 0))
+
+
+def _matching(r: _Reader, data: _Lines, common: dict[str, Any]) -> Activity:
+    pairs = []
+    for i, pair in enumerate(r.items(data, "pairs", minimum=2)):
+        p = f"pairs[{i}]."
+        if not isinstance(pair, _Lines):
+            r.problem(data, "pairs", f"pair {i + 1} must be a mapping")
+            continue
+        pairs.append(Pair(id=r.ident(pair, prefix=p), item=r.text(pair, "item", prefix=p),
+                          match=r.text(pair, "match", prefix=p), feedback=r.text(pair, "feedback", prefix=p)))
+    r.unique(data, "pairs", [p.id for p in pairs])
+    if len({p.match for p in pairs}) != len(pairs):
+        r.problem(data, "pairs", "two pairs have the same match text; learners could not tell them apart")
+    return Activity(**common, pairs=tuple(pairs), pass_mark=r.number(data, "pass_mark", 0.5, low=0, high=1) or 0.0)
+
+
+def _action_plan(r: _Reader, data: _Lines, common: dict[str, Any]) -> Activity:
+    prompts = []
+    for i, pr in enumerate(r.items(data, "prompts")):
+        p = f"prompts[{i}]."
+        if not isinstance(pr, _Lines):
+            r.problem(data, "prompts", f"prompt {i + 1} must be a mapping")
+            continue
+        prompts.append(Prompt(id=r.ident(pr, prefix=p), label=r.text(pr, "label", prefix=p),
+                              hint=r.text(pr, "hint", prefix=p, required=False)))
+    r.unique(data, "prompts", [p.id for p in prompts])
+    min_filled = int(r.number(data, "min_filled", 1, low=1, high=max(1, len(prompts))) or 1)
+    return Activity(**common, prompts=tuple(prompts), min_filled=min_filled)
+
+
+def _activity(entry: _Lines, index: int, module_reader: _Reader, folder: Path, root: Path,
+              programme_id: str, module_id: str, problems: list[ContentProblem]) -> Activity | None:
+    p = f"activities[{index}]."
+    activity_id = module_reader.ident(entry, prefix=p)
+    kind = module_reader.text(entry, "type", prefix=p)
+    file_name = module_reader.text(entry, "file", prefix=p)
+    if kind and kind not in ("page", *EXERCISE_TYPES):
+        module_reader.problem(entry, p + "type", f"{kind!r} is not page, quiz, reflection, matching or action_plan")
+        return None
+    if "required" in entry and not isinstance(entry["required"], bool):
+        module_reader.problem(entry, p + "required", "must be true or false")
+    if not (activity_id and kind and file_name):
+        return None
+    path = (folder / file_name).resolve()
+    if folder.resolve() not in path.parents:
+        module_reader.problem(entry, p + "file", "must be inside the module folder")
+        return None
+    media = _media_base(programme_id, module_id)
+    required = entry.get("required", True) is not False
+    if kind == "page":
+        title = module_reader.text(entry, "title", prefix=p)
+        try:
+            body = path.read_text(encoding="utf-8")
+        except (FileNotFoundError, UnicodeDecodeError, IsADirectoryError):
+            module_reader.problem(entry, p + "file", f"{file_name} is missing or not UTF-8 text")
+            return None
+        if not body.strip():
+            module_reader.problem(entry, p + "file", f"{file_name} is empty")
+        return Activity(id=activity_id, type="page", title=title, required=required,
+                        body_html=render_markdown(body, media))
+    reader = _Reader(path, root, problems)
+    try:
+        data = reader.load()
+    except _Invalid:
+        return None
+    weight = reader.number(data, "points", None, low=0, high=1000)
+    common: dict[str, Any] = {
+        "id": activity_id, "type": kind, "required": required, "weight": weight,
+        "title": reader.text(data, "title") or module_reader.text(entry, "title", prefix=p, required=False),
+        "intro_html": render_markdown(reader.text(data, "intro", required=False), media),
+    }
+    if kind == "quiz":
+        return _quiz(reader, data, common)
+    if kind == "reflection":
+        return _reflection(reader, data, common, media)
+    if kind == "matching":
+        return _matching(reader, data, common)
+    return _action_plan(reader, data, common)
+
+
+def _module(folder: Path, root: Path, programme_id: str, language: str, mandatory: bool,
+            problems: list[ContentProblem]) -> Module | None:
+    reader = _Reader(folder / "module.yaml", root, problems)
+    data = reader.load()
+    module_id = reader.ident(data)
+    if module_id and module_id != folder.name:
+        reader.problem(data, "id", f"must be the folder's name {folder.name!r}")
+    activities = []
+    for i, entry in enumerate(reader.items(data, "activities", minimum=1)):
+        if not isinstance(entry, _Lines):
+            reader.problem(data, "activities", f"activity {i + 1} must be a mapping")
+            continue
+        activity = _activity(entry, i, reader, folder, root, programme_id, folder.name, problems)
+        if activity:
+            activities.append(activity)
+    reader.unique(data, "activities", [a.id for a in activities])
+    minutes = reader.number(data, "estimated_minutes", None, low=5, high=6000)
+    if minutes is None:
+        reader.problem(data, "estimated_minutes", "is required")
+    goals = [str(g).strip() for g in reader.items(data, "goals")]
+    return Module(id=module_id, programme_id=programme_id, language=language, title=reader.text(data, "title"),
+                  summary=reader.text(data, "summary"), estimated_minutes=int(minutes or 0), goals=tuple(goals),
+                  activities=tuple(activities), folder=str(folder), mandatory=mandatory)
+
+
+def load_pack(folder: Path, root: Path) -> tuple[Programme | None, list[ContentProblem]]:
+    """One programme folder; returns the programme only when it has no problems."""
+    problems: list[ContentProblem] = []
+    reader = _Reader(folder / "programme.yaml", root, problems)
+    try:
+        data = reader.load()
+        programme_id = reader.ident(data)
+        language = reader.text(data, "language")
+        if language and language not in LANGUAGES:
+            reader.problem(data, "language", f"{language!r} must be one of {', '.join(LANGUAGES)}")
+        title = reader.locales(data, "title", language)
+        summary = reader.locales(data, "summary", language)
+        modules = []
+        refs = reader.items(data, "modules")
+        for i, ref in enumerate(refs):
+            p = f"modules[{i}]."
+            if not isinstance(ref, _Lines):
+                reader.problem(data, "modules", f"module {i + 1} must be a mapping with id and mandatory")
+                continue
+            module_id = reader.ident(ref, prefix=p)
+            if not isinstance(ref.get("mandatory"), bool):
+                reader.problem(ref, p + "mandatory", "must be true or false")
+            if not module_id:
+                continue
+            if not (folder / module_id / "module.yaml").is_file():
+                reader.problem(ref, p + "id", f"no folder {module_id}/ with a module.yaml")
+                continue
+            try:
+                module = _module(folder / module_id, root, programme_id, language, ref.get("mandatory") is True, problems)
+            except _Invalid:
+                continue
+            if module:
+                modules.append(module)
+        reader.unique(data, "modules", [m.id for m in modules])
+        completion = data.get("completion")
+        electives = 0
+        if completion is not None:
+            if not isinstance(completion, _Lines):
+                reader.problem(data, "completion", "must be a mapping with electives_required")
+            else:
+                electives = int(reader.number(completion, "electives_required", 0, prefix="completion.", low=0,
+                                              high=100) or 0)
+        if electives > sum(1 for m in modules if not m.mandatory):
+            reader.problem(data, "completion", "more electives required than the programme offers")
+    except _Invalid:
+        return None, problems
+    if problems:
+        return None, problems
+    return Programme(id=programme_id, language=language, title=title, summary=summary, modules=tuple(modules),
+                     electives_required=electives, folder=str(folder)), problems
+
+
+def load_catalog(content_dir: str | Path) -> Catalog:
+    """Every pack under `content_dir`; broken packs are reported and left out."""
+    root = Path(content_dir).resolve()
+    catalog = Catalog()
+    if not root.is_dir():
+        catalog.problems.append(ContentProblem(str(root), None, "folder", "content folder not found"))
+        return catalog
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and (p / "programme.yaml").is_file()):
+        programme, problems = load_pack(folder, root)
+        if programme is not None:
+            clash = [m.id for m in programme.modules if catalog.module(m.id)]
+            if programme.id in catalog.programmes or clash:
+                problems.append(ContentProblem(f"{folder.name}/programme.yaml", None, "id",
+                                               f"ids already used by another pack: {programme.id if not clash else clash}"))
+                programme = None
+        catalog.problems.extend(problems)
+        if programme is None:
+            catalog.rejected.append(folder.name)
+        else:
+            catalog.programmes[programme.id] = programme
+    return catalog

@@ -1,0 +1,184 @@
+"""The shape of a content pack once loaded and validated: plain frozen dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ActivityType = Literal["page", "quiz", "reflection", "matching", "action_plan"]
+EXERCISE_TYPES: tuple[str, ...] = ("quiz", "reflection", "matching", "action_plan")
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    text: str
+    correct: bool
+    feedback: str
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    kind: Literal["single", "multiple"]
+    prompt: str
+    options: tuple[Option, ...]
+
+    @property
+    def correct_ids(self) -> frozenset[str]:
+        return frozenset(o.id for o in self.options if o.correct)
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    criterion: str
+    description: str
+    points: float
+
+
+@dataclass(frozen=True)
+class Pair:
+    id: str
+    item: str
+    match: str
+    feedback: str
+
+
+@dataclass(frozen=True)
+class Prompt:
+    id: str
+    label: str
+    hint: str
+
+
+@dataclass(frozen=True)
+class Activity:
+    id: str
+    type: ActivityType
+    title: str
+    required: bool
+    intro_html: str = ""
+    # page
+    body_html: str = ""
+    # quiz and matching
+    pass_mark: float = 0.0
+    max_attempts: int | None = None
+    questions: tuple[Question, ...] = ()
+    pairs: tuple[Pair, ...] = ()
+    # reflection
+    case_html: str = ""
+    guiding_questions: tuple[str, ...] = ()
+    rubric: tuple[Criterion, ...] = ()
+    min_words: int = 0
+    # action plan
+    prompts: tuple[Prompt, ...] = ()
+    min_filled: int = 1
+    # weight of the exercise in the module score; None: its natural points
+    weight: float | None = None
+
+    @property
+    def is_exercise(self) -> bool:
+        return self.type != "page"
+
+    @property
+    def natural_points(self) -> float:
+        if self.type == "quiz":
+            return float(len(self.questions))
+        if self.type == "matching":
+            return float(len(self.pairs))
+        if self.type == "reflection":
+            return float(sum(c.points for c in self.rubric))
+        return 0.0
+
+    @property
+    def points(self) -> float:
+        """The exercise's share of the module score."""
+        if self.natural_points == 0:
+            return 0.0
+        return float(self.weight) if self.weight is not None else self.natural_points
+
+    @property
+    def is_scored(self) -> bool:
+        return self.points > 0
+
+
+@dataclass(frozen=True)
+class Module:
+    id: str
+    programme_id: str
+    language: str
+    title: str
+    summary: str
+    estimated_minutes: int
+    goals: tuple[str, ...]
+    activities: tuple[Activity, ...]
+    folder: str
+    mandatory: bool = True
+
+    def activity(self, activity_id: str) -> Activity | None:
+        return next((a for a in self.activities if a.id == activity_id), None)
+
+    @property
+    def max_points(self) -> float:
+        return sum(a.points for a in self.activities)
+
+
+@dataclass(frozen=True)
+class Programme:
+    id: str
+    language: str
+    title: dict[str, str]
+    summary: dict[str, str]
+    modules: tuple[Module, ...]
+    electives_required: int
+    folder: str
+
+    def title_in(self, locale: str) -> str:
+        return self.title.get(locale) or self.title.get(self.language) or next(iter(self.title.values()))
+
+    def summary_in(self, locale: str) -> str:
+        return self.summary.get(locale) or self.summary.get(self.language) or ""
+
+    def module(self, module_id: str) -> Module | None:
+        return next((m for m in self.modules if m.id == module_id), None)
+
+    @property
+    def mandatory(self) -> tuple[Module, ...]:
+        return tuple(m for m in self.modules if m.mandatory)
+
+    @property
+    def electives(self) -> tuple[Module, ...]:
+        return tuple(m for m in self.modules if not m.mandatory)
+
+
+@dataclass(frozen=True)
+class ContentProblem:
+    """One mistake in a pack: where it is and what is wrong."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}"
+
+
+@dataclass
+class Catalog:
+    programmes: dict[str, Programme] = field(default_factory=dict)
+    problems: list[ContentProblem] = field(default_factory=list)
+    # pack folders left out because of their problems
+    rejected: list[str] = field(default_factory=list)
+
+    def module(self, module_id: str) -> Module | None:
+        for programme in self.programmes.values():
+            found = programme.module(module_id)
+            if found:
+                return found
+        return None
+
+    def programme_of(self, module_id: str) -> Programme | None:
+        return next((p for p in self.programmes.values() if p.module(module_id)), None)

@@ -1,0 +1,1 @@
+"""Grades to the LMS: the outbox (written with the learner's work) and its delivery worker."""

@@ -1,0 +1,77 @@
+"""What a score message says, from a module's (or programme's) status. Pure functions.
+
+Moodle keeps `scoreGiven` only when `gradingProgress` is FullyGraded and takes completion from
+its own "receive a grade" condition. So a score is FullyGraded only when the module (or
+programme) is complete: the grade appears in Moodle's gradebook exactly when the learner
+completes, which makes "Receive a grade" an exact completion condition. Before that, the
+message is Pending (PendingManual while a reflection waits), still carrying the points for
+platforms that show them (Canvas, Brightspace), and a comment that tells the coordinator how
+far the learner has come; Moodle shows it as feedback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lti_tool.progress import rules
+
+_COMMENTS = {
+    "da": ("{done} af {required} aktiviteter gennemført · {points} af {max} point",
+           "Gennemført", "Refleksion afventer underviserens bedømmelse"),
+    "sv": ("{done} av {required} aktiviteter klara · {points} av {max} poäng",
+           "Genomförd", "Reflektion väntar på lärarens bedömning"),
+    "en": ("{done} of {required} activities done · {points} of {max} points",
+           "Completed", "Reflection awaiting the instructor's grading"),
+}
+
+
+@dataclass(frozen=True)
+class ScoreValues:
+    score_given: float
+    score_maximum: float
+    activity_progress: str
+    grading_progress: str
+    comment: str
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def module_score(status: rules.ModuleStatus, score_maximum: float, language: str) -> ScoreValues:
+    progress_text, completed_text, waiting_text = _COMMENTS.get(language, _COMMENTS["da"])
+    activity = {
+        rules.NOT_STARTED: "Initialized",
+        rules.IN_PROGRESS: "InProgress" if status.done else "Started",
+        rules.PENDING: "Submitted",
+        rules.COMPLETED: "Completed",
+    }[status.state]
+    if status.state == rules.COMPLETED:
+        grading = "FullyGraded"
+    elif status.pending_manual:
+        grading = "PendingManual"
+    else:
+        grading = "Pending"
+    comment = progress_text.format(done=status.done, required=status.required, points=_fmt(status.points),
+                                   max=_fmt(status.max_points))
+    if status.state == rules.COMPLETED:
+        comment = f"{completed_text} · {comment}"
+    elif status.pending_manual:
+        comment = f"{waiting_text} · {comment}"
+    given = round(status.fraction * score_maximum, 4)
+    return ScoreValues(given, score_maximum, activity, grading, comment)
+
+
+def programme_score(statuses: list[rules.ModuleStatus], programme: rules.ProgrammeStatus,
+                    score_maximum: float, language: str) -> ScoreValues:
+    """A link that opens a whole programme: the modules' points together, final on completion."""
+    points = sum(s.points for s in statuses)
+    maximum = sum(s.max_points for s in statuses) or 1.0
+    done = sum(s.done for s in statuses)
+    required = sum(s.required for s in statuses)
+    started = any(s.state != rules.NOT_STARTED for s in statuses)
+    waiting = any(s.pending_manual for s in statuses)
+    state = (rules.COMPLETED if programme.completed else rules.IN_PROGRESS if started else rules.NOT_STARTED)
+    combined = rules.ModuleStatus(state=state, points=points, max_points=maximum, done=done, required=required,
+                                  pending_manual=waiting and not programme.completed, next_activity_id=None)
+    return module_score(combined, score_maximum, language)

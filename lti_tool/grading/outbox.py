@@ -1,0 +1,92 @@
+"""The grade outbox: every score change becomes a row, in the learner's own transaction.
+
+Only the newest row per (line item, learner) is ever sent: a new row supersedes the queued
+ones before it, and timestamps are strictly increasing, so an older score can never overwrite
+a newer one at the LMS (which answers 409 to a timestamp not later than the one it holds).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from lti_tool.content.model import Catalog, Module
+from lti_tool.grading.messages import ScoreValues, module_score, programme_score
+from lti_tool.models import GradeTarget, LaunchRecord, ResourceLink, ScoreMessage, User, utcnow
+from lti_tool.progress import rules
+
+
+def _targets_for(session: Session, user_id: int, module: Module) -> list[tuple[GradeTarget, ResourceLink]]:
+    """Line items of the links this learner launched that cover the module."""
+    rows = session.execute(
+        select(GradeTarget, ResourceLink)
+        .join(ResourceLink, GradeTarget.resource_link_id == ResourceLink.id)
+        .where(
+            ResourceLink.id.in_(select(LaunchRecord.resource_link_id).where(LaunchRecord.user_id == user_id)),
+            ResourceLink.programme_id == module.programme_id,
+            (ResourceLink.module_id == module.id) | (ResourceLink.module_id.is_(None)),
+        )
+    ).all()
+    return [(target, link) for target, link in rows]
+
+
+def next_timestamp(session: Session, target_id: int, user_id: int, now: datetime | None = None) -> datetime:
+    """Now, or just after the last message for this line item and learner if that is later."""
+    now = now or utcnow()
+    last = session.scalars(
+        select(ScoreMessage.timestamp)
+        .where(ScoreMessage.grade_target_id == target_id, ScoreMessage.user_id == user_id)
+        .order_by(ScoreMessage.timestamp.desc())
+        .limit(1)
+    ).first()
+    if last is not None and last >= now:
+        return last + timedelta(milliseconds=1)
+    return now
+
+
+def enqueue(session: Session, target: GradeTarget, user: User, values: ScoreValues) -> ScoreMessage:
+    """Add a score row, superseding queued rows for the same line item and learner (no commit)."""
+    session.execute(
+        update(ScoreMessage)
+        .where(ScoreMessage.grade_target_id == target.id, ScoreMessage.user_id == user.id,
+               ScoreMessage.state == "queued")
+        .values(state="superseded")
+    )
+    message = ScoreMessage(
+        grade_target_id=target.id, user_id=user.id, sub=user.sub, score_given=values.score_given,
+        score_maximum=values.score_maximum, activity_progress=values.activity_progress,
+        grading_progress=values.grading_progress, comment=values.comment,
+        timestamp=next_timestamp(session, target.id, user.id), state="queued", attempts=0,
+        next_attempt_at=utcnow(),
+    )
+    session.add(message)
+    return message
+
+
+def enqueue_module_scores(session: Session, catalog: Catalog, user_id: int, module: Module,
+                          status: rules.ModuleStatus) -> int:
+    """Queue the learner's new score for every line item covering the module (no commit)."""
+    user = session.get(User, user_id)
+    if user is None:
+        return 0
+    count = 0
+    for target, link in _targets_for(session, user_id, module):
+        if link.module_id:
+            values = module_score(status, target.score_maximum, module.language)
+        else:
+            values = _programme_values(session, catalog, user_id, module, target)
+        enqueue(session, target, user, values)
+        count += 1
+    return count
+
+
+def _programme_values(session: Session, catalog: Catalog, user_id: int, module: Module,
+                      target: GradeTarget) -> ScoreValues:
+    from lti_tool.progress.service import module_statuses
+
+    programme = catalog.programmes[module.programme_id]
+    statuses = module_statuses(session, user_id, programme.modules)
+    overall = rules.programme_status(programme, {k: v.state for k, v in statuses.items()})
+    return programme_score(list(statuses.values()), overall, target.score_maximum, programme.language)

@@ -1,0 +1,204 @@
+"""Ready values for the learner's pages: course home, module, activity, certificate."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from lti_tool.content.model import Activity, Catalog, Module, Programme
+from lti_tool.errors import NotFound
+from lti_tool.models import LaunchRecord, Submission
+from lti_tool.progress import rules, scoring, service
+
+STATE_LABELS = {
+    rules.NOT_STARTED: _l("Not started"),
+    rules.IN_PROGRESS: _l("In progress"),
+    rules.PENDING: _l("Waiting for grading"),
+    rules.COMPLETED: _l("Completed"),
+}
+TYPE_LABELS = {
+    "page": _l("Reading"),
+    "quiz": _l("Quiz"),
+    "reflection": _l("Case reflection"),
+    "matching": _l("Matching"),
+    "action_plan": _l("Action plan"),
+}
+
+
+@dataclass(frozen=True)
+class ModuleCard:
+    module: Module
+    status: rules.ModuleStatus
+
+    @property
+    def state_label(self) -> str:
+        return str(STATE_LABELS[self.status.state])
+
+
+@dataclass(frozen=True)
+class CourseHome:
+    placement: service.Placement | None
+    cards: tuple[ModuleCard, ...]
+    programme_status: rules.ProgrammeStatus | None
+    programme_title: str
+
+    @property
+    def shows_programme(self) -> bool:
+        return self.placement is not None and len(self.placement.programme.modules) > 1 and self.programme_status is not None
+
+
+def course_home(session: Session, catalog: Catalog, launch: LaunchRecord) -> CourseHome:
+    placement = service.placement_for(launch.resource_link, catalog)
+    if placement is None:
+        return CourseHome(None, (), None, "")
+    statuses = service.module_statuses(session, launch.user_id, placement.programme.modules)
+    cards = tuple(ModuleCard(m, statuses[m.id]) for m in placement.modules)
+    programme_status = rules.programme_status(placement.programme, {k: v.state for k, v in statuses.items()})
+    return CourseHome(placement, cards, programme_status, placement.programme.title_in(launch.locale))
+
+
+def reachable_module(catalog: Catalog, launch: LaunchRecord, module_id: str) -> tuple[service.Placement, Module]:
+    """The module, if the launch's link opens it (a learner stays inside what was placed)."""
+    placement = service.placement_for(launch.resource_link, catalog)
+    module = placement.module(module_id) if placement else None
+    if placement is None or module is None:
+        raise NotFound(f"module {module_id!r} not in this link's placement")
+    return placement, module
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    activity: Activity
+    done: bool
+    waiting: bool
+    number: int
+
+    @property
+    def type_label(self) -> str:
+        return str(TYPE_LABELS[self.activity.type])
+
+
+@dataclass(frozen=True)
+class ModuleOverview:
+    module: Module
+    status: rules.ModuleStatus
+    rows: tuple[ActivityRow, ...]
+
+    @property
+    def state_label(self) -> str:
+        return str(STATE_LABELS[self.status.state])
+
+
+def module_overview(session: Session, user_id: int, module: Module) -> ModuleOverview:
+    records = service.activity_records(session, user_id, module)
+    status = rules.module_status(module, records)
+    rows = tuple(
+        ActivityRow(a, rules.activity_done(a, records.get(a.id)), rules.activity_waiting(a, records.get(a.id)), i + 1)
+        for i, a in enumerate(module.activities)
+    )
+    return ModuleOverview(module, status, rows)
+
+
+@dataclass(frozen=True)
+class ActivityPage:
+    module: Module
+    activity: Activity
+    number: int
+    total: int
+    previous_id: str | None
+    next_id: str | None
+    record: rules.ActivityRecord | None
+    submission: Submission | None
+    # What the form shows: the saved draft, else the last answer (reflections, action plans)
+    answer: dict[str, Any]
+    matching_choices: list[tuple[str, str]]
+    module_status: rules.ModuleStatus
+    retake: bool
+
+    @property
+    def attempts_left(self) -> int | None:
+        if self.activity.type != "quiz" or not self.activity.max_attempts:
+            return None
+        return max(0, self.activity.max_attempts - (self.record.attempts if self.record else 0))
+
+    @property
+    def show_form(self) -> bool:
+        """The form, or else the result of the last submission."""
+        if self.activity.type == "page":
+            return False
+        if self.submission is None:
+            return self.attempts_left != 0
+        return self.retake and self.can_retake
+
+    @property
+    def can_retake(self) -> bool:
+        if self.submission is None:
+            return False
+        if self.activity.type == "quiz":
+            return self.attempts_left != 0
+        if self.activity.type == "reflection":
+            return self.submission.status == "pending"
+        return True
+
+    def chosen(self, key: str) -> list[str]:
+        value = self.answer.get(key)
+        if value is None:
+            return []
+        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+    def text(self, key: str) -> str:
+        value = self.answer.get(key)
+        return str(value) if isinstance(value, str) else ""
+
+    @property
+    def score_percent(self) -> int | None:
+        if self.submission is None or self.submission.score is None:
+            return None
+        return round(100 * self.submission.score)
+
+
+def activity_page(session: Session, catalog: Catalog, launch: LaunchRecord, module: Module, activity_id: str, *,
+                  retake: bool, seed: str) -> ActivityPage:
+    activity = module.activity(activity_id)
+    if activity is None:
+        raise NotFound(f"activity {activity_id!r} not in module {module.id!r}")
+    service.open_activity(session, catalog, launch.user_id, module, activity)
+    records = service.activity_records(session, launch.user_id, module)
+    ids = [a.id for a in module.activities]
+    index = ids.index(activity.id)
+    submission = service.latest_submission(session, launch.user_id, module, activity) if activity.is_exercise else None
+    draft = service.draft_of(session, launch.user_id, module, activity) if activity.is_exercise else None
+    answer: Mapping[str, Any] = draft or {}
+    if not answer and submission is not None and activity.type in ("reflection", "action_plan"):
+        answer = submission.answer
+    choices = scoring.matching_choices(activity, seed) if activity.type == "matching" else []
+    return ActivityPage(
+        module=module, activity=activity, number=index + 1, total=len(ids),
+        previous_id=ids[index - 1] if index > 0 else None, next_id=ids[index + 1] if index + 1 < len(ids) else None,
+        record=records.get(activity.id), submission=submission, answer=dict(answer), matching_choices=choices,
+        module_status=rules.module_status(module, records), retake=retake,
+    )
+
+
+def answer_from_form(activity: Activity, form: Any) -> dict[str, Any]:
+    """The answer as the form (or the autosave request) carries it; unknown fields are ignored."""
+    if activity.type == "quiz":
+        return {q.id: form.getlist(f"q-{q.id}") for q in activity.questions if form.getlist(f"q-{q.id}")}
+    if activity.type == "matching":
+        return {p.id: form.get(f"p-{p.id}") for p in activity.pairs if form.get(f"p-{p.id}")}
+    if activity.type == "reflection":
+        return {"text": str(form.get("text", ""))[:20000]}
+    if activity.type == "action_plan":
+        return {p.id: str(form.get(f"prompt-{p.id}", ""))[:4000] for p in activity.prompts}
+    return {}
+
+
+@dataclass(frozen=True)
+class CertificateView:
+    programme: Programme
+    certificate: Any
+    status: rules.ProgrammeStatus

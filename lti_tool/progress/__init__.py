@@ -1,0 +1,1 @@
+"""Attempts, scoring and completion: pure rules (rules.py, scoring.py) and persistence (service.py)."""

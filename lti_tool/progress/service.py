@@ -1,0 +1,316 @@
+"""A learner's work, persisted: open, save, submit, grade, recompute, certify.
+
+Each function owns its transaction. The module status is recomputed from the stored activity
+states after every change and written in the same commit, so the learner's page, the
+instructor's dashboard and the grade passback all read the same truth.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lti_tool.content.model import Activity, Catalog, Module, Programme
+from lti_tool.errors import ToolError
+from lti_tool.models import ActivityState, Certificate, ModuleProgress, ResourceLink, Submission, User, utcnow
+from lti_tool.progress import rules, scoring
+from lti_tool.progress.scoring import AnswerError
+
+
+class AttemptsUsed(ToolError):
+    status = 409
+    reason = "attempts_used"
+
+
+class AlreadyGraded(ToolError):
+    status = 409
+    reason = "already_graded"
+
+
+# --- what a resource link opens ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Placement:
+    programme: Programme
+    modules: tuple[Module, ...]
+
+    @property
+    def whole_programme(self) -> bool:
+        return len(self.modules) == len(self.programme.modules) and len(self.modules) > 1
+
+    def module(self, module_id: str) -> Module | None:
+        return next((m for m in self.modules if m.id == module_id), None)
+
+
+def bind_from_custom(link: ResourceLink, catalog: Catalog) -> None:
+    """Take the link's target from its custom parameters (set by deep linking or by hand)."""
+    custom = link.custom or {}
+    module_id = custom.get("module") or custom.get("module_id")
+    programme_id = custom.get("programme") or custom.get("programme_id")
+    if module_id and catalog.module(module_id):
+        programme = catalog.programme_of(module_id)
+        link.module_id = module_id
+        link.programme_id = programme.id if programme else None
+    elif programme_id and programme_id in catalog.programmes:
+        link.programme_id = programme_id
+        link.module_id = None
+
+
+def placement_for(link: ResourceLink | None, catalog: Catalog) -> Placement | None:
+    if link is None or not link.programme_id:
+        return None
+    programme = catalog.programmes.get(link.programme_id)
+    if programme is None:
+        return None
+    if link.module_id:
+        module = programme.module(link.module_id)
+        return Placement(programme, (module,)) if module else None
+    return Placement(programme, programme.modules)
+
+
+# --- reading state -------------------------------------------------------------------------
+
+def _states(session: Session, user_id: int, module_ids: Sequence[str]) -> dict[str, dict[str, ActivityState]]:
+    by_module: dict[str, dict[str, ActivityState]] = {m: {} for m in module_ids}
+    for state in session.scalars(
+        select(ActivityState).where(ActivityState.user_id == user_id, ActivityState.module_id.in_(module_ids))
+    ):
+        by_module.setdefault(state.module_id, {})[state.activity_id] = state
+    return by_module
+
+
+def _record(state: ActivityState) -> rules.ActivityRecord:
+    return rules.ActivityRecord(status=state.status, score=state.score, passed=state.passed, attempts=state.attempts)
+
+
+def module_statuses(session: Session, user_id: int, modules: Sequence[Module]) -> dict[str, rules.ModuleStatus]:
+    states = _states(session, user_id, [m.id for m in modules])
+    return {m.id: rules.module_status(m, {k: _record(v) for k, v in states[m.id].items()}) for m in modules}
+
+
+def activity_records(session: Session, user_id: int, module: Module) -> dict[str, rules.ActivityRecord]:
+    return {k: _record(v) for k, v in _states(session, user_id, [module.id])[module.id].items()}
+
+
+def latest_submission(session: Session, user_id: int, module: Module, activity: Activity) -> Submission | None:
+    return session.scalars(
+        select(Submission)
+        .where(Submission.user_id == user_id, Submission.module_id == module.id, Submission.activity_id == activity.id)
+        .order_by(Submission.id.desc())
+        .limit(1)
+    ).first()
+
+
+def draft_of(session: Session, user_id: int, module: Module, activity: Activity) -> dict[str, Any] | None:
+    state = _state(session, user_id, module, activity, create=False)
+    return state.draft if state else None
+
+
+# --- changing state ------------------------------------------------------------------------
+
+def _state(session: Session, user_id: int, module: Module, activity: Activity, *, create: bool = True) -> ActivityState | None:
+    state = session.scalars(
+        select(ActivityState).where(ActivityState.user_id == user_id, ActivityState.module_id == module.id,
+                                    ActivityState.activity_id == activity.id)
+    ).first()
+    if state is None and create:
+        state = ActivityState(user_id=user_id, programme_id=module.programme_id, module_id=module.id,
+                              activity_id=activity.id, status="viewed", attempts=0)
+        session.add(state)
+    return state
+
+
+def recompute(session: Session, user_id: int, module: Module) -> rules.ModuleStatus:
+    """Compute the module's status from the stored states and store it (no commit)."""
+    session.flush()
+    status = rules.module_status(module, activity_records(session, user_id, module))
+    row = session.scalars(
+        select(ModuleProgress).where(ModuleProgress.user_id == user_id, ModuleProgress.module_id == module.id)
+    ).first()
+    now = utcnow()
+    if row is None:
+        row = ModuleProgress(user_id=user_id, programme_id=module.programme_id, module_id=module.id, started_at=now)
+        session.add(row)
+    was_completed = row.status == rules.COMPLETED
+    row.status = status.state
+    row.points = status.points
+    row.max_points = status.max_points
+    row.done_count = status.done
+    row.required_count = status.required
+    row.pending_manual = status.pending_manual
+    row.updated_at = now
+    if status.state == rules.COMPLETED and not was_completed:
+        row.completed_at = now
+    elif status.state != rules.COMPLETED:
+        row.completed_at = None
+    return status
+
+
+def open_activity(session: Session, catalog: Catalog, user_id: int, module: Module,
+                  activity: Activity) -> rules.ModuleStatus | None:
+    """Opening a page marks it done; opening an exercise only records that it was seen."""
+    state = _state(session, user_id, module, activity, create=False)
+    if state is not None:
+        return None
+    before = session.scalars(select(ModuleProgress.status).where(
+        ModuleProgress.user_id == user_id, ModuleProgress.module_id == module.id)).first()
+    _state(session, user_id, module, activity)
+    status = recompute(session, user_id, module)
+    if status.state != before:
+        # Started, or completed by the last page: the LMS hears about it.
+        on_progress(session, catalog, user_id, module, status)
+    session.commit()
+    return status
+
+
+def save_draft(session: Session, user_id: int, module: Module, activity: Activity, answer: dict[str, Any]) -> None:
+    """Keep the answer as it is being written; closing the browser loses nothing."""
+    state = _state(session, user_id, module, activity)
+    assert state is not None
+    state.draft = answer
+    if state.attempts == 0:
+        state.status = "draft"
+    state.updated_at = utcnow()
+    session.commit()
+
+
+@dataclass(frozen=True)
+class SubmitOutcome:
+    submission: Submission
+    module_status: rules.ModuleStatus
+
+
+def submit_answer(session: Session, catalog: Catalog, user_id: int, module: Module, activity: Activity,
+                  answer: dict[str, Any]) -> SubmitOutcome:
+    """Score and store a submission and the new module status in one transaction.
+
+    Raises AnswerError (after keeping the answer as a draft) when the answer is incomplete,
+    AttemptsUsed when a quiz has no tries left, AlreadyGraded for a graded reflection."""
+    state = _state(session, user_id, module, activity)
+    assert state is not None
+    if activity.type == "quiz" and activity.max_attempts and state.attempts >= activity.max_attempts:
+        raise AttemptsUsed(f"{activity.id}: {state.attempts} attempts used")
+    if activity.type == "reflection" and state.status == "graded":
+        raise AlreadyGraded(f"{activity.id} already graded")
+    try:
+        scored = scoring.score_answer(activity, answer)
+    except AnswerError:
+        state.draft = answer
+        if state.attempts == 0:
+            state.status = "draft"
+        session.commit()
+        raise
+    if activity.type == "reflection":
+        # A resubmission replaces the one waiting; only the newest is graded.
+        for older in session.scalars(select(Submission).where(
+                Submission.user_id == user_id, Submission.module_id == module.id,
+                Submission.activity_id == activity.id, Submission.status == "pending")):
+            older.status = "superseded"
+    state.attempts += 1
+    submission = Submission(user_id=user_id, programme_id=module.programme_id, module_id=module.id,
+                            activity_id=activity.id, attempt=state.attempts, answer=answer, status=scored.status,
+                            score=scored.score, passed=scored.passed, result=scored.result)
+    session.add(submission)
+    state.status = scored.status
+    state.draft = None
+    if scored.score is not None:
+        # The best result counts: a retake never lowers a score.
+        if state.score is None or scored.score >= state.score:
+            state.score = scored.score
+            state.passed = scored.passed
+    elif activity.type == "action_plan":
+        state.passed = True
+    state.updated_at = utcnow()
+    status = recompute(session, user_id, module)
+    on_progress(session, catalog, user_id, module, status)
+    session.commit()
+    return SubmitOutcome(submission=submission, module_status=status)
+
+
+def grade_submission(session: Session, catalog: Catalog, submission: Submission, module: Module,
+                     activity: Activity, *,
+                     grader_id: int, points: Mapping[str, float], feedback: str) -> rules.ModuleStatus:
+    """The instructor's rubric points and written feedback for a reflection."""
+    fraction, given = scoring.grade_reflection(activity, dict(points))
+    submission.score = fraction
+    submission.passed = True
+    submission.status = "graded"
+    submission.feedback = feedback.strip() or None
+    submission.result = {**(submission.result or {}), "points": given}
+    submission.graded_by = grader_id
+    submission.graded_at = utcnow()
+    state = _state(session, submission.user_id, module, activity)
+    assert state is not None
+    state.status = "graded"
+    state.score = fraction
+    state.passed = True
+    state.updated_at = utcnow()
+    status = recompute(session, submission.user_id, module)
+    on_progress(session, catalog, submission.user_id, module, status)
+    session.commit()
+    return status
+
+
+def on_progress(session: Session, catalog: Catalog, user_id: int, module: Module, status: rules.ModuleStatus) -> None:
+    """What follows a change in a learner's module status: the new score goes to the outbox."""
+    from lti_tool.grading.outbox import enqueue_module_scores
+
+    enqueue_module_scores(session, catalog, user_id, module, status)
+
+
+# --- certificates -----------------------------------------------------------------------
+
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+
+
+def new_certificate_code() -> str:
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
+    return "-".join(raw[i:i + 4] for i in range(0, 12, 4))
+
+
+def certificate_for(session: Session, user: User, programme: Programme, locale: str) -> Certificate | None:
+    """The learner's certificate for a completed programme; issued on first request."""
+    existing = session.scalars(
+        select(Certificate).where(Certificate.user_id == user.id, Certificate.programme_id == programme.id)
+    ).first()
+    if existing:
+        return existing
+    statuses = module_statuses(session, user.id, programme.modules)
+    status = rules.programme_status(programme, {k: v.state for k, v in statuses.items()})
+    if not status.completed:
+        return None
+    completed = [m.title for m in programme.modules if statuses[m.id].state == rules.COMPLETED]
+    certificate = Certificate(code=new_certificate_code(), user_id=user.id, programme_id=programme.id,
+                              holder_name=user.name, programme_title=programme.title_in(locale), modules=completed)
+    session.add(certificate)
+    session.commit()
+    return certificate
+
+
+def find_certificate(session: Session, code: str) -> Certificate | None:
+    normalised = code.strip().upper().replace(" ", "")
+    if len(normalised) == 12:
+        normalised = "-".join(normalised[i:i + 4] for i in range(0, 12, 4))
+    return session.scalars(select(Certificate).where(Certificate.code == normalised)).first()
+
+
+def bind_link(session: Session, catalog: Catalog, link: ResourceLink, choice: str) -> Placement:
+    """The instructor's choice for a link made by hand: `programme:<id>` or `module:<id>`."""
+    kind, _, target = choice.partition(":")
+    if kind == "module" and catalog.module(target):
+        programme = catalog.programme_of(target)
+        assert programme is not None
+        link.programme_id, link.module_id = programme.id, target
+    elif kind == "programme" and target in catalog.programmes:
+        link.programme_id, link.module_id = target, None
+    else:
+        raise ToolError(f"unknown placement {choice!r}", reason="bad_placement")
+    session.commit()
+    placement = placement_for(link, catalog)
+    assert placement is not None
+    return placement
