@@ -76,6 +76,7 @@ class TestConfig(EmbeddedConfig):
     DEMO_LMS = True
     GRADE_WORKER_THREAD = False
     PLATFORM_JWKS_MIN_REFETCH = 0
+    HTTP_TIMEOUT = (2.0, 2.0)
 
 
 ENV_SETTINGS: dict[str, type] = {

@@ -82,4 +82,13 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     from lti_tool.cli import register_commands
 
     register_commands(app)
+    if app.config.get("GRADE_WORKER_THREAD"):
+        from lti_tool.runtime import start_worker_thread
+
+        @app.before_request
+        def _start_grade_worker() -> None:
+            # Started with the first request, so CLI commands and imports start no thread.
+            if "grade_worker" not in app.extensions:
+                start_worker_thread(app)
+
     return app

@@ -16,6 +16,7 @@ from lti_tool.platforms import PlatformError, ToolInfo, add_platform, list_platf
 keys_cli = AppGroup("keys", help="The tool's signing keys.")
 content_cli = AppGroup("content", help="Course content packs.")
 certificates_cli = AppGroup("certificates", help="Course certificates.")
+grades_cli = AppGroup("grades", help="Delivery of scores to the platforms' gradebooks.")
 platforms_cli = AppGroup("platforms", help="Platforms (LMS installations) registered with the tool.")
 
 
@@ -149,8 +150,61 @@ def certificates_verify(code: str) -> None:
                f"({', '.join(certificate.modules)})")
 
 
+@grades_cli.command("worker")
+@click.option("--batch", default=50, show_default=True, help="Scores claimed per round.")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds to wait when nothing is due.")
+@click.option("--once", is_flag=True, help="Run one round and stop (for cron and tests).")
+def grades_worker(batch: int, interval: float, once: bool) -> None:
+    """Deliver queued scores until stopped (SIGTERM/Ctrl-C). Run as many as you like."""
+    import signal
+    import threading
+
+    from lti_tool.runtime import runtime
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    rt = runtime()
+    try:
+        while not stop.is_set():
+            report = rt.deliver_scores(db.session, batch=batch)
+            db.session.remove()
+            if report.handled:
+                click.echo(f"delivered {report.delivered}, retry later {report.retried}, parked {report.parked}")
+            if once:
+                break
+            if report.handled == 0:
+                stop.wait(interval)
+    except KeyboardInterrupt:
+        pass
+
+
+@grades_cli.command("status")
+def grades_status() -> None:
+    """Queue depth, the oldest waiting score and the parked failures with the LMS's message."""
+    from lti_tool.grading.delivery import outbox_status
+
+    status = outbox_status(db.session)
+    click.echo("  ".join(f"{state}: {count}" for state, count in sorted(status.counts.items())) or "outbox empty")
+    if status.oldest_waiting:
+        age = utcnow() - status.oldest_waiting
+        click.echo(f"oldest waiting score: {status.oldest_waiting:%Y-%m-%d %H:%M:%S} UTC ({int(age.total_seconds())} s ago)")
+    for row in status.parked:
+        click.echo(f"parked #{row.id} learner {row.sub} attempts {row.attempts}: {row.last_error}")
+
+
+@grades_cli.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+def grades_retry(ids: tuple[int, ...]) -> None:
+    """Queue parked scores again: the given ids, or all of them."""
+    from lti_tool.grading.delivery import retry_parked
+
+    count = retry_parked(db.session, list(ids) or None)
+    click.echo(f"{count} score(s) queued again")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(keys_cli)
+    app.cli.add_command(grades_cli)
     app.cli.add_command(content_cli)
     app.cli.add_command(certificates_cli)
     app.cli.add_command(platforms_cli)

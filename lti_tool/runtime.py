@@ -6,10 +6,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app
+from sqlalchemy.orm import Session
 
 from lti_tool.content.model import Catalog
 from lti_tool.content.registry import ContentRegistry
+from lti_tool.grading.delivery import DeliveryReport, deliver_due
 from lti_tool.lti.http import http_session
+from lti_tool.lti.keys import signing_key
+from lti_tool.lti.services import PlatformAuth, ServiceClient, TokenClient
+from lti_tool.models import Platform
 from lti_tool.lti.platform_keys import PlatformKeys
 from lti_tool.store import KeyValueStore
 
@@ -31,6 +36,20 @@ class Runtime:
             min_refetch=self.settings["PLATFORM_JWKS_MIN_REFETCH"],
         )
 
+    def http(self) -> Any:
+        return http_session(self.settings["HTTP_TIMEOUT"])
+
+    def token_client(self, session: Session) -> TokenClient:
+        key = signing_key(session, str(self.settings["SECRET_KEY"]))
+        return TokenClient(self.store, self.http(), key)
+
+    def service_client(self, session: Session, platform: Platform) -> ServiceClient:
+        auth = PlatformAuth(platform.id, platform.client_id, platform.auth_token_url, platform.auth_audience)
+        return ServiceClient(self.token_client(session), self.http(), auth)
+
+    def deliver_scores(self, session: Session, batch: int = 50) -> DeliveryReport:
+        return deliver_due(session, self.token_client(session), self.http(), batch=batch)
+
     @property
     def base_url(self) -> str:
         return str(self.settings["TOOL_BASE_URL"]).rstrip("/")
@@ -41,6 +60,23 @@ def install(app: Flask, store: KeyValueStore) -> Runtime:
     runtime = Runtime(store=store, settings=app.config, content=content)  # type: ignore[arg-type]
     app.extensions["integrationsloeft"] = runtime
     return runtime
+
+
+def start_worker_thread(app: Flask) -> None:
+    """The embedded default: deliver grades from a thread of the web process."""
+    from lti_tool.extensions import db
+    from lti_tool.grading.delivery import WorkerThread
+
+    def one_round() -> DeliveryReport:
+        with app.app_context():
+            try:
+                return app.extensions["integrationsloeft"].deliver_scores(db.session)
+            finally:
+                db.session.remove()
+
+    worker = WorkerThread(one_round)
+    app.extensions["grade_worker"] = worker
+    worker.start()
 
 
 def runtime() -> Runtime:

@@ -42,3 +42,19 @@ def setup() -> None:
     base_url = str(current_app.config["TOOL_BASE_URL"]).rstrip("/")
     setup_demo(base_url, current_app.config["SECRET_KEY"])
     click.echo(f"Demo LMS ready: open {base_url}/demo-lms/")
+
+
+@demo_cli.command("outage")
+@click.argument("mode", type=click.Choice(["503", "slow", "off"]))
+@click.option("--seconds", default=15, show_default=True, help="How long 'slow' requests hang.")
+def outage(mode: str, seconds: int) -> None:
+    """Make the demo LMS's gradebook fail, to watch scores wait in the outbox and arrive later."""
+    from lti_tool.demo_lms.views import OUTAGE_KEY
+    from lti_tool.runtime import runtime
+
+    store = runtime().store
+    if mode == "off":
+        store.delete(OUTAGE_KEY)
+    else:
+        store.set(OUTAGE_KEY, {"mode": mode, "seconds": seconds}, 24 * 3600)
+    click.echo(f"demo LMS gradebook: {mode}")

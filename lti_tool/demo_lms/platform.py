@@ -153,6 +153,7 @@ SEED_LINKS: tuple[tuple[str, str, str, dict[str, str], float | None], ...] = (
     ("stor-kursus", "rl-stor", "Modul 1 for det store hold", {"module": "nyankomne"}, 100.0),
     ("stor-kursus", "rl-stor-programme", "Hele efteruddannelsen for det store hold",
      {"programme": "efteruddannelse-integration"}, 100.0),
+    ("stor-kursus", "rl-stor-manual", "Integrationsløft (oprettet manuelt, stort hold)", {}, None),
 )
 
 

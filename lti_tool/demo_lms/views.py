@@ -190,8 +190,27 @@ def line_item(course_id: str, item_id: int) -> Response:
     return jsonify(gradebook.line_item_json(gradebook.get_line_item(db.session, course_id, item_id), _urls()))
 
 
+OUTAGE_KEY = "demo-lms:outage"
+
+
+def _outage() -> tuple[str, int] | None:
+    """A simulated LMS outage (set by tests or `flask demo outage`): 503s, or hanging requests."""
+    outage = runtime().store.get(OUTAGE_KEY)
+    if not outage:
+        return None
+    if outage.get("mode") == "slow":
+        import time
+
+        time.sleep(float(outage.get("seconds", 5)))
+        return "gateway timeout", 504
+    return "service unavailable", 503
+
+
 @bp.post("/api/courses/<course_id>/lineitems/<int:item_id>/scores")
 def scores(course_id: str, item_id: int) -> tuple[str, int]:
+    down = _outage()
+    if down:
+        return down
     _require(claims.SCOPE_SCORE)
     item = gradebook.get_line_item(db.session, course_id, item_id)
     gradebook.post_score(db.session, item, request.get_json(silent=True) or {})

@@ -35,6 +35,9 @@ def _targets_for(session: Session, user_id: int, module: Module) -> list[tuple[G
 def next_timestamp(session: Session, target_id: int, user_id: int, now: datetime | None = None) -> datetime:
     """Now, or just after the last message for this line item and learner if that is later."""
     now = now or utcnow()
+    # Whole milliseconds: what is stored is exactly what the LMS sees, so "strictly later"
+    # holds on the wire too (two scores within one millisecond must not look equal).
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     last = session.scalars(
         select(ScoreMessage.timestamp)
         .where(ScoreMessage.grade_target_id == target_id, ScoreMessage.user_id == user_id)

@@ -48,8 +48,10 @@ class ScoreMessage(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     # The score's own time: strictly increasing per (target, user); the LMS keeps the newest.
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime)
-    # queued | delivered | superseded (a newer one replaced it) | parked (needs the operator)
+    # queued | sending (claimed by a worker until lease_until) | delivered | superseded (a
+    # newer one replaced it) | parked (needs the operator)
     state: Mapped[str] = mapped_column(String(16), default="queued")
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 08:51:45.859142
+Create Date: 2026-11-23 08:56:52.718663
 
 """
 from alembic import op
@@ -117,6 +117,7 @@ def upgrade():
     sa.Column('comment', sa.Text(), nullable=True),
     sa.Column('timestamp', sa.DateTime(timezone=True), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),

@@ -4,7 +4,10 @@
   if (window.parent === window) { return; }
   var last = 0;
   function report() {
-    var height = Math.ceil(document.documentElement.scrollHeight);
+    // The content's height, not scrollHeight: that is never less than the frame's own height, so a
+    // short page opened after a long one would keep the frame tall, with blank space below.
+    var height = Math.ceil(Math.max(document.documentElement.getBoundingClientRect().height,
+                                    document.body.scrollHeight));
     if (Math.abs(height - last) < 2) { return; }
     last = height;
     window.parent.postMessage({ subject: "lti.frameResize", height: height }, "*");

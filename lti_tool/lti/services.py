@@ -1,0 +1,183 @@
+"""Clients for the LTI Advantage services: OAuth2 tokens, AGS 2.0 and NRPS 2.0.
+
+pylti1p3's ServiceConnector fetches a token per connector instance and ignores `expires_in`
+(Canvas rate-limits tools that do that) and sets no timeouts. Here tokens are cached in the
+shared store per platform and scope set until shortly before they expire, a 401 refreshes the
+token once, and every call goes through the pooled session with timeouts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from lti_tool.lti import claims
+from lti_tool.lti.keys import SigningKey
+from lti_tool.store import KeyValueStore
+
+TOKEN_MARGIN = 60  # seconds before expiry when a cached token is no longer used
+stats = {"token_fetches": 0, "token_hits": 0}
+
+
+class ServiceError(Exception):
+    """A service call failed. `retry` says whether trying again later can help."""
+
+    def __init__(self, message: str, *, status: int | None = None, retry: bool = True) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry = retry
+
+
+@dataclass(frozen=True)
+class PlatformAuth:
+    platform_id: int
+    client_id: str
+    token_url: str
+    audience: str | None
+
+
+class TokenClient:
+    def __init__(self, store: KeyValueStore, http: requests.Session, signing_key: SigningKey) -> None:
+        self._store = store
+        self._http = http
+        self._key = signing_key
+
+    @staticmethod
+    def _cache_key(auth: PlatformAuth, scopes: tuple[str, ...]) -> str:
+        digest = hashlib.sha256(" ".join(sorted(scopes)).encode()).hexdigest()[:16]
+        return f"token:{auth.platform_id}:{digest}"
+
+    def token(self, auth: PlatformAuth, scopes: tuple[str, ...], *, refresh: bool = False) -> str:
+        key = self._cache_key(auth, scopes)
+        if not refresh:
+            cached = self._store.get(key)
+            if cached and cached["expires_at"] - TOKEN_MARGIN > time.time():
+                stats["token_hits"] += 1
+                return str(cached["access_token"])
+        return self._fetch(auth, scopes, key)
+
+    def _fetch(self, auth: PlatformAuth, scopes: tuple[str, ...], key: str) -> str:
+        """Client credentials grant with a signed JWT assertion (Security Framework §4.1)."""
+        stats["token_fetches"] += 1
+        now = int(time.time())
+        assertion = self._key.sign({
+            "iss": auth.client_id, "sub": auth.client_id, "aud": auth.audience or auth.token_url,
+            "iat": now, "exp": now + 300, "jti": uuid.uuid4().hex,
+        })
+        try:
+            response = self._http.post(auth.token_url, data={
+                "grant_type": "client_credentials",
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": assertion,
+                "scope": " ".join(scopes),
+            })
+        except requests.RequestException as exc:
+            raise ServiceError(f"token request failed: {exc}") from exc
+        if response.status_code != 200:
+            retry = response.status_code == 429 or response.status_code >= 500
+            raise ServiceError(f"token endpoint answered {response.status_code}: {response.text[:300]}",
+                               status=response.status_code, retry=retry)
+        try:
+            body = response.json()
+            token = str(body["access_token"])
+            lifetime = int(body.get("expires_in", 3600))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ServiceError("token endpoint sent no access_token", retry=True) from exc
+        self._store.set(key, {"access_token": token, "expires_at": time.time() + lifetime}, max(lifetime, 1))
+        return token
+
+
+class ServiceClient:
+    """Authorised calls to one platform's service endpoints."""
+
+    def __init__(self, tokens: TokenClient, http: requests.Session, auth: PlatformAuth) -> None:
+        self._tokens = tokens
+        self._http = http
+        self._auth = auth
+
+    def call(self, method: str, url: str, scopes: tuple[str, ...], *, accept: str,
+             json_body: dict[str, Any] | None = None, content_type: str | None = None,
+             params: dict[str, str] | None = None) -> requests.Response:
+        for attempt in range(2):
+            token = self._tokens.token(self._auth, scopes, refresh=attempt > 0)
+            headers = {"Authorization": f"Bearer {token}", "Accept": accept}
+            if content_type:
+                headers["Content-Type"] = content_type
+            try:
+                response = self._http.request(method, url, json=json_body, headers=headers, params=params)
+            except requests.Timeout as exc:
+                raise ServiceError(f"{method} {url} timed out") from exc
+            except requests.RequestException as exc:
+                raise ServiceError(f"{method} {url} failed: {exc}") from exc
+            if response.status_code != 401:
+                return response
+        return response  # still 401 after one refresh
+
+
+def scores_url(lineitem_url: str) -> str:
+    """AGS §3.4: the score service is the line item URL with /scores appended to its path."""
+    parts = urlsplit(lineitem_url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + "/scores", parts.query, parts.fragment))
+
+
+LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
+LINEITEMS_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
+SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
+MEMBERSHIP_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
+
+
+def find_or_create_line_item(client: ServiceClient, lineitems_url: str, *, resource_id: str,
+                             resource_link_id: str, label: str, score_maximum: float, tag: str) -> str:
+    """The line item for a link: found by resourceId in the container, or created there (AGS §3.2)."""
+    scopes = (claims.SCOPE_LINEITEM,)
+    response = client.call("GET", lineitems_url, scopes, accept=LINEITEMS_TYPE,
+                           params={"resource_link_id": resource_link_id, "resource_id": resource_id})
+    if response.status_code == 200:
+        for item in response.json() or []:
+            if isinstance(item, dict) and item.get("resourceId") == resource_id and item.get("id"):
+                return str(item["id"])
+    elif response.status_code not in (404,):
+        _raise_for(response, "listing line items")
+    created = client.call("POST", lineitems_url, scopes, accept=LINEITEM_TYPE, content_type=LINEITEM_TYPE,
+                          json_body={"label": label, "scoreMaximum": score_maximum, "resourceId": resource_id,
+                                     "resourceLinkId": resource_link_id, "tag": tag})
+    if created.status_code not in (200, 201):
+        _raise_for(created, "creating a line item")
+    return str(created.json()["id"])
+
+
+def post_score(client: ServiceClient, lineitem_url: str, body: dict[str, Any]) -> requests.Response:
+    return client.call("POST", scores_url(lineitem_url), (claims.SCOPE_SCORE,), accept="application/json",
+                       content_type=SCORE_TYPE, json_body=body)
+
+
+def _raise_for(response: requests.Response, doing: str) -> None:
+    retry = response.status_code in (401, 408, 429) or response.status_code >= 500
+    raise ServiceError(f"{doing}: {response.status_code} {response.text[:300]}", status=response.status_code,
+                       retry=retry)
+
+
+_NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?', re.IGNORECASE)
+
+
+def roster(client: ServiceClient, memberships_url: str, *, max_pages: int = 100) -> list[dict[str, Any]]:
+    """Every member of the context, following `Link: rel="next"` pages (NRPS 2.0 §2.4.2)."""
+    members: list[dict[str, Any]] = []
+    url: str | None = memberships_url
+    pages = 0
+    while url and pages < max_pages:
+        response = client.call("GET", url, (claims.SCOPE_NRPS,), accept=MEMBERSHIP_TYPE)
+        if response.status_code != 200:
+            _raise_for(response, "reading the roster")
+        members.extend(m for m in response.json().get("members", []) if isinstance(m, dict))
+        match = _NEXT_LINK.search(response.headers.get("Link", ""))  # header names are case-insensitive
+        url = match.group(1) if match else None
+        pages += 1
+    return members
