@@ -1,36 +1,114 @@
-"""The instructor's pages, all under the launch id."""
+"""The instructor's pages, all under the launch id: dashboard, CSV, grading, deep linking."""
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
-from werkzeug.wrappers import Response
+from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
 
 from blueprints.access import launch_required, role_required
-from lti_tool.errors import NotFound
+from lti_tool import dashboard as dash
+from lti_tool.errors import NotFound, ToolError
 from lti_tool.extensions import csrf, db
+from lti_tool.lti import deep_linking
+from lti_tool.lti.keys import signing_key
 from lti_tool.lti.roles import Role
+from lti_tool.lti.services import roster
 from lti_tool.overview import launch_overview
-from lti_tool.progress import service
+from lti_tool.progress import review, service
+from lti_tool.progress.scoring import AnswerError
 from lti_tool.runtime import runtime
 
 bp = Blueprint("instructor", __name__, url_prefix="/c/<launch_id>/instructor")
 csrf.exempt(bp)  # launch_required checks the launch-scoped form token instead
 
 
+def _placement() -> service.Placement:
+    placement = service.placement_for(g.launch.resource_link, runtime().catalog())
+    if placement is None:
+        raise NotFound("this link opens nothing yet")
+    return placement
+
+
+def _dashboard(placement: service.Placement) -> dash.Dashboard:
+    record = g.launch
+    platform = record.deployment.platform
+    url = (record.claims.get("nrps") or {}).get("context_memberships_url")
+    members, problem = None, None
+    if url:
+        rt = runtime()
+        cache_key = f"roster:{platform.id}:{record.context_id}"
+        members, problem = dash.roster_or_none(lambda: dash.cached_roster(
+            rt.store, cache_key, lambda: roster(rt.service_client(db.session, platform), url)))
+    return dash.build(db.session, platform_id=platform.id, context_pk=record.context_id,
+                      modules=placement.modules, roster=members, roster_problem=problem)
+
+
 @bp.get("/")
 @launch_required
 @role_required(Role.INSTRUCTOR)
-def home() -> str | Response:
+def home() -> str | BaseResponse:
     placement = service.placement_for(g.launch.resource_link, runtime().catalog())
-    if placement is None and g.launch.resource_link is not None:
-        return redirect(url_for("instructor.pick", launch_id=g.launch.id))
-    return render_template("instructor/home.html", overview=launch_overview(g.launch), placement=placement)
+    if placement is None:
+        if g.launch.resource_link is not None:
+            return redirect(url_for("instructor.pick", launch_id=g.launch.id))
+        return render_template("instructor/home.html", overview=launch_overview(g.launch), placement=None)
+    board = _dashboard(placement)
+    module_id = request.args.get("module", placement.modules[0].id)
+    rows = dash.filtered(board, role=request.args.get("role", "learner"), status=request.args.get("status", ""),
+                         module_id=module_id, sort=request.args.get("sort", "name"),
+                         descending=request.args.get("desc") == "1")
+    return render_template("instructor/home.html", overview=launch_overview(g.launch), placement=placement,
+                           board=board, rows=rows, args=request.args, module_id=module_id)
+
+
+@bp.get("/export.csv")
+@launch_required
+@role_required(Role.INSTRUCTOR)
+def export_csv() -> Response:
+    placement = _placement()
+    board = _dashboard(placement)
+    rows = dash.filtered(board, role=request.args.get("role", "all"), status="", module_id="", sort="name",
+                         descending=False)
+    # Danish and Swedish Excel expect semicolons; English Excel commas.
+    delimiter = "," if g.launch.locale == "en" else ";"
+    response = Response(dash.to_csv(board, rows, delimiter=delimiter), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="integrationsloeft-progress.csv"'
+    return response
+
+
+@bp.get("/grading")
+@launch_required
+@role_required(Role.INSTRUCTOR)
+def grading() -> str:
+    items = review.pending_reviews(db.session, _placement().modules, g.launch.context_id)
+    return render_template("instructor/grading.html", overview=launch_overview(g.launch), items=items,
+                           graded=request.args.get("graded"))
+
+
+@bp.route("/grading/<int:submission_id>", methods=["GET", "POST"])
+@launch_required
+@role_required(Role.INSTRUCTOR)
+def grade(submission_id: int) -> str | BaseResponse:
+    item = review.review_item(db.session, submission_id, _placement().modules, g.launch.context_id)
+    error = None
+    if request.method == "POST":
+        try:
+            points = {c.id: float(request.form.get(f"points-{c.id}", "").replace(",", "."))
+                      for c in item.activity.rubric}
+            service.grade_submission(db.session, runtime().catalog(), item.submission, item.module, item.activity,
+                                     grader_id=g.launch.user_id, points=points,
+                                     feedback=request.form.get("feedback", ""))
+            return redirect(url_for("instructor.grading", launch_id=g.launch.id, graded=submission_id))
+        except (ValueError, AnswerError):
+            error = _("Give each criterion a number of points between 0 and its maximum.")
+    return render_template("instructor/grade.html", overview=launch_overview(g.launch), item=item, error=error)
 
 
 @bp.route("/pick", methods=["GET", "POST"])
 @launch_required
 @role_required(Role.INSTRUCTOR)
-def pick() -> str | Response:
+def pick() -> str | BaseResponse:
     """Bind a resource link made by hand in the LMS to a programme or a module."""
     link = g.launch.resource_link
     if link is None:
@@ -41,3 +119,31 @@ def pick() -> str | Response:
         return redirect(url_for("instructor.home", launch_id=g.launch.id))
     return render_template("instructor/pick.html", overview=launch_overview(g.launch),
                            programmes=list(catalog.programmes.values()), locale=g.launch.locale)
+
+
+@bp.route("/deep-link", methods=["GET", "POST"])
+@launch_required
+@role_required(Role.INSTRUCTOR)
+def deep_link() -> str:
+    """The catalogue for a deep-linking request, and the signed answer to the platform."""
+    settings = deep_linking.DeepLinkingSettings.from_claim(g.launch.claims.get("deep_linking_settings") or {})
+    if not settings.return_url:
+        raise ToolError("deep linking launch without return URL", reason="no_deep_link_return")
+    catalog = runtime().catalog()
+    if request.method == "GET":
+        return render_template("instructor/deep_link.html", overview=launch_overview(g.launch), settings=settings,
+                               programmes=list(catalog.programmes.values()), locale=g.launch.locale)
+    platform = g.launch.deployment.platform
+    cancelled = "cancel" in request.form or not settings.accepts_links
+    choices = [] if cancelled else request.form.getlist("item")
+    if not settings.accept_multiple:
+        choices = choices[:1]
+    items = deep_linking.content_items(catalog, choices, launch_url=runtime().base_url + "/lti/launch",
+                                       target=settings.presentation, locale=g.launch.locale)
+    message = _("Nothing was added.") if not items else _("%(count)s activities added from Integrationsløft.",
+                                                          count=len(items))
+    token = deep_linking.response_token(
+        signing_key(db.session, str(runtime().settings["SECRET_KEY"])), client_id=platform.client_id,
+        platform_issuer=platform.issuer, deployment_id=g.launch.deployment.deployment_id, settings=settings,
+        items=items, message=message)
+    return render_template("lti/form_post.html", action=settings.return_url, fields={"JWT": token})

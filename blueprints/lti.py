@@ -58,6 +58,8 @@ def launch() -> BaseResponse:
         settings=current_app.config,
         catalog=rt.catalog(),
     )
+    if record.message_type == "LtiDeepLinkingRequest":
+        return redirect(url_for("instructor.deep_link", launch_id=record.id), code=303)
     if effective_role(record.roles) == Role.INSTRUCTOR:
         return redirect(url_for("instructor.home", launch_id=record.id), code=303)
     return redirect(url_for("learner.home", launch_id=record.id), code=303)

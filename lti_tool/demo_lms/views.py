@@ -150,7 +150,7 @@ def jwks() -> Response:
 def auth() -> str | tuple[Response, int]:
     params = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()}
     redirect_uri, fields = demo.authorize(db.session, params, urls=_urls(), secret_key=_secret())
-    return render_template("demo_lms/form_post.html", action=redirect_uri, fields=fields)
+    return render_template("lti/form_post.html", action=redirect_uri, fields=fields)
 
 
 @bp.post("/token")

@@ -1,0 +1,200 @@
+"""The instructor's view of a course: every enrolled member joined with their progress.
+
+The roster comes from NRPS (cached briefly in the shared store, so paging through the
+dashboard does not re-read a thousand members from the LMS); members who never opened the tool
+appear as not started. Progress is read in a constant number of queries, whatever the class size.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lti_tool.content.model import Module
+from lti_tool.learning import STATE_LABELS
+from lti_tool.lti.roles import Role, effective_role
+from lti_tool.lti.services import ServiceError
+from lti_tool.models import LaunchRecord, ModuleProgress, Submission, User
+from lti_tool.progress import rules
+from lti_tool.store import KeyValueStore
+
+log = logging.getLogger(__name__)
+ROSTER_TTL = 300
+STATE_ORDER = [rules.NOT_STARTED, rules.IN_PROGRESS, rules.PENDING, rules.COMPLETED]
+
+
+@dataclass(frozen=True)
+class Member:
+    sub: str
+    name: str | None
+    email: str | None
+    role: Role
+    user_id: int | None  # None: never opened the tool
+
+
+@dataclass(frozen=True)
+class Cell:
+    state: str
+    percent: int | None
+    last_activity: datetime | None
+
+    @property
+    def label(self) -> str:
+        return str(STATE_LABELS[self.state])
+
+
+@dataclass(frozen=True)
+class Row:
+    member: Member
+    cells: dict[str, Cell]
+
+
+@dataclass(frozen=True)
+class ChartBar:
+    module: Module
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def share(self, state: str) -> float:
+        return self.counts.get(state, 0) / self.total if self.total else 0.0
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    modules: tuple[Module, ...]
+    rows: list[Row]
+    chart: list[ChartBar]
+    from_roster: bool
+    roster_problem: str | None
+    pending_grading: int
+
+
+def cached_roster(store: KeyValueStore, cache_key: str, fetch: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    cached = store.get(cache_key)
+    if cached is not None:
+        return list(cached)
+    members = fetch()
+    store.set(cache_key, members, ROSTER_TTL)
+    return members
+
+
+def _members_from_roster(roster: list[dict[str, Any]]) -> list[Member]:
+    members = []
+    for entry in roster:
+        if entry.get("status", "Active") != "Active" or not entry.get("user_id"):
+            continue
+        name = entry.get("name") or " ".join(p for p in (entry.get("given_name"), entry.get("family_name")) if p)
+        members.append(Member(str(entry["user_id"]), name or None, entry.get("email"),
+                              effective_role(entry.get("roles") or []), None))
+    return members
+
+
+def build(session: Session, *, platform_id: int, context_pk: int | None, modules: tuple[Module, ...],
+          roster: list[dict[str, Any]] | None, roster_problem: str | None = None) -> Dashboard:
+    """Everyone in the course with their status per module (three queries)."""
+    if roster is not None:
+        members = _members_from_roster(roster)
+    else:
+        # Without NRPS: everyone who has launched the tool in this course.
+        launched = session.execute(
+            select(User, LaunchRecord.roles).join(LaunchRecord, LaunchRecord.user_id == User.id)
+            .where(LaunchRecord.context_id == context_pk).order_by(LaunchRecord.created_at)
+        ).all()
+        seen: dict[str, Member] = {}
+        for user, roles in launched:
+            seen[user.sub] = Member(user.sub, user.name, user.email, effective_role(roles), user.id)
+        members = list(seen.values())
+    subs = [m.sub for m in members]
+    users = {u.sub: u for u in session.scalars(select(User).where(User.platform_id == platform_id, User.sub.in_(subs)))}
+    user_ids = [u.id for u in users.values()]
+    module_ids = [m.id for m in modules]
+    progress: dict[tuple[int, str], ModuleProgress] = {
+        (p.user_id, p.module_id): p
+        for p in session.scalars(select(ModuleProgress).where(ModuleProgress.user_id.in_(user_ids),
+                                                              ModuleProgress.module_id.in_(module_ids)))
+    } if user_ids else {}
+    pending_count = int(session.scalar(select(func.count()).select_from(Submission).where(
+        Submission.user_id.in_(user_ids), Submission.module_id.in_(module_ids),
+        Submission.status == "pending")) or 0) if user_ids else 0
+    rows = []
+    counts = {m.id: dict.fromkeys(STATE_ORDER, 0) for m in modules}
+    for member in members:
+        user = users.get(member.sub)
+        member = Member(member.sub, member.name or (user.name if user else None),
+                        member.email or (user.email if user else None), member.role, user.id if user else None)
+        cells = {}
+        for module in modules:
+            row = progress.get((user.id, module.id)) if user else None
+            if row is None:
+                cell = Cell(rules.NOT_STARTED, None, None)
+            else:
+                percent = round(100 * row.points / row.max_points) if row.max_points else None
+                cell = Cell(row.status, percent, row.updated_at)
+            cells[module.id] = cell
+            if member.role == Role.LEARNER:
+                counts[module.id][cell.state] += 1
+        rows.append(Row(member, cells))
+    chart = [ChartBar(m, counts[m.id]) for m in modules]
+    return Dashboard(modules, rows, chart, roster is not None, roster_problem, pending_count)
+
+
+def filtered(dashboard: Dashboard, *, role: str, status: str, module_id: str, sort: str, descending: bool) -> list[Row]:
+    module = module_id if any(m.id == module_id for m in dashboard.modules) else dashboard.modules[0].id
+    rows = [r for r in dashboard.rows if role == "all" or r.member.role.value == role]
+    if status in STATE_ORDER:
+        rows = [r for r in rows if r.cells[module].state == status]
+    keys: dict[str, Callable[[Row], Any]] = {
+        "name": lambda r: (r.member.name or r.member.sub).casefold(),
+        "status": lambda r: STATE_ORDER.index(r.cells[module].state),
+        "score": lambda r: r.cells[module].percent if r.cells[module].percent is not None else -1,
+        "last": lambda r: r.cells[module].last_activity.timestamp() if r.cells[module].last_activity else 0,
+    }
+    return sorted(rows, key=keys.get(sort, keys["name"]), reverse=descending)
+
+
+CSV_LABELS = {
+    "name": _l("Name"), "email": _l("Email"), "role": _l("Role"), "status": _l("Status"),
+    "score": _l("Score (%)"), "last": _l("Last activity"),
+}
+ROLE_LABELS = {Role.LEARNER: _l("Learner"), Role.INSTRUCTOR: _l("Instructor")}
+
+
+def to_csv(dashboard: Dashboard, rows: list[Row], *, delimiter: str) -> str:
+    """UTF-8 with a BOM so Excel opens it; column names in the interface language."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=delimiter)
+    header = [str(CSV_LABELS["name"]), str(CSV_LABELS["email"]), str(CSV_LABELS["role"])]
+    for module in dashboard.modules:
+        header += [f"{module.title}: {CSV_LABELS['status']}", f"{module.title}: {CSV_LABELS['score']}",
+                   f"{module.title}: {CSV_LABELS['last']}"]
+    writer.writerow(header)
+    for row in rows:
+        line = [row.member.name or row.member.sub, row.member.email or "", str(ROLE_LABELS[row.member.role])]
+        for module in dashboard.modules:
+            cell = row.cells[module.id]
+            line += [cell.label, "" if cell.percent is None else str(cell.percent),
+                     cell.last_activity.strftime("%Y-%m-%d %H:%M") if cell.last_activity else ""]
+        writer.writerow(line)
+    return out.getvalue()
+
+
+def roster_or_none(fetch: Callable[[], list[dict[str, Any]]]) -> tuple[list[dict[str, Any]] | None, str | None]:
+    """The roster, or None and the reason when the LMS offers no roster or cannot be reached."""
+    try:
+        return fetch(), None
+    except ServiceError as exc:
+        log.warning("roster unavailable: %s", exc)
+        return None, str(exc)

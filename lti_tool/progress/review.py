@@ -1,0 +1,53 @@
+"""Reflections waiting for the instructor, limited to the course the instructor launched from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lti_tool.content.model import Activity, Module
+from lti_tool.errors import NotFound
+from lti_tool.models import LaunchRecord, Submission, User
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    submission: Submission
+    learner: User
+    module: Module
+    activity: Activity
+
+
+def _course_users(context_pk: int | None) -> object:
+    return select(LaunchRecord.user_id).where(LaunchRecord.context_id == context_pk)
+
+
+def pending_reviews(session: Session, modules: tuple[Module, ...], context_pk: int | None) -> list[ReviewItem]:
+    by_id = {m.id: m for m in modules}
+    rows = session.execute(
+        select(Submission, User).join(User, User.id == Submission.user_id)
+        .where(Submission.status == "pending", Submission.module_id.in_(by_id),
+               Submission.user_id.in_(_course_users(context_pk)))
+        .order_by(Submission.created_at)
+    ).all()
+    items = []
+    for submission, learner in rows:
+        activity = by_id[submission.module_id].activity(submission.activity_id)
+        if activity is not None:  # a reflection removed from the content is not graded any more
+            items.append(ReviewItem(submission, learner, by_id[submission.module_id], activity))
+    return items
+
+
+def review_item(session: Session, submission_id: int, modules: tuple[Module, ...], context_pk: int | None) -> ReviewItem:
+    """One submission, only if it belongs to this course's placement."""
+    row = session.execute(
+        select(Submission, User).join(User, User.id == Submission.user_id)
+        .where(Submission.id == submission_id, Submission.user_id.in_(_course_users(context_pk)))
+    ).first()
+    module = next((m for m in modules if row and m.id == row[0].module_id), None)
+    activity = module.activity(row[0].activity_id) if module and row else None
+    if row is None or module is None or activity is None or activity.type != "reflection":
+        raise NotFound(f"submission {submission_id} is not in this course")
+    return ReviewItem(row[0], row[1], module, activity)

@@ -1,0 +1,168 @@
+"""Instructor flows: deep linking round trip, the dashboard over NRPS, CSV, grading reflections."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import jwt
+from sqlalchemy import select
+
+from lti_tool.demo_lms.models import DemoLineItem, DemoResourceLink, DemoScore
+from lti_tool.extensions import db
+from lti_tool.lti import claims
+from lti_tool.models import Submission
+from tests.integration.test_grades import deliver_all
+from tests.integration.test_learning import catalog
+from tests.support.agent import autosubmit_form, text_of
+from tests.support.learner import correct_answer, csrf_of, submit, work_through
+
+
+def deep_link_page(agent, course="stor-kursus"):
+    page = agent.launch("hanne", course, deep_link=True, target="window")
+    assert page.status_code == 200 and page.url.endswith("/instructor/deep-link"), page.url
+    return page
+
+
+def test_deep_linking_round_trip_creates_links_and_line_items(app, live):
+    teacher = live.agent()
+    page = deep_link_page(teacher)
+    text = text_of(page.text)
+    assert "Efteruddannelse i integration" in text and "CHANGE" in text and "Hurtigt spor til job" in text
+
+    answer = teacher.http.post(page.url, data={"csrf_token": csrf_of(page.text),
+                                               "item": ["module:unge", "module:beskaeftigelse"]}, timeout=30)
+    form = autosubmit_form(answer.text)
+    assert form is not None
+    action, fields = form
+    assert action.endswith("/demo-lms/courses/stor-kursus/deep-link-return")
+    body = jwt.decode(fields["JWT"], options={"verify_signature": False})
+    assert body[claims.MESSAGE_TYPE] == "LtiDeepLinkingResponse"
+    assert body[claims.DL_DATA]  # the platform's data echoed
+    items = body[claims.DL_CONTENT_ITEMS]
+    assert [i["custom"] for i in items] == [{"module": "unge"}, {"module": "beskaeftigelse"}]
+    assert all(i["lineItem"]["scoreMaximum"] == 100 and i["lineItem"]["tag"] == "integrationsloeft" for i in items)
+    assert {i["lineItem"]["resourceId"] for i in items} == {"unge", "beskaeftigelse"}
+
+    returned = teacher.post(action, fields)  # the demo LMS verifies the JWT against the tool's JWKS
+    assert returned.status_code == 200
+    assert "2 activities added" in text_of(returned.text) or "2 aktiviteter" in text_of(returned.text)
+    db.session.rollback()
+    links = db.session.scalars(select(DemoResourceLink).where(DemoResourceLink.custom["module"].as_string() == "unge")
+                               ).all()
+    assert links
+    line_item = db.session.scalars(select(DemoLineItem).where(DemoLineItem.resource_link_id == links[-1].link_id)).one()
+    assert line_item.resource_id == "unge" and line_item.score_maximum == 100
+
+    # The new link launches the tool into the chosen module, and its scores reach its line item.
+    learner = live.agent()
+    home = learner.launch("stor-kursus-l0999", "stor-kursus", links[-1].link_id)
+    assert "Unge" in text_of(home.text)
+    module = catalog(app).module("unge")
+    quiz = next(a for a in module.activities if a.type == "quiz")
+    submit(learner, home.url, module, quiz, correct_answer(quiz))
+    deliver_all(app)
+    db.session.rollback()
+    assert db.session.scalars(select(DemoScore).where(DemoScore.line_item_id == line_item.id)).first() is not None
+
+
+def test_deep_linking_cancel_returns_an_empty_response(app, live):
+    teacher = live.agent()
+    page = deep_link_page(teacher)
+    answer = teacher.http.post(page.url, data={"csrf_token": csrf_of(page.text), "cancel": "1"}, timeout=30)
+    action, fields = autosubmit_form(answer.text)
+    body = jwt.decode(fields["JWT"], options={"verify_signature": False})
+    assert body[claims.DL_CONTENT_ITEMS] == []
+    assert body[claims.DL_MSG]
+    returned = teacher.post(action, fields)
+    assert returned.status_code == 200
+
+
+def test_deep_linking_is_for_instructors_only(app, live):
+    learner = live.agent()
+    page = learner.launch("jonas", "vejle-int", deep_link=True)
+    assert page.status_code == 403
+
+
+def test_dashboard_lists_every_member_including_those_who_never_opened(app, live, fresh_learner):
+    learner = live.agent()
+    home = learner.launch(fresh_learner, "stor-kursus", "rl-stor")
+    module = catalog(app).module("nyankomne")
+    work_through(learner, home.url, module)
+
+    teacher = live.agent()
+    board = teacher.launch("hanne", "stor-kursus", "rl-stor")
+    text = text_of(board.text)
+    assert "1001 deltagere vist" in text or "1001 participants shown" in text  # 1,001 learners, over NRPS pages
+    assert "har ikke åbnet aktiviteten" in text
+    assert "<svg" in board.text and "Gennemførelse pr. modul" in text
+
+    waiting = teacher.get(board.url + "?status=pending&sort=last&desc=1")
+    assert f"Deltager {fresh_learner[-4:]}" in text_of(waiting.text)
+    assert "1 deltagere vist" in text_of(waiting.text) or "deltagere vist" in text_of(waiting.text)
+
+
+def test_dashboard_csv_has_a_bom_and_localised_columns(app, live):
+    teacher = live.agent()
+    board = teacher.launch("hanne", "stor-kursus", "rl-stor")
+    export = teacher.get(board.url + "export.csv")
+    assert export.headers["Content-Type"].startswith("text/csv")
+    raw = export.content.decode("utf-8")
+    assert raw.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(raw[1:]), delimiter=";"))
+    assert rows[0][:3] == ["Navn", "E-mail", "Rolle"]
+    assert len(rows) == 1 + 1002
+
+
+def test_instructor_grades_a_reflection_and_the_learner_sees_feedback(app, live, fresh_learner):
+    learner = live.agent()
+    home = learner.launch(fresh_learner, "stor-kursus", "rl-stor")
+    module = catalog(app).module("nyankomne")
+    work_through(learner, home.url, module)
+
+    teacher = live.agent()
+    board = teacher.launch("hanne", "stor-kursus", "rl-stor")
+    queue = teacher.get(board.url + "grading")
+    assert f"Deltager {fresh_learner[-4:]}" in text_of(queue.text)
+    db.session.rollback()
+    submission = db.session.scalars(select(Submission).where(Submission.status == "pending",
+                                                             Submission.module_id == "nyankomne")
+                                    .order_by(Submission.id.desc())).first()
+    form_page = teacher.get(board.url + f"grading/{submission.id}")
+    reflection = module.activity(submission.activity_id)
+    assert reflection.rubric[0].criterion in text_of(form_page.text)
+    assert submission.answer["text"][:40] in text_of(form_page.text)
+
+    bad = teacher.http.post(form_page.url, data={"csrf_token": csrf_of(form_page.text),
+                                                 **{f"points-{c.id}": str(c.points + 5) for c in reflection.rubric}},
+                            timeout=30)
+    assert "mellem 0" in text_of(bad.text)
+    points = {f"points-{c.id}": str(c.points - 1) for c in reflection.rubric}
+    done = teacher.http.post(form_page.url, data={"csrf_token": csrf_of(form_page.text), **points,
+                                                  "feedback": "Godt overblik over aktørerne."}, timeout=30)
+    assert "grading" in done.url and done.status_code == 200
+
+    page = learner.get(f"{home.url}m/nyankomne/a/{reflection.id}")
+    assert "Godt overblik over aktørerne." in text_of(page.text)
+    deliver_all(app)
+    db.session.rollback()
+    item = db.session.scalars(select(DemoLineItem).where(DemoLineItem.resource_link_id == "rl-stor")).one()
+    score = db.session.scalars(select(DemoScore).where(DemoScore.line_item_id == item.id,
+                                                       DemoScore.user_id == fresh_learner)).one()
+    assert score.grading_progress == "FullyGraded" and score.score_given is not None
+    assert score.score_given < 100
+
+
+def test_grading_is_limited_to_the_instructors_course(app, live, fresh_learner):
+    learner = live.agent()
+    home = learner.launch(fresh_learner, "stor-kursus", "rl-stor")
+    work_through(learner, home.url, catalog(app).module("nyankomne"))
+    db.session.rollback()
+    submission = db.session.scalars(select(Submission).where(Submission.status == "pending")
+                                    .order_by(Submission.id.desc())).first()
+    other_course = live.agent().launch("hanne", "vejle-int", "rl-nyankomne")
+    assert other_course.status_code == 200
+    response = live.agent().launch("hanne", "vejle-int", "rl-nyankomne")
+    assert live.agent().get(response.url + f"grading/{submission.id}").status_code in (401, 404)
+    assert re.search(r"/instructor/$", response.url)
