@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := lti_tool:create_app
 
-.PHONY: install demo test lint bench serve translations translations-update clean browser-deps
+.PHONY: install demo test lint bench serve worker translations translations-update clean browser-deps
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,3 +52,12 @@ clean:
 translations-update: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+
+# Production-style server on this machine (gunicorn; set DATABASE_URL, REDIS_URL, SECRET_KEY …).
+serve: install
+	$(BIN)/flask db upgrade
+	$(BIN)/gunicorn -c config/gunicorn.conf.py wsgi:app
+
+# A grade worker process (run as many as you like next to `make serve`).
+worker: install
+	$(BIN)/flask grades worker

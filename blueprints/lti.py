@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, redirect, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, make_response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from lti_tool.extensions import csrf, db
-from lti_tool.launches import accept_launch, start_login
+from lti_tool.limits import limiter
+from lti_tool.metrics import LAUNCHES
+from lti_tool.launches import PendingStorageCheck, accept_launch, complete_storage_check, start_login
+from lti_tool.models import LaunchRecord
 from lti_tool.lti.keys import published_jwks
 from lti_tool.lti.launch import LaunchInput, unverified_locale
 from lti_tool.lti.roles import Role, effective_role
@@ -16,8 +19,13 @@ from lti_tool.web import set_locale
 bp = Blueprint("lti", __name__)
 
 
+def _lti_limit() -> str:
+    return str(current_app.config["LIMIT_LTI"])
+
+
 @bp.route("/lti/login", methods=["GET", "POST"])
 @csrf.exempt
+@limiter.limit(_lti_limit)
 def login() -> BaseResponse:
     params = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()}
     rt = runtime()
@@ -28,8 +36,21 @@ def login() -> BaseResponse:
         base_url=rt.base_url,
         state_lifetime=current_app.config["LOGIN_STATE_LIFETIME"],
     )
-    # A GET redirect, not a POSTed form: Moodle 4.5's Lax session cookie needs top-level GET.
-    response = redirect(login_redirect.url, code=302)
+    g.frame_anywhere = True  # handshake pages only; see web._frame_ancestors
+    if login_redirect.storage_target and not params.get("lti_new_window"):
+        # Platform storage: keep state and nonce in the platform's frame, then go on.
+        response = make_response(render_template("lti/storage_login.html", login=login_redirect))
+    elif request.headers.get("Sec-Fetch-Dest") == "iframe" and not params.get("lti_new_window"):
+        # Framed without platform storage: check that the browser keeps our cookies here,
+        # and offer a new window when it does not.
+        new_window = url_for("lti.login", **{**params, "lti_new_window": "1"})
+        response = make_response(render_template("lti/cookie_check.html", login=login_redirect,
+                                                  new_window_url=new_window))
+        response.set_cookie("lti_cookies", "1", max_age=60, secure=request.is_secure,
+                            samesite="None" if request.is_secure else "Lax", path="/lti/")
+    else:
+        # A GET redirect, not a POSTed form: Moodle 4.5's Lax session cookie needs top-level GET.
+        response = redirect(login_redirect.url, code=302)
     secure = request.is_secure
     response.set_cookie(
         login_redirect.cookie_name,
@@ -46,6 +67,7 @@ def login() -> BaseResponse:
 
 @bp.route("/lti/launch", methods=["POST"])
 @csrf.exempt
+@limiter.limit(_lti_limit)
 def launch() -> BaseResponse:
     id_token = request.form.get("id_token")
     set_locale(unverified_locale(id_token))  # error pages speak the launch's language
@@ -58,6 +80,27 @@ def launch() -> BaseResponse:
         settings=current_app.config,
         catalog=rt.catalog(),
     )
+    if isinstance(record, PendingStorageCheck):
+        g.frame_anywhere = True
+        return make_response(render_template("lti/storage_check.html", pending=record))
+    LAUNCHES.labels("accepted", "").inc()
+    return _landing(record)
+
+
+@bp.post("/lti/launch/verify")
+@csrf.exempt
+@limiter.limit(_lti_limit)
+def verify_storage() -> BaseResponse:
+    """The page read the state back from platform storage: finish the parked launch."""
+    rt = runtime()
+    record = complete_storage_check(db.session, rt.store, request.form.get("pending", ""),
+                                    request.form.get("state", ""), lifetime=current_app.config["LAUNCH_LIFETIME"],
+                                    catalog=rt.catalog())
+    LAUNCHES.labels("accepted", "").inc()
+    return _landing(record)
+
+
+def _landing(record: LaunchRecord) -> BaseResponse:
     if record.message_type == "LtiDeepLinkingRequest":
         return redirect(url_for("instructor.deep_link", launch_id=record.id), code=303)
     if effective_role(record.roles) == Role.INSTRUCTOR:

@@ -47,11 +47,28 @@ class EmbeddedConfig:
     LANGUAGES = ("da", "sv", "en")
     CONTENT_DIR = ""  # filled in by create_app: <repo>/content
     GRADE_WORKER_THREAD = True
+    # Dynamic registration: approve new platforms by hand, and (outside production) allow
+    # platforms on this machine or network, as the demo LMS is.
+    AUTO_APPROVE_REGISTRATIONS = False
+    ALLOW_PRIVATE_REGISTRATION_URLS = True
+    # Rate limits per client address (Flask-Limiter syntax).
+    RATELIMIT_ENABLED = True
+    LIMIT_LTI = "600 per minute"
+    LIMIT_REGISTRATION = "30 per minute"
+    LIMIT_CONSOLE_LOGIN = "20 per minute"
+    # Bearer token for /metrics; unset: /metrics answers internal addresses only.
+    METRICS_TOKEN = ""
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     LOG_LEVEL = "INFO"
     LOG_JSON = False
+    # The programme's goal: this many practitioners completing at least one module.
+    REACH_TARGET = 800
+    # Learners not seen for this long are erased by `flask gdpr purge-expired` (days).
+    RETENTION_DAYS = 3 * 365
+    # The operator console signs out after this long without a request (minutes).
+    ADMIN_SESSION_MINUTES = 30
 
 
 class ProductionConfig(EmbeddedConfig):
@@ -62,6 +79,7 @@ class ProductionConfig(EmbeddedConfig):
     DEMO_LMS = False
     PROXY_FIX = True
     GRADE_WORKER_THREAD = False
+    ALLOW_PRIVATE_REGISTRATION_URLS = False
     SESSION_COOKIE_SECURE = True
     LOG_JSON = True
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
@@ -77,6 +95,7 @@ class TestConfig(EmbeddedConfig):
     GRADE_WORKER_THREAD = False
     PLATFORM_JWKS_MIN_REFETCH = 0
     HTTP_TIMEOUT = (2.0, 2.0)
+    RATELIMIT_ENABLED = False  # the limits have their own test
 
 
 ENV_SETTINGS: dict[str, type] = {
@@ -91,6 +110,14 @@ ENV_SETTINGS: dict[str, type] = {
     "GRADE_WORKER_THREAD": bool,
     "TOOL_KEY_GRACE": int,
     "LAUNCH_LIFETIME": int,
+    "AUTO_APPROVE_REGISTRATIONS": bool,
+    "METRICS_TOKEN": str,
+    "RATELIMIT_ENABLED": bool,
+    "LIMIT_LTI": str,
+    "ALLOW_PRIVATE_REGISTRATION_URLS": bool,
+    "REACH_TARGET": int,
+    "RETENTION_DAYS": int,
+    "ADMIN_SESSION_MINUTES": int,
 }
 
 _CONFIGS = {"embedded": EmbeddedConfig, "production": ProductionConfig, "test": TestConfig}

@@ -64,16 +64,27 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
         ),
     )
     web.install(app)
+    from lti_tool.limits import install as install_limits
+
+    install_limits(app)
 
     from blueprints.instructor import bp as instructor_bp
     from blueprints.learner import bp as learner_bp
     from blueprints.learner import media as media_bp
     from blueprints.lti import bp as lti_bp
+    from blueprints.ops import bp as ops_bp
+    from blueprints.registration import bp as registration_bp
 
     app.register_blueprint(lti_bp)
+    app.register_blueprint(ops_bp)
+    app.register_blueprint(registration_bp)
     app.register_blueprint(learner_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(instructor_bp)
+    # The operator console: its own sign-in, CSRF-protected forms (see blueprints/admin).
+    from blueprints.admin import bp as admin_bp
+
+    app.register_blueprint(admin_bp)
     if app.config["DEMO_LMS"]:
         from lti_tool.demo_lms.views import bp as demo_bp
 

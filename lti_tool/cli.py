@@ -8,6 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from lti_tool import cli_operations
 from lti_tool.extensions import db
 from lti_tool.lti import keys as tool_keys
 from lti_tool.models import PlatformStatus, utcnow
@@ -209,6 +210,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(certificates_cli)
     app.cli.add_command(platforms_cli)
     app.cli.add_command(tool_info)
+    cli_operations.register(app)
     if app.config.get("DEMO_LMS"):
         from lti_tool.demo_lms.cli import demo_cli
 

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from lti_tool.content.model import Catalog
-from lti_tool.errors import SessionExpired
+from lti_tool.errors import SessionExpired, StateMismatch
 from lti_tool.lti.launch import Launch, LaunchInput, LaunchValidator
 from lti_tool.lti.login import LoginRedirect, begin_login
 from lti_tool.lti.platform_keys import PlatformKeys
@@ -96,6 +97,37 @@ def _upsert_grade_target(session: Session, launch: Launch, link: ResourceLink) -
     target.updated_at = utcnow()
 
 
+@dataclass(frozen=True)
+class PendingStorageCheck:
+    """A validated launch waiting for the browser to prove, via platform storage, its state."""
+
+    pending_id: str
+    state: str
+    storage_target: str
+    platform_origin: str
+
+    TTL = 120
+
+    @classmethod
+    def park(cls, store: KeyValueStore, launch: Launch, state: str) -> PendingStorageCheck:
+        pending_id = secrets.token_urlsafe(24)
+        store.set("pending-launch:" + pending_id, {"claims": launch.claims, "platform_id": launch.platform_id,
+                                                   "deployment_pk": launch.deployment_pk, "state": state}, cls.TTL)
+        return cls(pending_id, state, launch.storage_target or "_parent", launch.platform_origin or "*")
+
+
+def complete_storage_check(session: Session, store: KeyValueStore, pending_id: str, value: str, *,
+                           lifetime: int, catalog: Catalog | None) -> LaunchRecord:
+    """Record a parked launch once the page read the same state back from the platform."""
+    parked = store.pop("pending-launch:" + pending_id) if pending_id else None
+    if parked is None:
+        raise SessionExpired("parked launch unknown, expired or already completed", reason="storage_check_expired")
+    if not hmac.compare_digest(str(value), str(parked["state"])):
+        raise StateMismatch("platform storage did not hold this launch's state", reason="storage_state_mismatch")
+    launch = Launch(claims=parked["claims"], platform_id=parked["platform_id"], deployment_pk=parked["deployment_pk"])
+    return record_launch(session, launch, lifetime, catalog)
+
+
 def record_launch(session: Session, launch: Launch, lifetime: int, catalog: Catalog | None = None) -> LaunchRecord:
     """Store the user, course, link and the launch itself; return the launch with its new id."""
     now = utcnow()
@@ -154,8 +186,12 @@ def accept_launch(
     platform_keys: PlatformKeys,
     settings: Mapping[str, Any],
     catalog: Catalog | None = None,
-) -> LaunchRecord:
-    """Validate a launch POST and record it; raises a named ToolError when it is refused."""
+) -> LaunchRecord | PendingStorageCheck:
+    """Validate a launch POST and record it; raises a named ToolError when it is refused.
+
+    Without the state cookie (a framed page whose browser blocks third-party cookies), a login
+    that used platform storage yields a PendingStorageCheck: the page must read the state back
+    from the platform before the launch is recorded."""
     signing = None  # the launch itself needs no tool key
     validator = LaunchValidator(
         DatabaseToolConf(session, signing),
@@ -166,6 +202,8 @@ def accept_launch(
         state_lifetime=int(settings["LOGIN_STATE_LIFETIME"]),
     )
     launch = validator.validate(data)
+    if not launch.bound_by_cookie:
+        return PendingStorageCheck.park(store, launch, str(data.state))
     return record_launch(session, launch, int(settings["LAUNCH_LIFETIME"]), catalog)
 
 

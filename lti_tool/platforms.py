@@ -1,15 +1,28 @@
-"""Registering platforms by hand and describing the tool to LMS administrators."""
+"""Registering platforms by hand, the operator's changes to them, and describing the tool to
+LMS administrators."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, selectinload
 
+from lti_tool.errors import NotFound
+from lti_tool.gdpr import purge_platform
 from lti_tool.lti import claims
-from lti_tool.models import Deployment, Platform, PlatformStatus
+from lti_tool.models import (
+    Context,
+    Deployment,
+    GradeTarget,
+    LaunchRecord,
+    Platform,
+    PlatformStatus,
+    ResourceLink,
+    ScoreMessage,
+)
 
 
 class PlatformError(ValueError):
@@ -53,7 +66,8 @@ def add_platform(
     platform.auth_login_url = auth_login_url
     platform.auth_token_url = auth_token_url
     platform.key_set_url = key_set_url
-    platform.auth_audience = auth_audience or None
+    # Re-adding a platform to add deployments must not clear an audience set earlier.
+    platform.auth_audience = auth_audience or platform.auth_audience
     platform.name = name or platform.name or urlparse(issuer).netloc or issuer
     known = {d.deployment_id for d in platform.deployments}
     for deployment_id in deployment_ids:
@@ -68,12 +82,103 @@ def list_platforms(session: Session) -> list[Platform]:
 
 
 def remove_platform(session: Session, platform_id: int) -> bool:
-    platform = session.get(Platform, platform_id)
-    if platform is None:
+    """Delete a platform and everything that came through it (see lti_tool.gdpr.purge_platform)."""
+    if session.get(Platform, platform_id) is None:
         return False
-    session.delete(platform)
-    session.commit()
+    purge_platform(session, platform_id)
     return True
+
+
+class PlatformNotFound(NotFound):
+    reason = "platform_not_found"
+    message = _l("No such platform is registered.")
+    hint = _l("Go back to the list of platforms in the operator console.")
+
+
+def get_platform(session: Session, platform_id: int) -> Platform:
+    platform = session.get(Platform, platform_id, options=[selectinload(Platform.deployments)])
+    if platform is None:
+        raise PlatformNotFound(f"no platform {platform_id}")
+    return platform
+
+
+# Which status each operator action moves a platform from, and to.
+_PENDING, _ACTIVE = PlatformStatus.PENDING, PlatformStatus.ACTIVE
+_DISABLED = PlatformStatus.DISABLED
+TRANSITIONS: dict[str, tuple[frozenset[PlatformStatus], PlatformStatus]] = {
+    "approve": (frozenset({_PENDING}), _ACTIVE),
+    "disable": (frozenset({_PENDING, _ACTIVE}), _DISABLED),
+    "enable": (frozenset({_DISABLED}), _ACTIVE),
+}
+
+
+def change_status(session: Session, platform_id: int, action: str) -> Platform:
+    """Approve a pending platform, disable one, or enable a disabled one again."""
+    platform = get_platform(session, platform_id)
+    if action not in TRANSITIONS:
+        raise PlatformError(f"unknown action {action!r}")
+    allowed_from, to = TRANSITIONS[action]
+    if platform.status not in allowed_from:
+        raise PlatformError(f"cannot {action} a platform that is {platform.status}")
+    platform.status = to
+    session.commit()
+    return platform
+
+
+def update_platform(session: Session, platform_id: int, *, name: str, auth_login_url: str,
+                    auth_token_url: str, key_set_url: str, auth_audience: str | None) -> Platform:
+    """Change a platform's name and endpoints; issuer and client ID identify it and stay."""
+    platform = get_platform(session, platform_id)
+    for field, url in (("auth login URL", auth_login_url), ("auth token URL", auth_token_url),
+                       ("key set URL", key_set_url)):
+        _check_url(field, url.strip())
+    if auth_audience and auth_audience.strip():
+        _check_url("token audience", auth_audience.strip())
+    if not name.strip():
+        raise PlatformError("the name is required")
+    platform.name = name.strip()[:255]
+    platform.auth_login_url = auth_login_url.strip()
+    platform.auth_token_url = auth_token_url.strip()
+    platform.key_set_url = key_set_url.strip()
+    platform.auth_audience = (auth_audience or "").strip() or None
+    session.commit()
+    return platform
+
+
+def add_deployment(session: Session, platform_id: int, deployment_id: str) -> Deployment:
+    """Add a deployment ID to a platform (Moodle shows it in the tool's settings)."""
+    platform = get_platform(session, platform_id)
+    deployment_id = deployment_id.strip()
+    if not deployment_id or len(deployment_id) > 255:
+        raise PlatformError("a deployment ID of 1 to 255 characters is required")
+    if any(d.deployment_id == deployment_id for d in platform.deployments):
+        raise PlatformError(f"deployment {deployment_id!r} is already registered")
+    deployment = Deployment(deployment_id=deployment_id)
+    platform.deployments.append(deployment)
+    session.commit()
+    return deployment
+
+
+def remove_deployment(session: Session, platform_id: int, deployment_pk: int) -> None:
+    """Remove a deployment with its courses and launches; learners' progress stays with them."""
+    platform = get_platform(session, platform_id)
+    deployment = next((d for d in platform.deployments if d.id == deployment_pk), None)
+    if deployment is None:
+        raise PlatformNotFound(f"no deployment {deployment_pk} on platform {platform_id}")
+    # Explicit deletes, children first: SQLite does not enforce ON DELETE CASCADE here.
+    contexts = select(Context.id).where(Context.deployment_id == deployment.id)
+    links = select(ResourceLink.id).where(ResourceLink.context_id.in_(contexts))
+    targets = select(GradeTarget.id).where(GradeTarget.resource_link_id.in_(links))
+    for statement in (
+        delete(ScoreMessage).where(ScoreMessage.grade_target_id.in_(targets)),
+        delete(GradeTarget).where(GradeTarget.id.in_(targets)),
+        delete(LaunchRecord).where(LaunchRecord.deployment_id == deployment.id),
+        delete(ResourceLink).where(ResourceLink.id.in_(links)),
+        delete(Context).where(Context.id.in_(contexts)),
+    ):
+        session.execute(statement, execution_options={"synchronize_session": False})
+    platform.deployments.remove(deployment)
+    session.commit()
 
 
 @dataclass(frozen=True)

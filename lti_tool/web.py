@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lti_tool import errors
 from lti_tool.lti.launch import LANGUAGES, interface_language
+from lti_tool.metrics import LAUNCHES, REQUEST_SECONDS
 
 log = logging.getLogger("lti_tool.web")
 
@@ -39,6 +40,8 @@ def wants_json() -> bool:
 
 
 def render_error(error: errors.ToolError) -> tuple[Any, int]:
+    if request.endpoint in ("lti.launch", "lti.login"):
+        LAUNCHES.labels("refused", error.reason).inc()
     log.warning(
         "%s %s -> %s %s: %s",
         request.method,
@@ -91,6 +94,37 @@ class _FrameAncestors:
 frame_ancestors = _FrameAncestors()
 
 
+def _origin(url: str | None) -> str | None:
+    parsed = urlparse(url or "")
+    return f"{parsed.scheme}://{parsed.netloc}" if parsed.scheme in {"http", "https"} and parsed.netloc else None
+
+
+def _frame_ancestors() -> str:
+    """Who may frame this page: the registered platforms, plus the page the launch came from.
+
+    Canvas cloud's issuer and OIDC host are not the customer's domain, so the origin of the
+    launch's return_url (the LMS page) is allowed too. The launch handshake pages, which hold
+    no actions, may be framed anywhere."""
+    if g.get("frame_anywhere"):
+        return "*"
+    try:
+        ancestors = frame_ancestors.value()
+    except Exception:  # noqa: BLE001 - a header must never turn a page into a 500
+        ancestors = "'self'"
+    launch = g.get("launch")
+    extra = _origin((launch.claims.get("presentation") or {}).get("return_url")) if launch is not None else None
+    return f"{ancestors} {extra}" if extra and extra not in ancestors.split() else ancestors
+
+
+def content_security_policy(ancestors: str, form_action: str = "*") -> str:
+    """No inline script or style anywhere; who may frame the page and where forms may post."""
+    return (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+        f"script-src 'self'; form-action {form_action}; base-uri 'none'; object-src 'none'; "
+        f"frame-ancestors {ancestors}"
+    )
+
+
 def install(app: Flask) -> None:
     from flask_babel import get_locale
 
@@ -106,21 +140,25 @@ def install(app: Flask) -> None:
         incoming = request.headers.get("X-Request-Id", "")
         g.request_id = incoming[:64] if incoming.isalnum() else secrets.token_hex(8)
         g.locale = None
+        g.started = time.perf_counter()
+
+    @app.teardown_request
+    def _observe(_: BaseException | None) -> None:
+        if "started" in g and request.endpoint:
+            REQUEST_SECONDS.labels(request.endpoint, request.method, str(g.get("status", 0))).observe(
+                time.perf_counter() - g.started)
 
     @app.after_request
     def _headers(response: Response) -> Response:
+        g.status = response.status_code
         response.headers["X-Request-Id"] = g.get("request_id", "-")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if response.mimetype == "text/html" and "Content-Security-Policy" not in response.headers:
-            try:
-                ancestors = frame_ancestors.value()
-            except Exception:  # noqa: BLE001 - a header must never turn a page into a 500
-                ancestors = "'self'"
             response.headers["Content-Security-Policy"] = (
                 "default-src 'self'; img-src 'self' data:; style-src 'self'; "
                 "script-src 'self'; form-action *; base-uri 'none'; object-src 'none'; "
-                f"frame-ancestors {ancestors}"
+                f"frame-ancestors {_frame_ancestors()}"
             )
         return response
 
@@ -141,6 +179,14 @@ def install(app: Flask) -> None:
     def _too_large(error: RequestEntityTooLarge) -> tuple[Any, int]:
         tool_error = errors.WrongMessage("request body too large", reason="oversized_request")
         tool_error.status = 413
+        return render_error(tool_error)
+
+    @app.errorhandler(429)
+    def _too_many(error: HTTPException) -> tuple[Any, int]:
+        tool_error = errors.ToolError(str(error.description), reason="rate_limited")
+        tool_error.status = 429
+        tool_error.message = _("Too many requests from your network right now.")  # type: ignore[assignment]
+        tool_error.hint = _("Wait a minute and try again.")  # type: ignore[assignment]
         return render_error(tool_error)
 
     @app.errorhandler(HTTPException)

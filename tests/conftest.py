@@ -27,6 +27,7 @@ from config.settings import database_uri
 from lti_tool import create_app
 from lti_tool.demo_lms.cli import setup_demo
 from tests.support.agent import Agent
+from tests.support.console import Console, make_operator
 from tests.support.external_platform import ExternalPlatform
 
 HAVE_SERVICES = bool(os.environ.get("TEST_DATABASE_URL") and os.environ.get("TEST_REDIS_URL"))
@@ -159,3 +160,26 @@ def make_app(tmp_path: Path) -> Callable[..., Flask]:
         return app
 
     return factory
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Flask], str]]:
+    """Serve an app from `make_app` on a free port; returns its base URL (stopped after the test)."""
+    servers: list[LiveServer] = []
+
+    def start(app: Flask) -> str:
+        servers.append(start_live(app, free_port(), "embedded"))
+        return servers[-1].base_url
+
+    yield start
+    for server in servers:
+        server.server.shutdown()
+        server.server.server_close()
+
+
+@pytest.fixture
+def console(live: LiveServer, app: Flask) -> Console:
+    """A signed-in operator of the live app's console (each backend)."""
+    client = Console(live.base_url)
+    assert client.sign_in(make_operator(app)).status_code == 302
+    return client

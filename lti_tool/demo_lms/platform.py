@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from itsdangerous import BadSignature as BadItsdangerousSignature
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lti_tool.demo_lms import directory
@@ -176,9 +176,9 @@ def _hints(secret_key: str) -> URLSafeTimedSerializer:
 
 
 def message_hint(secret_key: str, *, user_id: str, course_id: str, link_id: str | None,
-                 message_type: str, target: str = "iframe") -> str:
+                 message_type: str, target: str = "iframe", page_origin: str | None = None) -> str:
     return _hints(secret_key).dumps(
-        {"u": user_id, "c": course_id, "l": link_id, "m": message_type, "t": target}
+        {"u": user_id, "c": course_id, "l": link_id, "m": message_type, "t": target, "o": page_origin}
     )
 
 
@@ -249,7 +249,8 @@ def launch_claims(session: Session, reg: DemoToolRegistration, hint: dict[str, A
         claims.LAUNCH_PRESENTATION: {
             "locale": user.locale,
             "document_target": hint.get("t", "iframe"),
-            "return_url": f"{urls.issuer}/courses/{course.id}",
+            # The LMS page the launch came from, as Moodle and Canvas send it.
+            "return_url": f"{hint.get('o') or urls.base_url}/demo-lms/courses/{course.id}",
         },
         claims.NRPS_SERVICE: {"context_memberships_url": urls.memberships_url(course.id),
                               "service_versions": ["2.0"]},
@@ -334,3 +335,67 @@ def check_access_token(authorization: str | None, scope: str, *, secret_key: str
     if scope not in token["scope"]:
         raise DemoError("insufficient_scope", f"{scope} not granted", 403)
     return token
+
+
+# --- dynamic registration (platform side, Dynamic Registration §3.3–3.6) -----------------------
+
+def openid_configuration(urls: DemoUrls) -> dict[str, Any]:
+    """Shaped like Moodle's, so the tool's parser meets what it meets in the field."""
+    return {
+        "issuer": urls.issuer,
+        "token_endpoint": urls.token_url,
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
+        "jwks_uri": urls.jwks_url,
+        "authorization_endpoint": urls.auth_url,
+        "registration_endpoint": urls.issuer + "/register",
+        "scopes_supported": ["openid", claims.SCOPE_LINEITEM, claims.SCOPE_LINEITEM_READONLY,
+                             claims.SCOPE_RESULT_READONLY, claims.SCOPE_SCORE, claims.SCOPE_NRPS],
+        "response_types_supported": ["id_token"],
+        "subject_types_supported": ["public", "pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "claims_supported": ["sub", "iss", "name", "given_name", "family_name", "email"],
+        "https://purl.imsglobal.org/spec/lti-platform-configuration": {
+            "product_family_code": "integrationsloeft-demo",
+            "version": "1.0",
+            "messages_supported": [{"type": claims.MSG_RESOURCE_LINK},
+                                   {"type": claims.MSG_DEEP_LINKING, "placements": ["ContentArea"]}],
+            "variables": ["ResourceLink.id", "Context.id", "Person.name.full"],
+        },
+    }
+
+
+def new_registration_token(store_set: Any, ttl: int = 3600) -> str:
+    token = secrets.token_urlsafe(32)
+    store_set("demo-registration-token:" + token, 1, ttl)
+    return token
+
+
+def register_dynamically(session: Session, metadata: dict[str, Any], bearer: str | None, *,
+                         store_pop: Any) -> dict[str, Any]:
+    """Accept a tool's client registration, as Moodle does: the token is single-use."""
+    if not bearer or not bearer.startswith("Bearer ") or not store_pop("demo-registration-token:" + bearer[7:]):
+        raise DemoError("invalid_token", "registration token missing, wrong or used", 401)
+    tool_config = metadata.get("https://purl.imsglobal.org/spec/lti-tool-configuration")
+    required = ("initiate_login_uri", "redirect_uris", "jwks_uri", "client_name")
+    if (not isinstance(tool_config, dict) or any(not metadata.get(k) for k in required)
+            or "id_token" not in (metadata.get("response_types") or [])
+            or metadata.get("token_endpoint_auth_method") != "private_key_jwt"
+            or not tool_config.get("target_link_uri") or not tool_config.get("domain")):
+        raise DemoError("invalid_client_metadata", "required client metadata is missing")
+    messages = {m.get("type"): m for m in tool_config.get("messages") or [] if isinstance(m, dict)}
+    deep_link = messages.get(claims.MSG_DEEP_LINKING)
+    count = session.scalar(select(func.count()).select_from(DemoToolRegistration)) or 0
+    reg = DemoToolRegistration(
+        client_id="dr-" + secrets.token_hex(6), deployment_id=f"dr-{count + 1}", name=str(metadata["client_name"]),
+        login_url=str(metadata["initiate_login_uri"]), redirect_uris=[str(u) for u in metadata["redirect_uris"]],
+        jwks_url=str(metadata["jwks_uri"]), target_link_uri=str(tool_config["target_link_uri"]),
+        deep_link_url=str(deep_link.get("target_link_uri") or tool_config["target_link_uri"]) if deep_link else None,
+        scopes=[s for s in str(metadata.get("scope", "")).split() if s], active=True,
+    )
+    session.add(reg)
+    session.commit()
+    answer = dict(metadata)
+    answer["client_id"] = reg.client_id
+    answer["https://purl.imsglobal.org/spec/lti-tool-configuration"] = {**tool_config, "deployment_id": reg.deployment_id}
+    return answer

@@ -45,6 +45,19 @@ def _current_user() -> directory.DemoUser | None:
         return None
 
 
+@bp.after_request
+def _lms_csp(response: Response) -> Response:
+    """The demo LMS frames the tool, from wherever the tool runs."""
+    if response.mimetype == "text/html":
+        tool = runtime().base_url
+        # The storage frame and the OIDC answer run inside frames of LMS pages on any host name.
+        ancestors = "*" if request.endpoint in ("demo_lms.platform_storage", "demo_lms.auth") else "'self'"
+        response.headers["Content-Security-Policy"] = (
+            f"default-src 'self'; frame-src 'self' {tool}; img-src 'self' data:; style-src 'self'; "
+            f"script-src 'self'; form-action *; base-uri 'none'; object-src 'none'; frame-ancestors {ancestors}")
+    return response
+
+
 @bp.errorhandler(demo.DemoError)
 def _demo_error(error: demo.DemoError) -> tuple[Response, int]:
     current_app.logger.info("demo LMS refused: %s %s", error.error, error.description)
@@ -93,27 +106,30 @@ def course(course_id: str) -> BaseResponse | str:
 
 @bp.get("/courses/<course_id>/open/<link_id>")
 def open_link(course_id: str, link_id: str) -> BaseResponse | str:
-    """The course page with the tool framed in it, as Moodle shows an activity."""
+    """The course page with the tool framed in it, as Moodle shows an activity. The frame starts
+    at the tool's login URL built here, as a real LMS does: a cross-site frame gets no cookies."""
     user = _current_user()
-    if user is None:
-        return redirect(url_for("demo_lms.index"))
-    start = url_for("demo_lms.initiate", course_id=course_id, link_id=link_id, target="iframe")
-    return render_template("demo_lms/frame.html", user=user, course=directory.COURSES.get(course_id),
-                           start_url=start)
-
-
-@bp.get("/courses/<course_id>/initiate")
-def initiate(course_id: str) -> BaseResponse:
-    """Third-party initiated login (Core §5.1.1): send the browser to the tool's login URL."""
-    user = _current_user()
-    reg = demo.registration(db.session)
+    reg = demo.registration(db.session, request.args.get("client_id"))
     if user is None or reg is None:
         return redirect(url_for("demo_lms.index"))
-    link_id = request.args.get("link_id")
-    message_type = claims.MSG_DEEP_LINKING if request.args.get("deep_link") else claims.MSG_RESOURCE_LINK
-    target = request.args.get("target", "iframe")
+    start = _login_initiation_url(reg, user, course_id, link_id, claims.MSG_RESOURCE_LINK, "iframe",
+                                  storage=request.args.get("storage", "1") == "1")
+    return render_template("demo_lms/frame.html", user=user, course=directory.COURSES.get(course_id),
+                           start_url=start, storage_url=_urls().base_url + url_for("demo_lms.platform_storage"))
+
+
+@bp.get("/platform-storage")
+def platform_storage() -> str:
+    """The frame that keeps tools' data when their cookies are blocked (like Canvas's
+    post_message_forwarding frame, served from the platform's OIDC origin)."""
+    return render_template("demo_lms/platform_storage.html")
+
+
+def _login_initiation_url(reg: demo.DemoToolRegistration, user: directory.DemoUser, course_id: str,
+                          link_id: str | None, message_type: str, target: str, *, storage: bool) -> str:
+    """Third-party initiated login (Core §5.1.1): the tool's login URL with the launch's hints."""
     hint = demo.message_hint(_secret(), user_id=user.id, course_id=course_id, link_id=link_id,
-                             message_type=message_type, target=target)
+                             message_type=message_type, target=target, page_origin=request.host_url.rstrip("/"))
     link = db.session.scalars(select(DemoResourceLink).where(DemoResourceLink.link_id == link_id)).first()
     target_link = (link.url if link and link.url else None) or (
         reg.deep_link_url if message_type == claims.MSG_DEEP_LINKING else reg.target_link_uri)
@@ -125,7 +141,20 @@ def initiate(course_id: str) -> BaseResponse:
         "client_id": reg.client_id,
         "lti_deployment_id": reg.deployment_id,
     }
-    return redirect(reg.login_url + "?" + urlencode(params))
+    if storage:
+        params["lti_storage_target"] = "post_message_forwarding"
+    return reg.login_url + "?" + urlencode(params)
+
+
+@bp.get("/courses/<course_id>/initiate")
+def initiate(course_id: str) -> BaseResponse:
+    user = _current_user()
+    reg = demo.registration(db.session, request.args.get("client_id"))
+    if user is None or reg is None:
+        return redirect(url_for("demo_lms.index"))
+    message_type = claims.MSG_DEEP_LINKING if request.args.get("deep_link") else claims.MSG_RESOURCE_LINK
+    return redirect(_login_initiation_url(reg, user, course_id, request.args.get("link_id"), message_type,
+                                          request.args.get("target", "iframe"), storage=False))
 
 
 @bp.get("/courses/<course_id>/gradebook")
@@ -251,3 +280,35 @@ def deep_link_return(course_id: str) -> BaseResponse:
     return redirect(url_for("demo_lms.course", course_id=course_id, msg=text))
 
 
+
+
+# --- dynamic registration ----------------------------------------------------------------------
+
+@bp.get("/.well-known/openid-configuration")
+def openid_configuration() -> Response:
+    return jsonify(demo.openid_configuration(_urls()))
+
+
+@bp.route("/admin/tools", methods=["GET", "POST"])
+def admin_tools() -> BaseResponse | str:
+    """The demo LMS's "add an LTI Advantage tool by URL" page (instructor Hanne is the admin)."""
+    user = _current_user()
+    if user is None or user.id not in {c for course in directory.COURSES.values() for c in course.instructors}:
+        return redirect(url_for("demo_lms.index"))
+    start_url = None
+    if request.method == "POST":
+        tool_url = request.form.get("tool_url", "").strip()
+        token = demo.new_registration_token(runtime().store.set)
+        query = urlencode({"openid_configuration": _urls().issuer + "/.well-known/openid-configuration",
+                           "registration_token": token})
+        start_url = f"{tool_url}{'&' if '?' in tool_url else '?'}{query}"
+    tools = db.session.scalars(select(demo.DemoToolRegistration).order_by(demo.DemoToolRegistration.id)).all()
+    return render_template("demo_lms/tools.html", user=user, tools=tools, start_url=start_url,
+                           default_url=runtime().base_url + "/lti/register")
+
+
+@bp.post("/register")
+def register() -> tuple[Response, int]:
+    answer = demo.register_dynamically(db.session, request.get_json(silent=True) or {},
+                                       request.headers.get("Authorization"), store_pop=runtime().store.pop)
+    return jsonify(answer), 200

@@ -4,9 +4,10 @@ Moodle keeps `scoreGiven` only when `gradingProgress` is FullyGraded and takes c
 its own "receive a grade" condition. So a score is FullyGraded only when the module (or
 programme) is complete: the grade appears in Moodle's gradebook exactly when the learner
 completes, which makes "Receive a grade" an exact completion condition. Before that, the
-message is Pending (PendingManual while a reflection waits), still carrying the points for
-platforms that show them (Canvas, Brightspace), and a comment that tells the coordinator how
-far the learner has come; Moodle shows it as feedback.
+message is Pending (PendingManual while a reflection waits) with the points so far and a comment
+that tells the coordinator how far the learner has come; Moodle shows the comment as feedback.
+Canvas ignores the points of a Pending score but keeps those of PendingManual (shown as "needs
+grading"), and records each score post as a submission attempt with its comment.
 """
 
 from __future__ import annotations

@@ -77,6 +77,11 @@ class Launch:
     claims: dict[str, Any]
     platform_id: int
     deployment_pk: int
+    # False when the browser had no state cookie and the login used platform storage: the
+    # launch is only complete once the page has read the state back from the platform.
+    bound_by_cookie: bool = True
+    storage_target: str | None = None
+    platform_origin: str | None = None
 
     def _claim(self, name: str) -> dict[str, Any]:
         value = self.claims.get(name)
@@ -239,7 +244,8 @@ class LaunchValidator:
             if self._store.get("state-used:" + state):
                 raise ReplayedLaunch(f"state {state[:8]}… already used", reason="replayed_state")
             raise SessionExpired(f"state {state[:8]}… unknown or expired", reason="unknown_state")
-        if not hmac.compare_digest(data.cookies.get(STATE_COOKIE_PREFIX + state, ""), state):
+        bound_by_cookie = hmac.compare_digest(data.cookies.get(STATE_COOKIE_PREFIX + state, ""), state)
+        if not bound_by_cookie and not login.get("storage_target"):
             raise StateMismatch("state cookie missing or different", reason="state_cookie")
 
         platform = self._platform(body, login)
@@ -248,7 +254,9 @@ class LaunchValidator:
         self._consume(state, login, body)
         deployment = self._deployment(body, platform)
         self._check_message(validator, body, login)
-        return Launch(claims=body, platform_id=platform.id, deployment_pk=deployment.id)
+        return Launch(claims=body, platform_id=platform.id, deployment_pk=deployment.id,
+                      bound_by_cookie=bound_by_cookie, storage_target=login.get("storage_target"),
+                      platform_origin=login.get("platform_origin"))
 
     def _platform(self, body: dict[str, Any], login: dict[str, Any]) -> Platform:
         iss = body.get("iss")

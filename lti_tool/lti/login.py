@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlparse
 
 from pylti1p3.contrib.flask import FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import OIDCException
@@ -30,8 +30,13 @@ def state_key(state: str) -> str:
 class LoginRedirect:
     url: str
     state: str
+    nonce: str
     cookie_name: str
     cookie_max_age: int
+    # LTI client-side postMessage storage (Platform Storage §2): the frame to store state in,
+    # when the platform offers it (Canvas sends `post_message_forwarding`).
+    storage_target: str | None
+    platform_origin: str
 
 
 class _Login(FlaskOIDCLogin):  # type: ignore[misc]
@@ -76,6 +81,8 @@ def begin_login(
         "iss": registration.get_issuer(),
         "client_id": registration.get_client_id(),
         "target_link_uri": target,
+        "storage_target": params.get("lti_storage_target") or None,
+        "platform_origin": _origin(registration.get_auth_login_url()),
     }
     store.set(state_key(state), record, state_lifetime)
 
@@ -97,6 +104,16 @@ def begin_login(
     return LoginRedirect(
         url=auth_url + separator + urlencode(query),
         state=state,
+        nonce=nonce,
         cookie_name=STATE_COOKIE_PREFIX + state,
         cookie_max_age=state_lifetime,
+        storage_target=record["storage_target"],
+        platform_origin=record["platform_origin"],
     )
+
+
+def _origin(url: str) -> str:
+    # Platform storage messages go to the frame the platform serves from its OIDC endpoint's
+    # origin (Canvas: sso.canvaslms.com), not necessarily the issuer's.
+    parsed = urlparse(url)
+    return f"{parsed.scheme}://{parsed.netloc}"

@@ -81,7 +81,9 @@ class TokenClient:
         except requests.RequestException as exc:
             raise ServiceError(f"token request failed: {exc}") from exc
         if response.status_code != 200:
-            retry = response.status_code == 429 or response.status_code >= 500
+            # A refused token is retried too (with back-off): right after a key rotation the
+            # platform may still hold our old JWKS, and it refetches on its own.
+            retry = True
             raise ServiceError(f"token endpoint answered {response.status_code}: {response.text[:300]}",
                                status=response.status_code, retry=retry)
         try:

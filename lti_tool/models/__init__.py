@@ -4,6 +4,7 @@ from lti_tool.models.base import Base, utcnow
 from lti_tool.models.course import Context, ResourceLink
 from lti_tool.models.grading import GradeTarget, ScoreMessage
 from lti_tool.models.launch import LaunchRecord
+from lti_tool.models.operator import Operator
 from lti_tool.models.platform import Deployment, Platform, PlatformStatus
 from lti_tool.models.progress import ActivityState, Certificate, ModuleProgress, Submission
 from lti_tool.models.tool_key import ToolKey
@@ -19,6 +20,7 @@ __all__ = [
     "Deployment",
     "GradeTarget",
     "LaunchRecord",
+    "Operator",
     "Platform",
     "PlatformStatus",
     "ResourceLink",

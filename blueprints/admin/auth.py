@@ -1,0 +1,40 @@
+"""Signing in to and out of the console."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
+
+from blueprints.admin import bp, safe_next, sign_in, sign_out
+from lti_tool.extensions import db
+from lti_tool.operators import LoginRefused, authenticate
+
+log = logging.getLogger("lti_tool.admin")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | BaseResponse | tuple[str, int]:
+    if request.method == "GET":
+        return render_template("admin/login.html", expired=request.args.get("expired") == "1",
+                               next=request.args.get("next", ""))
+    email = request.form.get("email", "")
+    try:
+        operator = authenticate(db.session, email, request.form.get("password", ""))
+    except LoginRefused as refused:
+        log.warning("console sign-in refused: %s", refused.detail, extra={"reason": refused.reason})
+        page = render_template("admin/login.html", error=refused, email=email,
+                               next=request.form.get("next", ""))
+        return page, refused.status
+    sign_in(operator)
+    log.info("operator %s signed in", operator.id)
+    return redirect(safe_next(request.form.get("next")))
+
+
+@bp.post("/logout")
+def logout() -> BaseResponse:
+    sign_out()
+    flash(_("You are signed out."), "ok")
+    return redirect(url_for("admin.login"))

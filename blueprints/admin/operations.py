@@ -1,0 +1,70 @@
+"""The start page, tool keys, grade delivery, certificate look-up and manual registration."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
+
+from blueprints.admin import bp
+from lti_tool import console
+from lti_tool.extensions import db
+from lti_tool.grading.delivery import outbox_status, retry_parked
+from lti_tool.progress.service import find_certificate
+from lti_tool.runtime import runtime
+
+log = logging.getLogger("lti_tool.admin")
+
+
+@bp.get("/")
+def home() -> str:
+    return render_template("admin/home.html", summary=console.summary(db.session))
+
+
+@bp.get("/keys")
+def keys() -> str:
+    grace = timedelta(seconds=int(current_app.config["TOOL_KEY_GRACE"]))
+    states = console.key_states(db.session, grace)
+    return render_template("admin/keys.html", keys=states, grace=grace)
+
+
+@bp.post("/keys/rotate")
+def rotate_key() -> BaseResponse:
+    key = console.rotate_key(db.session, str(current_app.config["SECRET_KEY"]))
+    log.warning("operator %s rotated the tool key; new kid %s", g.operator.id, key.kid)
+    flash(_("A new key %(kid)s is now used for signing.", kid=key.kid), "ok")
+    return redirect(url_for("admin.keys"))
+
+
+@bp.get("/grades")
+def grades() -> str:
+    return render_template("admin/grades.html", status=outbox_status(db.session))
+
+
+@bp.post("/grades/retry")
+def retry_grades() -> BaseResponse:
+    """Retry one parked score (`id`), or all of them when no id is given."""
+    ids = [int(i) for i in request.form.getlist("id") if i.isdigit()]
+    count = retry_parked(db.session, ids or None)
+    log.info("operator %s queued %s parked score(s) again", g.operator.id, count)
+    flash(_("%(count)s score(s) queued again.", count=count), "ok")
+    return redirect(url_for("admin.grades"))
+
+
+@bp.get("/certificates")
+def certificates() -> str:
+    code = request.args.get("code", "").strip()
+    found = find_certificate(db.session, code) if code else None
+    return render_template("admin/certificates.html", code=code, certificate=found)
+
+
+@bp.get("/register")
+def register() -> str:
+    """Everything an LMS administrator pastes when registering the tool by hand."""
+    manual = console.manual_registration(runtime().base_url, str(get_locale() or "da"))
+    return render_template("admin/register.html", manual=manual,
+                           dynamic_url=runtime().base_url + "/lti/register")

@@ -1,0 +1,32 @@
+"""Reach per platform (municipality) and per month, toward the programme's target; CSV."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, render_template, request
+from flask_babel import get_locale
+
+from blueprints.admin import bp
+from lti_tool import reach as service
+from lti_tool.extensions import db
+from lti_tool.runtime import runtime
+
+
+def _report() -> service.ReachReport:
+    platform = request.args.get("platform", "")
+    config = current_app.config
+    return service.reach_report(
+        db.session, runtime().catalog(), target=int(config["REACH_TARGET"]),
+        timezone=str(config["BABEL_DEFAULT_TIMEZONE"]), locale=str(get_locale() or "da"),
+        platform_id=int(platform) if platform.isdigit() else None)
+
+
+@bp.get("/reach")
+def reach() -> str:
+    return render_template("admin/reach.html", report=_report())
+
+
+@bp.get("/reach.csv")
+def reach_csv() -> Response:
+    response = Response(service.to_csv(_report()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="integrationsloeft-reach.csv"'
+    return response

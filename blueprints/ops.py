@@ -1,0 +1,55 @@
+"""Operations endpoints: liveness, readiness, Prometheus metrics."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from lti_tool.extensions import db
+from lti_tool.grading.delivery import outbox_status
+from lti_tool.health import readiness
+from lti_tool.metrics import render
+from lti_tool.models import utcnow
+from lti_tool.runtime import runtime
+
+bp = Blueprint("ops", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    state = readiness(current_app, db.session, runtime().store)
+    body = jsonify(ready=state.ready, database=state.database, store=state.store,
+                   migrations_current=state.migrations_current, detail=state.detail)
+    return body, 200 if state.ready else 503
+
+
+def _metrics_allowed() -> bool:
+    """With METRICS_TOKEN set, a bearer token is required; without, only internal addresses."""
+    token = current_app.config.get("METRICS_TOKEN")
+    if token:
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        return hmac.compare_digest(sent, token)
+    try:
+        return not ipaddress.ip_address(request.remote_addr or "").is_global
+    except ValueError:
+        return False
+
+
+def _outbox() -> tuple[float, float]:
+    status = outbox_status(db.session, parked_limit=0)
+    age = (utcnow() - status.oldest_waiting).total_seconds() if status.oldest_waiting else 0.0
+    return float(status.waiting), age
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    if not _metrics_allowed():
+        return Response("forbidden\n", status=403, mimetype="text/plain")
+    return Response(render(_outbox), mimetype="text/plain; version=0.0.4")

@@ -1,0 +1,57 @@
+"""LTI Dynamic Registration: the page an LMS administrator opens from their platform."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request
+from flask_babel import get_locale
+
+from lti_tool.extensions import csrf, db
+from lti_tool.limits import limiter
+from lti_tool.lti import registration
+from lti_tool.runtime import runtime
+from lti_tool.web import frame_ancestors
+
+bp = Blueprint("registration", __name__)
+
+
+def _failed(error: registration.RegistrationFailed) -> tuple[str, int]:
+    current_app.logger.warning("dynamic registration failed: %s: %s", error.reason, error.detail)
+    return render_template("registration/failed.html", error=error), 400
+
+
+def _limit() -> str:
+    return str(current_app.config["LIMIT_REGISTRATION"])
+
+
+@bp.get("/lti/register")
+@limiter.limit(_limit)
+def start() -> str | tuple[str, int]:
+    config_url = request.args.get("openid_configuration", "")
+    if not config_url:
+        return render_template("registration/instructions.html", info_url=runtime().base_url + "/lti/register")
+    rt = runtime()
+    try:
+        pending_id, configuration = registration.begin(
+            rt.store, rt.http(), config_url, request.args.get("registration_token"),
+            allow_private=bool(current_app.config["ALLOW_PRIVATE_REGISTRATION_URLS"]))
+    except registration.RegistrationFailed as error:
+        return _failed(error)
+    return render_template("registration/confirm.html", pending_id=pending_id, configuration=configuration)
+
+
+@bp.post("/lti/register")
+@limiter.limit(_limit)
+@csrf.exempt  # the random pending id is the form's secret; the page may have no cookies in a popup
+def finish() -> str | tuple[str, int]:
+    rt = runtime()
+    try:
+        platform = registration.complete(
+            db.session, rt.store, rt.http(), request.form.get("pending_id", ""), base_url=rt.base_url,
+            auto_approve=bool(current_app.config["AUTO_APPROVE_REGISTRATIONS"]), locale=str(get_locale() or "da"))
+    except registration.RegistrationFailed as error:
+        return _failed(error)
+    frame_ancestors.reset()
+    details: dict[str, Any] = {"platform": platform, "deployments": [d.deployment_id for d in platform.deployments]}
+    return render_template("registration/done.html", **details)

@@ -1,0 +1,25 @@
+"""gunicorn settings, from the environment (WEB_WORKERS, WEB_THREADS, PORT, BIND)."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("WEB_WORKERS", multiprocessing.cpu_count()))
+threads = int(os.environ.get("WEB_THREADS", "4"))
+worker_class = "gthread" if threads > 1 else "sync"
+timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
+graceful_timeout = 20
+keepalive = 5
+max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "0"))
+max_requests_jitter = 100
+accesslog = os.environ.get("ACCESS_LOG", "-") or None
+# Each worker loads the app itself (no preload): keys and connections are per process.
+preload_app = False
+
+
+def child_exit(server, worker):  # noqa: ARG001 - gunicorn hook signature
+    """Tell prometheus_client a worker is gone, so its gauges stop counting (multiprocess mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

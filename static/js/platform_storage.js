@@ -1,0 +1,49 @@
+// LTI client-side postMessage storage (1EdTech "Platform Storage"): keep the login's state and
+// nonce in the platform's frame instead of a third-party cookie, and read the state back at launch.
+(function () {
+  "use strict";
+  var box = document.getElementById("lti-storage");
+  if (!box) { return; }
+  var targetName = box.getAttribute("data-target");
+  var origin = box.getAttribute("data-origin") || "*";
+  var target = (targetName === "_parent" || !targetName) ? window.parent
+             : (window.parent.frames[targetName] || window.parent);
+  var pending = {};
+
+  function send(message) {
+    var id = Math.random().toString(36).slice(2) + Date.now().toString(36);
+    message.message_id = id;
+    return new Promise(function (resolve, reject) {
+      pending[id] = { resolve: resolve, reject: reject };
+      target.postMessage(message, origin);
+      setTimeout(function () { if (pending[id]) { delete pending[id]; reject(new Error("timeout")); } }, 3000);
+    });
+  }
+  window.addEventListener("message", function (event) {
+    var data = event.data || {};
+    if (origin !== "*" && event.origin !== origin) { return; }
+    var waiting = pending[data.message_id];
+    if (!waiting) { return; }
+    delete pending[data.message_id];
+    if (data.error) { waiting.reject(new Error(data.error.code || "error")); } else { waiting.resolve(data); }
+  });
+  function failed() {
+    var note = box.querySelector("[data-storage-failed]");
+    if (note) { note.hidden = false; }
+  }
+
+  if (box.getAttribute("data-mode") === "put") {
+    var state = box.getAttribute("data-state");
+    var nonce = box.getAttribute("data-nonce");
+    Promise.all([
+      send({ subject: "lti.put_data", key: "state_" + state, value: state }),
+      send({ subject: "lti.put_data", key: "nonce_" + nonce, value: nonce })
+    ]).then(function () { window.location.replace(box.getAttribute("data-next")); }, failed);
+  } else {
+    send({ subject: "lti.get_data", key: box.getAttribute("data-key") }).then(function (data) {
+      var form = document.getElementById("storage-verify");
+      form.elements.state.value = data.value || "";
+      form.submit();
+    }, failed);
+  }
+})();

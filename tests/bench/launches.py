@@ -1,0 +1,169 @@
+"""Full LTI launches against the tool under gunicorn on PostgreSQL and Redis.
+
+    .venv/bin/python -m tests.bench.launches [--seconds 10] [--levels 1,8,32]
+
+The tool runs as in production (gunicorn, config/gunicorn.conf.py, 2 workers x 4 threads) on a
+fresh PostgreSQL schema; a separate load-generator process (tests/bench/launch_loadgen.py) is
+the platform: registered with `flask platforms add`, it serves its own JWKS and signs every
+id_token locally. Per concurrency level it prints launches/s, latency of the whole launch
+(login + launch + first learner page), the gunicorn workers' CPU per launch (utime+stime from
+/proc), the JWKS fetches the tool made, and the load generator's own CPU. The LTI rate limit is
+raised for the run (one address sends everything); the limiter itself stays on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.bench.common import (
+    REPO,
+    emit,
+    flask,
+    flush_redis,
+    free_port,
+    fresh_schema,
+    percentile,
+    prepare_tool,
+    start_gunicorn,
+    table,
+    tool_env,
+)
+
+
+class LoadGenerator:
+    def __init__(self, tool_url: str, users: int) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.bench.launch_loadgen", "--tool", tool_url, "--users", str(users)],
+            cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.info = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("load generator ended")
+        result: dict[str, Any] = json.loads(line)
+        return result
+
+    def run(self, concurrency: int, seconds: float) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"cmd": "run", "concurrency": concurrency, "seconds": seconds}) + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
+            self.process.stdin.flush()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--levels", default="1,8,32")
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--users", type=int, default=500, help="distinct learners the launches cycle through")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args(argv)
+    levels = [int(x) for x in args.levels.split(",")]
+
+    flush_redis()
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    results: list[dict[str, Any]] = []
+    with fresh_schema("bench_launch") as schema, tempfile.TemporaryDirectory() as tmp:
+        env = tool_env(schema, base_url, LIMIT_LTI="1000000 per minute")
+        prepare_tool(env)
+        loadgen = LoadGenerator(base_url, args.users)
+        server = None
+        try:
+            reg = loadgen.info
+            flask(env, "platforms", "add", "--issuer", reg["issuer"], "--client-id", reg["client_id"],
+                  "--auth-login-url", reg["auth_login_url"], "--auth-token-url", reg["auth_token_url"],
+                  "--key-set-url", reg["key_set_url"], "--deployment-id", reg["deployment_id"],
+                  "--name", "Bench Kommune")
+            server = start_gunicorn(env, port, Path(tmp) / "gunicorn.log", workers=args.workers,
+                                    threads=args.threads)
+            # Warm-up: first users are created, the JWKS is fetched once, caches fill.
+            warm = loadgen.run(4, args.warmup)
+            if not warm["latencies"]:
+                raise RuntimeError(f"no launch succeeded in warm-up: {warm['errors']}\n"
+                                   + server.log_path.read_text()[-3000:])
+            for level in levels:
+                cpu_before = server.worker_cpu()
+                outcome = loadgen.run(level, args.seconds)
+                cpu = server.worker_cpu() - cpu_before
+                launches = len(outcome["latencies"])
+                steps = outcome["steps"]
+                results.append({
+                    "concurrency": level,
+                    "launches": launches,
+                    "errors": sum(outcome["errors"].values()),
+                    "error_kinds": outcome["errors"],
+                    "launches_per_s": launches / outcome["wall"],
+                    "p50_ms": 1000 * percentile(outcome["latencies"], 50),
+                    "p95_ms": 1000 * percentile(outcome["latencies"], 95),
+                    "p99_ms": 1000 * percentile(outcome["latencies"], 99),
+                    "login_p50_ms": 1000 * percentile([s[0] for s in steps], 50),
+                    "launch_p50_ms": 1000 * percentile([s[1] for s in steps], 50),
+                    "page_p50_ms": 1000 * percentile([s[2] for s in steps], 50),
+                    "tool_cpu_ms_per_launch": 1000 * cpu / launches if launches else float("nan"),
+                    "jwks_fetches": outcome["jwks_fetches"],
+                    "loadgen_cpu_ms_per_launch": 1000 * outcome["loadgen_cpu"] / launches if launches else float("nan"),
+                    "loadgen_cpu_s": outcome["loadgen_cpu"],
+                })
+            rss = server.peak_rss_mb()
+            log_tail = server.log_path.read_text(errors="replace")
+        finally:
+            if server is not None:
+                server.stop()
+            loadgen.close()
+
+    cpu_values = sorted(r["tool_cpu_ms_per_launch"] for r in results)
+    figures = {
+        "levels": results,
+        "warmup_jwks_fetches": warm["jwks_fetches"],
+        "warmup_launches": len(warm["latencies"]),
+        "peak_rss_mb_per_worker": rss,
+        "median_tool_cpu_ms_per_launch": cpu_values[len(cpu_values) // 2],
+    }
+    print(f"\nLaunches: gunicorn {args.workers} workers x {args.threads} threads, PostgreSQL + Redis, "
+          f"{args.seconds:.0f} s per level, {args.users} learners")
+    print(table(
+        ["concurrency", "launches/s", "p50 ms", "p95 ms", "p99 ms", "tool CPU ms/launch", "JWKS fetches",
+         "loadgen CPU ms/launch", "errors"],
+        [[r["concurrency"], r["launches_per_s"], r["p50_ms"], r["p95_ms"], r["p99_ms"],
+          r["tool_cpu_ms_per_launch"], r["jwks_fetches"], r["loadgen_cpu_ms_per_launch"], r["errors"]]
+         for r in results]))
+    print()
+    print(table(["concurrency", "login p50 ms", "launch POST p50 ms", "learner page p50 ms"],
+                [[r["concurrency"], r["login_p50_ms"], r["launch_p50_ms"], r["page_p50_ms"]] for r in results]))
+    print(f"\nwarm-up: {len(warm['latencies'])} launches, {warm['jwks_fetches']} JWKS fetch(es); "
+          f"peak RSS per worker (VmHWM): {', '.join(f'{x:.1f} MB' for x in rss)}; "
+          f"median tool CPU per launch: {figures['median_tool_cpu_ms_per_launch']:.2f} ms")
+    for r in results:
+        if r["errors"]:
+            print(f"errors at concurrency {r['concurrency']}: {r['error_kinds']}")
+    if any(r["errors"] for r in results):
+        # The server's own lines (not the access log) say what went wrong.
+        problems = [line for line in log_tail.splitlines() if not line.startswith("127.0.0.1 - -")]
+        print("\n".join(problems[-60:]))
+    emit("launches", figures)
+    return figures
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Fixtures for the browser tests: Debian's Chromium driven by Playwright, axe-core, screenshots.
+
+Playwright never downloads a browser here: it drives /usr/bin/chromium (`make test` installs it
+through the `browser-deps` target, which also installs axe-core from npm). Without Chromium the
+browser tests are skipped; they run on the embedded backend only, to keep CI time down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser.lms import CHROMIUM, CHROMIUM_ARGS
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (make browser-deps installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def site(live: Any) -> Any:
+    """The live tool and demo LMS; the browser tests run on the embedded backend only."""
+    if live.backend != "embedded":
+        pytest.skip("browser tests run on the embedded backend only")
+    return live
+
+
+@pytest.fixture
+def context(browser: Any, site: Any) -> Iterator[Any]:
+    """A fresh browser profile (own cookies) on a desktop-sized window, Danish like the demo users.
+
+    The pages keep their real Content-Security-Policy (script-src 'self'): axe-core is injected
+    through Playwright's evaluate, which CSP does not govern, instead of an inline <script>.
+    """
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="da-DK")
+    ctx.set_default_timeout(15_000)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: Any) -> Any:
+    return context.new_page()
+
+
+@pytest.fixture
+def another_learner(fresh_learner: str) -> str:
+    """A second unused synthetic learner, numbered by the same counter as `fresh_learner`."""
+    from tests import conftest
+
+    return f"stor-kursus-l{next(conftest._learner_numbers):04d}"

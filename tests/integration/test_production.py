@@ -1,0 +1,72 @@
+"""Production mode: health and readiness, metrics, rate limits, size limits, fail-fast start-up."""
+
+from __future__ import annotations
+
+import pytest
+
+from config.settings import ConfigError
+from lti_tool import create_app
+from lti_tool.health import require_ready
+from tests.conftest import settings_for
+from tests.support.crafting import crafted_launch
+
+
+def test_healthz_and_readyz(agent):
+    assert agent.get("/healthz").json() == {"status": "ok"}
+    ready = agent.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["ready"] is True and ready.json()["migrations_current"] is True
+
+
+def test_readyz_reports_a_schema_behind_the_code(tmp_path):
+    app = create_app(settings_for("embedded", tmp_path, "http://127.0.0.1:5998"))  # never migrated
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert "flask db upgrade" in response.get_json()["detail"]
+    with pytest.raises(ConfigError, match="cannot start"):
+        require_ready(app)
+
+
+def test_start_up_fails_fast_when_postgres_is_unreachable(tmp_path):
+    settings = settings_for("embedded", tmp_path, "http://127.0.0.1:5997",
+                            SQLALCHEMY_DATABASE_URI="postgresql+psycopg://nobody@127.0.0.1:1/none",
+                            SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}})
+    with pytest.raises(ConfigError, match="database"):
+        require_ready(create_app(settings))
+
+
+def test_metrics_count_launch_outcomes_and_are_internal_only(app, agent, live):
+    crafted_launch(app, agent)
+    crafted_launch(app, agent, lambda body: body.update(aud="someone-else"))
+    text = agent.get("/metrics").text
+    assert 'integrationsloeft_launches_total{outcome="accepted",reason=""}' in text
+    assert 'integrationsloeft_launches_total{outcome="refused",reason="wrong_audience"}' in text
+    assert "integrationsloeft_outbox_depth" in text
+    assert "integrationsloeft_request_seconds_bucket" in text
+
+
+def test_metrics_token_is_required_when_configured(make_app):
+    app = make_app(METRICS_TOKEN="s3cret-token-for-scrapers")
+    client = app.test_client()
+    assert client.get("/metrics").status_code == 403
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 403
+    assert client.get("/metrics", headers={"Authorization": "Bearer s3cret-token-for-scrapers"}).status_code == 200
+    # Without a token, a public client address is refused.
+    open_app = make_app()
+    assert open_app.test_client().get("/metrics", environ_base={"REMOTE_ADDR": "8.8.8.8"}).status_code == 403
+
+
+def test_login_is_rate_limited_with_a_localised_page(make_app):
+    app = make_app(RATELIMIT_ENABLED=True, LIMIT_LTI="3 per minute")
+    client = app.test_client()
+    statuses = [client.get("/lti/login", query_string={"iss": "x"}).status_code for _ in range(4)]
+    assert statuses[:3] == [400, 400, 400]
+    limited = client.get("/lti/login", query_string={"iss": "x"}, headers={"Accept-Language": "da"})
+    assert limited.status_code == 429
+    assert "Prøv igen om et minut" in limited.get_data(as_text=True) or "rate_limited" in limited.get_data(as_text=True)
+
+
+def test_oversized_request_is_refused_before_parsing(agent):
+    response = agent.post("/lti/launch", {"id_token": "x" * (3 * 1024 * 1024), "state": "s"})
+    assert response.status_code == 413
+    assert "Traceback" not in response.text

@@ -1,0 +1,108 @@
+"""Arbitrary and malformed input never produces a 500 (hypothesis)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lti_tool.content.loader import load_catalog
+from lti_tool.lti.registration import RegistrationFailed, parse_configuration
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+ROOT = Path(__file__).resolve().parents[2]
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    max_leaves=20,
+)
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+jwt_like = st.builds(
+    lambda header, body, sig: ".".join([b64(json.dumps(header).encode()), b64(json.dumps(body).encode()), b64(sig)]),
+    st.dictionaries(st.sampled_from(["alg", "kid", "typ", "x"]), json_values, max_size=4),
+    st.dictionaries(st.sampled_from(["iss", "aud", "sub", "nonce", "exp", "iat", "azp",
+                                     "https://purl.imsglobal.org/spec/lti/claim/message_type",
+                                     "https://purl.imsglobal.org/spec/lti/claim/deployment_id"]),
+                    json_values, max_size=9),
+    st.binary(max_size=64),
+)
+
+
+@SETTINGS
+@given(token=st.one_of(st.text(max_size=300), jwt_like), state=st.text(max_size=80))
+def test_launch_endpoint_never_500(live, token, state):
+    client = live.app.test_client()
+    response = client.post("/lti/launch", data={"id_token": token, "state": state})
+    assert response.status_code < 500, response.get_data(as_text=True)[:300]
+
+
+@SETTINGS
+@given(params=st.dictionaries(st.sampled_from(["iss", "login_hint", "target_link_uri", "client_id",
+                                               "lti_message_hint", "lti_deployment_id"]),
+                              st.text(max_size=80), max_size=6))
+def test_login_endpoint_never_500(live, params):
+    response = live.app.test_client().get("/lti/login", query_string=params)
+    assert response.status_code < 500
+
+
+@SETTINGS
+@given(token=st.one_of(st.text(max_size=200), jwt_like))
+def test_deep_linking_return_never_500(live, token):
+    response = live.app.test_client().post("/demo-lms/courses/vejle-int/deep-link-return", data={"JWT": token})
+    assert response.status_code < 500
+
+
+@SETTINGS
+@given(config_url=st.text(max_size=100), token=st.text(max_size=40))
+def test_registration_endpoint_never_500(live, config_url, token):
+    response = live.app.test_client().get("/lti/register", query_string={"openid_configuration": config_url,
+                                                                         "registration_token": token})
+    assert response.status_code < 500
+
+
+@SETTINGS
+@given(pending=st.text(max_size=60))
+def test_registration_finish_never_500(live, pending):
+    assert live.app.test_client().post("/lti/register", data={"pending_id": pending}).status_code < 500
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=json_values)
+def test_platform_configuration_parser_only_refuses_cleanly(data):
+    try:
+        parse_configuration("https://lms.example/config", data)
+    except RegistrationFailed:
+        pass
+
+
+@SETTINGS
+@given(text=st.text(max_size=400))
+def test_content_loader_never_raises(tmp_path_factory, text):
+    root = tmp_path_factory.mktemp("pack")
+    shutil.copytree(ROOT / "content" / "fast-track", root / "fast-track")
+    quiz = next((root / "fast-track" / "running-the-course").glob("quiz-*.yaml"))
+    quiz.write_text(text, encoding="utf-8")
+    catalog = load_catalog(root)
+    assert "fast-track" in catalog.rejected or "fast-track" in catalog.programmes
+
+
+@SETTINGS
+@given(doc=json_values)
+def test_content_loader_handles_any_yaml_shape(tmp_path_factory, doc):
+    import yaml
+
+    root = tmp_path_factory.mktemp("pack")
+    shutil.copytree(ROOT / "content" / "fast-track", root / "fast-track")
+    (root / "fast-track" / "programme.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    catalog = load_catalog(root)
+    assert catalog.rejected == ["fast-track"] or catalog.programmes
