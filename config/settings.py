@@ -112,6 +112,7 @@ ENV_SETTINGS: dict[str, type] = {
     "LAUNCH_LIFETIME": int,
     "AUTO_APPROVE_REGISTRATIONS": bool,
     "METRICS_TOKEN": str,
+    "REDIS_PREFIX": str,
     "RATELIMIT_ENABLED": bool,
     "LIMIT_LTI": str,
     "ALLOW_PRIVATE_REGISTRATION_URLS": bool,

@@ -87,3 +87,26 @@ def test_slow_platform_jwks_times_out_cleanly(live, make_app):
     finally:
         server.server.shutdown()
         platform.close()
+
+
+def test_scores_reach_an_external_platform_over_its_own_tokens(app, agent, external, fresh_learner):
+    from lti_tool.extensions import db
+    from lti_tool.runtime import runtime
+    from tests.integration.test_learning import catalog
+    from tests.support.learner import correct_answer, submit
+
+    external.tool_jwks_url = agent.base_url + "/.well-known/jwks.json"
+    response, _, _ = launch(agent, external, sub=fresh_learner)
+    home = agent.get(response.headers["Location"])
+    module = catalog(app).module("nyankomne")
+    quiz = next(a for a in module.activities if a.type == "quiz")
+    submit(agent, home.url, module, quiz, correct_answer(quiz))
+
+    db.session.rollback()
+    for _ in range(3):
+        runtime().deliver_scores(db.session)
+    assert external.scores, "the score was not delivered"
+    score = external.scores[-1]
+    assert score["userId"] == fresh_learner
+    assert score["activityProgress"] == "InProgress" and score["gradingProgress"] == "Pending"
+    assert score["timestamp"].endswith("Z")

@@ -27,6 +27,9 @@ class ExternalPlatform:
         self.extra_keys: list[tuple[str, rsa.RSAPrivateKey]] = []
         self.jwks_hits = 0
         self.slow_seconds = 0.0
+        self.tool_jwks_url: str | None = None
+        self.tokens: set[str] = set()
+        self.scores: list[dict[str, Any]] = []
         platform = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -45,6 +48,22 @@ class ExternalPlatform:
                 self.send_response(404)
                 self.end_headers()
 
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length", 0))
+                raw = self.rfile.read(length)
+                if self.path == "/token":
+                    status, body = platform.token(raw.decode())
+                elif self.path.startswith("/lineitems/") and self.path.endswith("/scores"):
+                    status, body = platform.score(self.headers.get("Authorization", ""), raw)
+                else:
+                    status, body = 404, {}
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def log_message(self, *args: Any) -> None:
                 pass
 
@@ -56,6 +75,33 @@ class ExternalPlatform:
         self.deployment_id = "ext-deploy-1"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def token(self, form_body: str) -> tuple[int, dict[str, Any]]:
+        """OAuth2 client credentials with the tool's signed assertion, checked against its JWKS."""
+        import requests
+        from urllib.parse import parse_qs
+
+        form = {k: v[0] for k, v in parse_qs(form_body).items()}
+        assertion = form.get("client_assertion", "")
+        try:
+            header = jwt.get_unverified_header(assertion)
+            keys = requests.get(self.tool_jwks_url or "", timeout=5).json()["keys"]
+            jwk = next(k for k in keys if k["kid"] == header["kid"])
+            claims = jwt.decode(assertion, RSAAlgorithm.from_jwk(jwk), algorithms=["RS256"],
+                                audience=self.base_url + "/token")
+        except Exception as exc:  # noqa: BLE001
+            return 401, {"error": "invalid_client", "error_description": str(exc)}
+        if claims["sub"] != self.client_id:
+            return 401, {"error": "invalid_client"}
+        token = uuid.uuid4().hex
+        self.tokens.add(token)
+        return 200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600, "scope": form.get("scope")}
+
+    def score(self, authorization: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+        if authorization.removeprefix("Bearer ") not in self.tokens:
+            return 401, {"error": "invalid_token"}
+        self.scores.append(json.loads(raw))
+        return 200, {}
 
     def close(self) -> None:
         self.server.shutdown()
@@ -116,6 +162,12 @@ class ExternalPlatform:
             LTI + "context": {"id": "ext-course", "label": "EXT", "title": "Eksternt kursus"},
             LTI + "launch_presentation": {"locale": locale, "document_target": "iframe"},
             LTI + "custom": {"module": "nyankomne"},
+            "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint": {
+                "scope": ["https://purl.imsglobal.org/spec/lti-ags/scope/score",
+                          "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"],
+                "lineitems": self.base_url + "/lineitems",
+                "lineitem": self.base_url + "/lineitems/1",
+            },
         }
 
     def sign(self, claims: dict[str, Any], *, key: rsa.RSAPrivateKey | None = None,
