@@ -6,7 +6,6 @@ platform it meets first.
 
 from __future__ import annotations
 
-import functools
 import secrets
 import time
 import uuid
@@ -14,8 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from itsdangerous import BadSignature as BadItsdangerousSignature
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
@@ -24,7 +21,7 @@ from sqlalchemy.orm import Session
 from lti_tool.demo_lms import directory
 from lti_tool.demo_lms.models import DemoKey, DemoLineItem, DemoResourceLink, DemoToolRegistration
 from lti_tool.lti import claims
-from lti_tool.lti.keys import SigningKey, fernet, new_rsa_key, private_pem, public_jwk
+from lti_tool.lti.keys import SigningKey, decrypt_signing_key, fernet, new_rsa_key, private_pem, public_jwk
 from lti_tool.lti.platform_keys import PlatformKeys
 
 CLIENT_ID = "integrationsloeft-demo"
@@ -92,17 +89,9 @@ def ensure_key(session: Session, secret_key: str) -> DemoKey:
     return key
 
 
-@functools.lru_cache(maxsize=4)
-def _load(kid: str, encrypted: bytes, secret_key: str) -> SigningKey:
-    pem = fernet(secret_key).decrypt(encrypted)
-    key = serialization.load_pem_private_key(pem, password=None)
-    assert isinstance(key, rsa.RSAPrivateKey)
-    return SigningKey(kid=kid, pem=pem.decode(), key=key)
-
-
 def signing_key(session: Session, secret_key: str) -> SigningKey:
     record = ensure_key(session, secret_key)
-    return _load(record.kid, record.private_key_encrypted, secret_key)
+    return decrypt_signing_key(record.kid, record.private_key_encrypted, secret_key)
 
 
 def jwks(session: Session) -> dict[str, Any]:

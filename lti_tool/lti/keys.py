@@ -107,7 +107,7 @@ class SigningKey:
 
 
 @functools.lru_cache(maxsize=16)
-def _decrypt(kid: str, encrypted: bytes, secret_key: str) -> SigningKey:
+def decrypt_signing_key(kid: str, encrypted: bytes, secret_key: str) -> SigningKey:
     # Cached per kid: PEM parsing costs more than the whole rest of a launch.
     try:
         pem = fernet(secret_key).decrypt(encrypted)
@@ -122,4 +122,4 @@ def _decrypt(kid: str, encrypted: bytes, secret_key: str) -> SigningKey:
 
 def signing_key(session: Session, secret_key: str) -> SigningKey:
     record = current_key(session)
-    return _decrypt(record.kid, record.private_key_encrypted, secret_key)
+    return decrypt_signing_key(record.kid, record.private_key_encrypted, secret_key)
