@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, g, jsonify, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.wrappers import Response as BaseResponse
 
 from lti_tool.extensions import csrf, db
-from lti_tool.limits import limiter
-from lti_tool.metrics import LAUNCHES
 from lti_tool.launches import PendingStorageCheck, accept_launch, complete_storage_check, start_login
-from lti_tool.models import LaunchRecord
+from lti_tool.limits import limiter
 from lti_tool.lti.keys import published_jwks
 from lti_tool.lti.launch import LaunchInput, unverified_locale
 from lti_tool.lti.roles import Role, effective_role
+from lti_tool.metrics import LAUNCHES
+from lti_tool.models import LaunchRecord
 from lti_tool.runtime import runtime
 from lti_tool.web import set_locale
 

@@ -11,7 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lti_tool.content.model import Catalog
 from lti_tool.errors import SessionExpired, StateMismatch
@@ -19,7 +21,7 @@ from lti_tool.lti.launch import Launch, LaunchInput, LaunchValidator
 from lti_tool.lti.login import LoginRedirect, begin_login
 from lti_tool.lti.platform_keys import PlatformKeys
 from lti_tool.lti.toolconf import DatabaseToolConf
-from lti_tool.models import Context, GradeTarget, LaunchRecord, ResourceLink, User, utcnow
+from lti_tool.models import Context, Deployment, GradeTarget, LaunchRecord, ResourceLink, User, utcnow
 from lti_tool.platforms import ToolInfo
 from lti_tool.progress.service import bind_from_custom
 from lti_tool.store import KeyValueStore
@@ -89,12 +91,17 @@ def _upsert_grade_target(session: Session, launch: Launch, link: ResourceLink) -
     if target is None:
         target = GradeTarget(resource_link_id=link.id, platform_id=launch.platform_id, score_maximum=100.0)
         session.add(target)
+    before = (target.lineitem_url, target.lineitems_url, target.scopes, target.label)
     if ags.get("lineitem"):
         target.lineitem_url = str(ags["lineitem"])
     target.lineitems_url = str(ags["lineitems"]) if ags.get("lineitems") else target.lineitems_url
     target.scopes = [str(s) for s in ags.get("scope") or []]
     target.label = (link.title or "Integrationsløft")[:255]
-    target.updated_at = utcnow()
+    # Performance: stamp the row only when the endpoints changed. Stamping it on every launch
+    # made each learner's launch UPDATE (and row-lock until commit) this one row per link,
+    # which serialised a class launching at once; nothing reads the time of an unchanged row.
+    if target.id is None or (target.lineitem_url, target.lineitems_url, target.scopes, target.label) != before:
+        target.updated_at = utcnow()
 
 
 @dataclass(frozen=True)
@@ -154,13 +161,30 @@ def record_launch(session: Session, launch: Launch, lifetime: int, catalog: Cata
         expires_at=now + timedelta(seconds=lifetime),
     )
     session.add(record)
+    # Performance: the commit expires the record, and the caller reads it at once (id, roles,
+    # message type). Its values are exactly what was just written, so they are put back rather
+    # than read again from the database (one SELECT less per launch).
+    written = {attr.key: getattr(record, attr.key) for attr in sa_inspect(LaunchRecord).column_attrs}
     session.commit()
+    for key, value in written.items():
+        set_committed_value(record, key, value)
     return record
+
+
+# Performance: every page of a launch shows its overview (user, course, link, platform name),
+# so these are loaded with the launch in one query instead of one lazy load each.
+_WITH_OVERVIEW = (
+    joinedload(LaunchRecord.user),
+    joinedload(LaunchRecord.context),
+    joinedload(LaunchRecord.resource_link),
+    joinedload(LaunchRecord.deployment).joinedload(Deployment.platform),
+)
 
 
 def find_launch(session: Session, launch_id: str, lifetime: int) -> LaunchRecord:
     """The live launch with this id, its lifetime extended while it is in use."""
-    record = session.get(LaunchRecord, launch_id) if launch_id and len(launch_id) <= 64 else None
+    record = (session.get(LaunchRecord, launch_id, options=_WITH_OVERVIEW)
+              if launch_id and len(launch_id) <= 64 else None)
     now = utcnow()
     if record is None or record.expires_at < now:
         raise SessionExpired(f"launch {launch_id[:8]}… unknown or expired")

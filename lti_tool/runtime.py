@@ -13,9 +13,9 @@ from lti_tool.content.registry import ContentRegistry
 from lti_tool.grading.delivery import DeliveryReport, deliver_due
 from lti_tool.lti.http import http_session
 from lti_tool.lti.keys import signing_key
+from lti_tool.lti.platform_keys import PlatformKeys
 from lti_tool.lti.services import PlatformAuth, ServiceClient, TokenClient
 from lti_tool.models import Platform
-from lti_tool.lti.platform_keys import PlatformKeys
 from lti_tool.store import KeyValueStore
 
 

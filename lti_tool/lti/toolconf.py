@@ -34,6 +34,26 @@ class DatabaseToolConf(ToolConfAbstract):  # type: ignore[type-arg]
         # Without a client_id (optional in the login request) the issuer must be unambiguous.
         return platforms[0] if len(platforms) == 1 else None
 
+    def find_platform_and_deployment(
+        self, iss: str, client_id: str, deployment_id: str | None
+    ) -> tuple[Platform | None, Deployment | None]:
+        """`find_platform(iss, client_id)` and, in the same query (performance: a launch needs
+        both), that platform's deployment `deployment_id` if it exists."""
+        if not deployment_id:
+            return self.find_platform(iss, client_id), None
+        rows = self._session.execute(
+            select(Platform, Deployment)
+            .outerjoin(
+                Deployment,
+                (Deployment.platform_id == Platform.id) & (Deployment.deployment_id == deployment_id),
+            )
+            .where(Platform.issuer == iss, Platform.client_id == client_id)
+            .limit(2)
+        ).all()
+        if len(rows) != 1:
+            return None, None
+        return rows[0][0], rows[0][1]
+
     def registration_for(self, platform: Platform) -> Registration:
         reg = Registration()
         reg.set_issuer(platform.issuer)
