@@ -25,6 +25,7 @@ demo: install
 	DEMO_LMS=1 TOOL_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask demo setup
 	@echo ""
 	@echo "  Integrationsløft with the demo LMS: open http://$(HOST):$(PORT)/demo-lms/"
+	@echo "  Operator console: http://$(HOST):$(PORT)/admin/ (operator@demo.example / demo-operator-password)"
 	@echo ""
 	DEMO_LMS=1 TOOL_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask run --host $(HOST) --port $(PORT)
 

@@ -36,12 +36,21 @@ def setup_demo(base_url: str, secret_key: str) -> None:
     )
 
 
+DEMO_OPERATOR = "operator@demo.example"
+DEMO_OPERATOR_PASSWORD = "demo-operator-password"  # noqa: S105 - the demo only, never production
+
+
 @demo_cli.command("setup")
 def setup() -> None:
-    """Register the demo LMS with the tool and the tool with the demo LMS."""
+    """Register the demo LMS with the tool and the tool with the demo LMS; a demo operator."""
+    from lti_tool.operators import create_operator, find_operator
+
     base_url = str(current_app.config["TOOL_BASE_URL"]).rstrip("/")
     setup_demo(base_url, current_app.config["SECRET_KEY"])
+    if find_operator(db.session, DEMO_OPERATOR) is None:
+        create_operator(db.session, DEMO_OPERATOR, DEMO_OPERATOR_PASSWORD)
     click.echo(f"Demo LMS ready: open {base_url}/demo-lms/")
+    click.echo(f"Operator console: {base_url}/admin/ ({DEMO_OPERATOR} / {DEMO_OPERATOR_PASSWORD})")
 
 
 @demo_cli.command("outage")
