@@ -23,6 +23,7 @@ install: $(VENV)/.installed translations
 demo: install
 	DEMO_LMS=1 TOOL_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask db upgrade
 	DEMO_LMS=1 TOOL_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask demo setup
+	$(BIN)/flask content check
 	@echo ""
 	@echo "  Integrationsløft with the demo LMS: open http://$(HOST):$(PORT)/demo-lms/"
 	@echo "  Operator console: http://$(HOST):$(PORT)/admin/ (operator@demo.example / demo-operator-password)"

@@ -9,3 +9,5 @@ from lti_tool.health import require_ready
 
 app = create_app()
 require_ready(app)
+# Validate and load the content packs now: problems are logged at start-up, not on a first launch.
+app.extensions["integrationsloeft"].catalog()

@@ -226,3 +226,41 @@ def test_roster_of_a_thousand_members_over_several_pages(app, agent):
     members = services.roster(client, record.claims["nrps"]["context_memberships_url"] + "?limit=150")
     assert len(members) == 1002
     assert len({m["user_id"] for m in members}) == 1002
+
+
+def test_conflict_409_counts_as_delivered_and_keeps_the_newer_score(app, agent, fresh_learner):
+    home = agent.launch(fresh_learner, "stor-kursus", "rl-stor")
+    module = catalog(app).module("nyankomne")
+    quiz = next(a for a in module.activities if a.type == "quiz")
+    submit(agent, home.url, module, quiz, correct_answer(quiz))
+    deliver_all(app)
+    held = demo_score(fresh_learner).timestamp
+
+    # A score older than the one the LMS holds (e.g. sent again after a lost answer): the LMS
+    # answers 409, and the tool neither retries nor parks it.
+    db.session.rollback()
+    uid = user_id_of(home.url)
+    latest = db.session.scalars(select(ScoreMessage).where(ScoreMessage.user_id == uid)
+                                .order_by(ScoreMessage.id.desc())).first()
+    stale = ScoreMessage(grade_target_id=latest.grade_target_id, user_id=uid, sub=latest.sub, score_given=1,
+                         score_maximum=100, activity_progress="Started", grading_progress="Pending",
+                         timestamp=held, state="queued", attempts=0, next_attempt_at=utcnow())
+    db.session.add(stale)
+    db.session.commit()
+    deliver_all(app)
+
+    db.session.rollback()
+    stale = db.session.get(ScoreMessage, stale.id)
+    assert stale.state == "delivered" and "409" in stale.last_error
+    assert demo_score(fresh_learner).timestamp == held
+
+
+def test_embedded_grade_worker_runs_as_a_thread(make_app):
+    app = make_app(GRADE_WORKER_THREAD=True)
+    assert "grade_worker" not in app.extensions  # no thread for CLI commands or imports
+    app.test_client().get("/healthz")
+    worker = app.extensions["grade_worker"]
+    assert worker.is_alive()
+    worker.stop()
+    worker.join(timeout=5)
+    assert not worker.is_alive()
