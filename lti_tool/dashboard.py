@@ -130,10 +130,10 @@ def build(session: Session, *, platform_id: int, context_pk: int | None, modules
         Submission.status == "pending")) or 0) if user_ids else 0
     rows = []
     counts = {m.id: dict.fromkeys(STATE_ORDER, 0) for m in modules}
-    for member in members:
-        user = users.get(member.sub)
-        member = Member(member.sub, member.name or (user.name if user else None),
-                        member.email or (user.email if user else None), member.role, user.id if user else None)
+    for listed in members:
+        user = users.get(listed.sub)
+        member = Member(listed.sub, listed.name or (user.name if user else None),
+                        listed.email or (user.email if user else None), listed.role, user.id if user else None)
         cells = {}
         for module in modules:
             row = progress.get((user.id, module.id)) if user else None
@@ -159,9 +159,13 @@ def filtered(dashboard: Dashboard, *, role: str, status: str, module_id: str, so
         "name": lambda r: (r.member.name or r.member.sub).casefold(),
         "status": lambda r: STATE_ORDER.index(r.cells[module].state),
         "score": lambda r: r.cells[module].percent if r.cells[module].percent is not None else -1,
-        "last": lambda r: r.cells[module].last_activity.timestamp() if r.cells[module].last_activity else 0,
+        "last": lambda r: _timestamp(r.cells[module].last_activity),
     }
     return sorted(rows, key=keys.get(sort, keys["name"]), reverse=descending)
+
+
+def _timestamp(moment: datetime | None) -> float:
+    return moment.timestamp() if moment else 0.0
 
 
 CSV_LABELS = {

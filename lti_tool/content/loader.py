@@ -54,7 +54,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Lines:
     return mapping
 
 
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[arg-type]
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 class _Invalid(Exception):
@@ -189,7 +189,7 @@ def _quiz(r: _Reader, data: _Lines, common: dict[str, Any]) -> Activity:
         if options and (correct == 0 or (kind == "single" and correct != 1)):
             r.problem(q, p + "options", "a single question needs exactly one correct option, "
                                         "a multiple question at least one")
-        questions.append(Question(id=r.ident(q, prefix=p), kind=kind if kind == "multiple" else "single",
+        questions.append(Question(id=r.ident(q, prefix=p), kind="multiple" if kind == "multiple" else "single",
                                   prompt=render_inline(r.text(q, "prompt", prefix=p)), options=tuple(options)))
     r.unique(data, "questions", [q.id for q in questions])
     attempts = r.number(data, "max_attempts", None, low=1, high=100)

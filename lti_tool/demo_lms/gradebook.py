@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_tool.demo_lms import directory
-from lti_tool.demo_lms.models import DemoLineItem, DemoResourceLink, DemoScore
-from lti_tool.demo_lms.platform import DemoError, DemoToolRegistration, DemoUrls
+from lti_tool.demo_lms.models import DemoLineItem, DemoResourceLink, DemoScore, DemoToolRegistration
+from lti_tool.demo_lms.platform import DemoError, DemoUrls
 from lti_tool.lti import claims
 from lti_tool.lti.platform_keys import PlatformKeys
 from lti_tool.models import utcnow
@@ -114,7 +114,7 @@ def post_score(session: Session, item: DemoLineItem, data: dict[str, Any]) -> De
                               or maximum <= 0 or given < 0):
         raise DemoError("invalid_request", "scoreGiven needs a positive scoreMaximum")
     # Moodle keeps scoreGiven only when the grading is final; otherwise the grade is emptied.
-    if grading == "FullyGraded" and given is not None:
+    if grading == "FullyGraded" and isinstance(given, int | float) and isinstance(maximum, int | float):
         score.score_given = float(given) * item.score_maximum / float(maximum)
         score.score_maximum = item.score_maximum
     else:

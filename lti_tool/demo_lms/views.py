@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from lti_tool.demo_lms import directory, gradebook
 from lti_tool.demo_lms import platform as demo
-from lti_tool.demo_lms.models import DemoResourceLink
+from lti_tool.demo_lms.models import DemoResourceLink, DemoToolRegistration
 from lti_tool.extensions import csrf, db
 from lti_tool.lti import claims
 from lti_tool.runtime import runtime
@@ -124,7 +124,7 @@ def platform_storage() -> str:
     return render_template("demo_lms/platform_storage.html")
 
 
-def _login_initiation_url(reg: demo.DemoToolRegistration, user: directory.DemoUser, course_id: str,
+def _login_initiation_url(reg: DemoToolRegistration, user: directory.DemoUser, course_id: str,
                           link_id: str | None, message_type: str, target: str, *, storage: bool) -> str:
     """Third-party initiated login (Core §5.1.1): the tool's login URL with the launch's hints."""
     hint = demo.message_hint(_secret(), user_id=user.id, course_id=course_id, link_id=link_id,
@@ -301,7 +301,7 @@ def admin_tools() -> BaseResponse | str:
         query = urlencode({"openid_configuration": _urls().issuer + "/.well-known/openid-configuration",
                            "registration_token": token})
         start_url = f"{tool_url}{'&' if '?' in tool_url else '?'}{query}"
-    tools = db.session.scalars(select(demo.DemoToolRegistration).order_by(demo.DemoToolRegistration.id)).all()
+    tools = db.session.scalars(select(DemoToolRegistration).order_by(DemoToolRegistration.id)).all()
     return render_template("demo_lms/tools.html", user=user, tools=tools, start_url=start_url,
                            default_url=runtime().base_url + "/lti/register")
 

@@ -82,7 +82,7 @@ def begin_login(
         "client_id": registration.get_client_id(),
         "target_link_uri": target,
         "storage_target": params.get("lti_storage_target") or None,
-        "platform_origin": _origin(registration.get_auth_login_url()),
+        "platform_origin": _origin(str(registration.get_auth_login_url())),
     }
     store.set(state_key(state), record, state_lifetime)
 
@@ -99,7 +99,7 @@ def begin_login(
     }
     if params.get("lti_message_hint"):
         query["lti_message_hint"] = params["lti_message_hint"]
-    auth_url = registration.get_auth_login_url()
+    auth_url = str(registration.get_auth_login_url())
     separator = "&" if "?" in auth_url else "?"
     return LoginRedirect(
         url=auth_url + separator + urlencode(query),

@@ -25,7 +25,7 @@ def check_url(url: str, *, allow_private: bool) -> str:
     except socket.gaierror as exc:
         raise UnsafeURL(f"{parsed.hostname} cannot be resolved") from exc
     for address in addresses:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        ip = ipaddress.ip_address(str(address).split("%", 1)[0])
         if not ip.is_global:
             raise UnsafeURL(f"{parsed.hostname} resolves to a non-public address")
     return url

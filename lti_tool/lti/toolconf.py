@@ -6,7 +6,7 @@ from typing import Any
 
 from pylti1p3.deployment import Deployment as LtiDeployment
 from pylti1p3.registration import Registration
-from pylti1p3.tool_config import ToolConfAbstract
+from pylti1p3.tool_config.abstract import ToolConfAbstract
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -84,7 +84,7 @@ class DatabaseToolConf(ToolConfAbstract):  # type: ignore[type-arg]
         self, iss: str, deployment_id: str, client_id: str, *args: Any, **kwargs: Any
     ) -> LtiDeployment | None:
         record = self.find_deployment_record(iss, deployment_id, client_id)
-        return LtiDeployment(deployment_id) if record else None  # type: ignore[no-untyped-call]
+        return LtiDeployment().set_deployment_id(deployment_id) if record else None
 
     def find_deployment_record(self, iss: str, deployment_id: str, client_id: str) -> Deployment | None:
         return self._session.scalars(

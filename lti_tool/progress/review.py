@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from lti_tool.content.model import Activity, Module
@@ -20,7 +20,7 @@ class ReviewItem:
     activity: Activity
 
 
-def _course_users(context_pk: int | None) -> object:
+def _course_users(context_pk: int | None) -> Select[tuple[int]]:
     return select(LaunchRecord.user_id).where(LaunchRecord.context_id == context_pk)
 
 
