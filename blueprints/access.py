@@ -35,7 +35,7 @@ def launch_required(view: F) -> F:
 
     @functools.wraps(view)
     def wrapper(*args: Any, launch_id: str, **kwargs: Any) -> Any:
-        record = find_launch(db.session, launch_id, current_app.config["LAUNCH_LIFETIME"])
+        record = find_launch(db.session(), launch_id, current_app.config["LAUNCH_LIFETIME"])
         g.launch = record
         set_locale(record.locale)
         if request.method == "POST":

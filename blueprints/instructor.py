@@ -39,8 +39,8 @@ def _dashboard(placement: service.Placement) -> dash.Dashboard:
         rt = runtime()
         cache_key = f"roster:{platform.id}:{record.context_id}"
         members, problem = dash.roster_or_none(lambda: dash.cached_roster(
-            rt.store, cache_key, lambda: roster(rt.service_client(db.session, platform), url)))
-    return dash.build(db.session, platform_id=platform.id, context_pk=record.context_id,
+            rt.store, cache_key, lambda: roster(rt.service_client(db.session(), platform), url)))
+    return dash.build(db.session(), platform_id=platform.id, context_pk=record.context_id,
                       modules=placement.modules, roster=members, roster_problem=problem)
 
 
@@ -81,7 +81,7 @@ def export_csv() -> Response:
 @launch_required
 @role_required(Role.INSTRUCTOR)
 def grading() -> str:
-    items = review.pending_reviews(db.session, _placement().modules, g.launch.context_id)
+    items = review.pending_reviews(db.session(), _placement().modules, g.launch.context_id)
     return render_template("instructor/grading.html", overview=launch_overview(g.launch), items=items,
                            graded=request.args.get("graded"))
 
@@ -90,13 +90,13 @@ def grading() -> str:
 @launch_required
 @role_required(Role.INSTRUCTOR)
 def grade(submission_id: int) -> str | BaseResponse:
-    item = review.review_item(db.session, submission_id, _placement().modules, g.launch.context_id)
+    item = review.review_item(db.session(), submission_id, _placement().modules, g.launch.context_id)
     error = None
     if request.method == "POST":
         try:
             points = {c.id: float(request.form.get(f"points-{c.id}", "").replace(",", "."))
                       for c in item.activity.rubric}
-            service.grade_submission(db.session, runtime().catalog(), item.submission, item.module, item.activity,
+            service.grade_submission(db.session(), runtime().catalog(), item.submission, item.module, item.activity,
                                      grader_id=g.launch.user_id, points=points,
                                      feedback=request.form.get("feedback", ""))
             return redirect(url_for("instructor.grading", launch_id=g.launch.id, graded=submission_id))
@@ -115,7 +115,7 @@ def pick() -> str | BaseResponse:
         raise NotFound("launch without resource link")
     catalog = runtime().catalog()
     if request.method == "POST":
-        service.bind_link(db.session, catalog, link, request.form.get("placement", ""))
+        service.bind_link(db.session(), catalog, link, request.form.get("placement", ""))
         return redirect(url_for("instructor.home", launch_id=g.launch.id))
     return render_template("instructor/pick.html", overview=launch_overview(g.launch),
                            programmes=list(catalog.programmes.values()), locale=g.launch.locale)
@@ -143,7 +143,7 @@ def deep_link() -> str:
     message = _("Nothing was added.") if not items else _("%(count)s activities added from Integrationsløft.",
                                                           count=len(items))
     token = deep_linking.response_token(
-        signing_key(db.session, str(runtime().settings["SECRET_KEY"])), client_id=platform.client_id,
+        signing_key(db.session(), str(runtime().settings["SECRET_KEY"])), client_id=platform.client_id,
         platform_issuer=platform.issuer, deployment_id=g.launch.deployment.deployment_id, settings=settings,
         items=items, message=message)
     return render_template("lti/form_post.html", action=settings.return_url, fields={"JWT": token})

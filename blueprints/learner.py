@@ -11,7 +11,7 @@ from lti_tool.extensions import csrf, db
 from lti_tool.lti.roles import Role, effective_role
 from lti_tool.models import User
 from lti_tool.overview import launch_overview
-from lti_tool.progress import service
+from lti_tool.progress import rules, service
 from lti_tool.progress.scoring import AnswerError
 from lti_tool.runtime import runtime
 
@@ -26,7 +26,7 @@ MEDIA_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".pdf", ".docx"
 @bp.get("/")
 @launch_required
 def home() -> str | Response:
-    view = learning.course_home(db.session, runtime().catalog(), g.launch)
+    view = learning.course_home(db.session(), runtime().catalog(), g.launch)
     if view.placement is None:
         if effective_role(g.launch.roles) == Role.INSTRUCTOR:
             return redirect(url_for("instructor.pick", launch_id=g.launch.id))
@@ -38,7 +38,7 @@ def home() -> str | Response:
 @launch_required
 def module(module_id: str) -> str:
     _, found = learning.reachable_module(runtime().catalog(), g.launch, module_id)
-    view = learning.module_overview(db.session, g.launch.user_id, found)
+    view = learning.module_overview(db.session(), g.launch.user_id, found)
     return render_template("learner/module.html", overview=launch_overview(g.launch), view=view)
 
 
@@ -47,7 +47,7 @@ def module(module_id: str) -> str:
 def activity(module_id: str, activity_id: str) -> str:
     catalog = runtime().catalog()
     _, found = learning.reachable_module(catalog, g.launch, module_id)
-    page = learning.activity_page(db.session, catalog, g.launch, found, activity_id,
+    page = learning.activity_page(db.session(), catalog, g.launch, found, activity_id,
                                   retake=request.args.get("retake") == "1", seed=g.launch.user.sub)
     return render_template("learner/activity.html", overview=launch_overview(g.launch), page=page,
                            error=request.args.get("error"))
@@ -60,7 +60,7 @@ def save_draft(module_id: str, activity_id: str) -> Response:
     exercise = found.activity(activity_id)
     if exercise is None or not exercise.is_exercise:
         abort(404)
-    service.save_draft(db.session, g.launch.user_id, found, exercise, learning.answer_from_form(exercise, request.form))
+    service.save_draft(db.session(), g.launch.user_id, found, exercise, learning.answer_from_form(exercise, request.form))
     if request.headers.get("X-Requested-With") == "fetch":
         return jsonify(saved=True)
     return redirect(url_for("learner.activity", launch_id=g.launch.id, module_id=module_id,
@@ -77,7 +77,7 @@ def submit(module_id: str, activity_id: str) -> Response:
         abort(404)
     target = {"launch_id": g.launch.id, "module_id": module_id, "activity_id": activity_id}
     try:
-        service.submit_answer(db.session, catalog, g.launch.user_id, found, exercise,
+        service.submit_answer(db.session(), catalog, g.launch.user_id, found, exercise,
                               learning.answer_from_form(exercise, request.form))
     except AnswerError:
         return redirect(url_for("learner.activity", retake=1, error="incomplete", **target) + "#exercise")
@@ -94,9 +94,9 @@ def certificate(programme_id: str) -> str:
     user = db.session.get(User, g.launch.user_id)
     if programme is None or user is None:
         abort(404)
-    issued = service.certificate_for(db.session, user, programme, g.launch.locale)
-    statuses = service.module_statuses(db.session, user.id, programme.modules)
-    status = service.rules.programme_status(programme, {k: v.state for k, v in statuses.items()})
+    issued = service.certificate_for(db.session(), user, programme, g.launch.locale)
+    statuses = service.module_statuses(db.session(), user.id, programme.modules)
+    status = rules.programme_status(programme, {k: v.state for k, v in statuses.items()})
     return render_template("learner/certificate.html", overview=launch_overview(g.launch), programme=programme,
                            certificate=issued, status=status, locale=g.launch.locale)
 

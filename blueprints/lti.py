@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import (
     Blueprint,
     Response,
@@ -41,20 +43,21 @@ def login() -> BaseResponse:
     params = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()}
     rt = runtime()
     login_redirect = start_login(
-        db.session,
+        db.session(),
         params,
         store=rt.store,
         base_url=rt.base_url,
         state_lifetime=current_app.config["LOGIN_STATE_LIFETIME"],
     )
     g.frame_anywhere = True  # handshake pages only; see web._frame_ancestors
+    response: BaseResponse
     if login_redirect.storage_target and not params.get("lti_new_window"):
         # Platform storage: keep state and nonce in the platform's frame, then go on.
         response = make_response(render_template("lti/storage_login.html", login=login_redirect))
     elif request.headers.get("Sec-Fetch-Dest") == "iframe" and not params.get("lti_new_window"):
         # Framed without platform storage: check that the browser keeps our cookies here,
         # and offer a new window when it does not.
-        new_window = url_for("lti.login", **{**params, "lti_new_window": "1"})
+        new_window = url_for("lti.login") + "?" + urlencode({**params, "lti_new_window": "1"})
         response = make_response(render_template("lti/cookie_check.html", login=login_redirect,
                                                   new_window_url=new_window))
         response.set_cookie("lti_cookies", "1", max_age=60, secure=request.is_secure,
@@ -84,7 +87,7 @@ def launch() -> BaseResponse:
     set_locale(unverified_locale(id_token))  # error pages speak the launch's language
     rt = runtime()
     record = accept_launch(
-        db.session,
+        db.session(),
         LaunchInput(id_token=id_token, state=request.form.get("state"), cookies=dict(request.cookies)),
         store=rt.store,
         platform_keys=rt.platform_keys(),
@@ -104,7 +107,7 @@ def launch() -> BaseResponse:
 def verify_storage() -> BaseResponse:
     """The page read the state back from platform storage: finish the parked launch."""
     rt = runtime()
-    record = complete_storage_check(db.session, rt.store, request.form.get("pending", ""),
+    record = complete_storage_check(db.session(), rt.store, request.form.get("pending", ""),
                                     request.form.get("state", ""), lifetime=current_app.config["LAUNCH_LIFETIME"],
                                     catalog=rt.catalog())
     LAUNCHES.labels("accepted", "").inc()
@@ -123,7 +126,7 @@ def _landing(record: LaunchRecord) -> BaseResponse:
 def jwks() -> Response:
     from datetime import timedelta
 
-    keys = published_jwks(db.session, timedelta(seconds=current_app.config["TOOL_KEY_GRACE"]))
+    keys = published_jwks(db.session(), timedelta(seconds=current_app.config["TOOL_KEY_GRACE"]))
     response = jsonify(keys)
     response.headers["Cache-Control"] = "public, max-age=300"
     return response

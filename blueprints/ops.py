@@ -24,7 +24,7 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    state = readiness(current_app, db.session, runtime().store)
+    state = readiness(current_app, db.session(), runtime().store)
     body = jsonify(ready=state.ready, database=state.database, store=state.store,
                    migrations_current=state.migrations_current, detail=state.detail)
     return body, 200 if state.ready else 503
@@ -43,7 +43,7 @@ def _metrics_allowed() -> bool:
 
 
 def _outbox() -> tuple[float, float]:
-    status = outbox_status(db.session, parked_limit=0)
+    status = outbox_status(db.session(), parked_limit=0)
     age = (utcnow() - status.oldest_waiting).total_seconds() if status.oldest_waiting else 0.0
     return float(status.waiting), age
 

@@ -48,7 +48,7 @@ def finish() -> str | tuple[str, int]:
     rt = runtime()
     try:
         platform = registration.complete(
-            db.session, rt.store, rt.http(), request.form.get("pending_id", ""), base_url=rt.base_url,
+            db.session(), rt.store, rt.http(), request.form.get("pending_id", ""), base_url=rt.base_url,
             auto_approve=bool(current_app.config["AUTO_APPROVE_REGISTRATIONS"]), locale=str(get_locale() or "da"))
     except registration.RegistrationFailed as error:
         return _failed(error)

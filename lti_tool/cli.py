@@ -27,19 +27,19 @@ def keys_generate(if_missing: bool) -> None:
     """Create a signing key and make it current."""
     if if_missing:
         try:
-            key = tool_keys.current_key(db.session)
+            key = tool_keys.current_key(db.session())
             click.echo(f"Current key exists: {key.kid}")
             return
         except tool_keys.KeyError_:
             pass
-    key = tool_keys.generate_key(db.session, current_app.config["SECRET_KEY"])
+    key = tool_keys.generate_key(db.session(), current_app.config["SECRET_KEY"])
     click.echo(f"Generated key {key.kid}")
 
 
 @keys_cli.command("rotate")
 def keys_rotate() -> None:
     """Make a new key current; the old one stays in the JWKS for the grace period."""
-    key = tool_keys.generate_key(db.session, current_app.config["SECRET_KEY"])
+    key = tool_keys.generate_key(db.session(), current_app.config["SECRET_KEY"])
     grace = timedelta(seconds=current_app.config["TOOL_KEY_GRACE"])
     click.echo(f"New current key {key.kid}; the previous key stays published for {grace}.")
 
@@ -49,7 +49,7 @@ def keys_list() -> None:
     """List keys: current, retired and still published, or retired and withdrawn."""
     grace = timedelta(seconds=current_app.config["TOOL_KEY_GRACE"])
     now = utcnow()
-    for key in tool_keys.list_keys(db.session):
+    for key in tool_keys.list_keys(db.session()):
         if key.retired_at is None:
             state = "current"
         elif key.retired_at > now - grace:
@@ -73,7 +73,7 @@ def platforms_add(**options: object) -> None:
     """Register a platform by hand, or add deployments to one already registered."""
     try:
         platform = add_platform(
-            db.session,
+            db.session(),
             issuer=str(options["issuer"]),
             client_id=str(options["client_id"]),
             auth_login_url=str(options["auth_login_url"]),
@@ -93,7 +93,7 @@ def platforms_add(**options: object) -> None:
 @platforms_cli.command("list")
 def platforms_list() -> None:
     """List registered platforms and their deployments."""
-    platforms = list_platforms(db.session)
+    platforms = list_platforms(db.session())
     if not platforms:
         click.echo("No platforms registered.")
     for p in platforms:
@@ -105,7 +105,7 @@ def platforms_list() -> None:
 @click.argument("platform_id", type=int)
 def platforms_remove(platform_id: int) -> None:
     """Remove a platform, its deployments and everything launched through it."""
-    if not remove_platform(db.session, platform_id):
+    if not remove_platform(db.session(), platform_id):
         raise click.UsageError(f"No platform with id {platform_id}.")
     click.echo(f"Removed platform {platform_id}.")
 
@@ -143,7 +143,7 @@ def certificates_verify(code: str) -> None:
     """Look up a certificate by its verification code."""
     from lti_tool.progress.service import find_certificate
 
-    certificate = find_certificate(db.session, code)
+    certificate = find_certificate(db.session(), code)
     if certificate is None:
         raise click.ClickException(f"No certificate with code {code}.")
     click.echo(f"{certificate.code}: {certificate.holder_name or '(name not shared)'} completed "
@@ -167,7 +167,7 @@ def grades_worker(batch: int, interval: float, once: bool) -> None:
     rt = runtime()
     try:
         while not stop.is_set():
-            report = rt.deliver_scores(db.session, batch=batch)
+            report = rt.deliver_scores(db.session(), batch=batch)
             db.session.remove()
             if report.handled:
                 click.echo(f"delivered {report.delivered}, retry later {report.retried}, parked {report.parked}")
@@ -184,7 +184,7 @@ def grades_status() -> None:
     """Queue depth, the oldest waiting score and the parked failures with the LMS's message."""
     from lti_tool.grading.delivery import outbox_status
 
-    status = outbox_status(db.session)
+    status = outbox_status(db.session())
     click.echo("  ".join(f"{state}: {count}" for state, count in sorted(status.counts.items())) or "outbox empty")
     if status.oldest_waiting:
         age = utcnow() - status.oldest_waiting
@@ -199,7 +199,7 @@ def grades_retry(ids: tuple[int, ...]) -> None:
     """Queue parked scores again: the given ids, or all of them."""
     from lti_tool.grading.delivery import retry_parked
 
-    count = retry_parked(db.session, list(ids) or None)
+    count = retry_parked(db.session(), list(ids) or None)
     click.echo(f"{count} score(s) queued again")
 
 

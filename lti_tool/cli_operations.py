@@ -24,7 +24,7 @@ gdpr_cli = AppGroup("gdpr", help="Data protection: export and erase personal dat
 def operators_create(email: str, password: str) -> None:
     """Create an operator account that signs in at /admin."""
     try:
-        operator = create_operator(db.session, email, password)
+        operator = create_operator(db.session(), email, password)
     except OperatorError as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(f"Created operator {operator.email}.")
@@ -33,7 +33,7 @@ def operators_create(email: str, password: str) -> None:
 @operators_cli.command("list")
 def operators_list() -> None:
     """List operator accounts, their last sign-in and any lock-out."""
-    for operator in list_operators(db.session):
+    for operator in list_operators(db.session()):
         last = f"{operator.last_login_at:%Y-%m-%d %H:%M}" if operator.last_login_at else "never"
         locked = f"  locked until {operator.locked_until:%H:%M}" if operator.locked_until else ""
         click.echo(f"{operator.email}  last sign-in {last}{locked}")
@@ -43,7 +43,7 @@ def operators_list() -> None:
 @click.argument("email")
 def operators_unlock(email: str) -> None:
     """Lift the lock-out after too many failed sign-ins."""
-    if not unlock_operator(db.session, email):
+    if not unlock_operator(db.session(), email):
         raise click.UsageError(f"No operator {email}.")
     click.echo(f"Unlocked {email}.")
 
@@ -56,10 +56,10 @@ def operators_unlock(email: str) -> None:
 def gdpr_export(sub: str, platform_id: int, output: IO[str]) -> None:
     """Everything held about one person, as JSON (the platform's user id is SUB)."""
     try:
-        user = gdpr.find_user(db.session, platform_id, sub)
+        user = gdpr.find_user(db.session(), platform_id, sub)
     except gdpr.LearnerNotFound as exc:
         raise click.ClickException(f"No user {sub} on platform {platform_id}.") from exc
-    json.dump(gdpr.export_user(db.session, user.id), output, indent=2, ensure_ascii=False)
+    json.dump(gdpr.export_user(db.session(), user.id), output, indent=2, ensure_ascii=False)
     output.write("\n")
 
 
@@ -70,10 +70,10 @@ def gdpr_export(sub: str, platform_id: int, output: IO[str]) -> None:
 def gdpr_erase(sub: str, platform_id: int) -> None:
     """Erase one person: identity, answers and launches go; anonymous statuses stay."""
     try:
-        user = gdpr.find_user(db.session, platform_id, sub)
+        user = gdpr.find_user(db.session(), platform_id, sub)
     except gdpr.LearnerNotFound as exc:
         raise click.ClickException(f"No user {sub} on platform {platform_id}.") from exc
-    gdpr.erase_user(db.session, user.id)
+    gdpr.erase_user(db.session(), user.id)
     click.echo(f"Erased user {user.id} on platform {platform_id}.")
 
 
@@ -83,10 +83,10 @@ def gdpr_purge_expired(dry_run: bool) -> None:
     """Erase everyone not seen for RETENTION_DAYS (run daily from cron or a scheduler)."""
     days = int(current_app.config["RETENTION_DAYS"])
     if dry_run:
-        count = len(gdpr.expired_users(db.session, days))
+        count = len(gdpr.expired_users(db.session(), days))
         click.echo(f"{count} user(s) not seen for {days} days would be erased.")
         return
-    count = gdpr.purge_expired(db.session, days)
+    count = gdpr.purge_expired(db.session(), days)
     click.echo(f"Erased {count} user(s) not seen for {days} days.")
 
 

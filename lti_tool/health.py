@@ -73,7 +73,7 @@ def require_ready(app: Flask) -> None:
     from lti_tool.extensions import db
 
     with app.app_context():
-        state = readiness(app, db.session, app.extensions["integrationsloeft"].store)
+        state = readiness(app, db.session(), app.extensions["integrationsloeft"].store)
         db.session.remove()
     if not state.ready:
         raise ConfigError(f"Integrationsløft cannot start: {state.detail}")

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -228,7 +229,13 @@ def accept_launch(
     launch = validator.validate(data)
     if not launch.bound_by_cookie:
         return PendingStorageCheck.park(store, launch, str(data.state))
-    return record_launch(session, launch, int(settings["LAUNCH_LIFETIME"]), catalog)
+    try:
+        return record_launch(session, launch, int(settings["LAUNCH_LIFETIME"]), catalog)
+    except IntegrityError:
+        # Two first launches of one course (or one learner) at once: the other inserted the row
+        # between our read and our insert. Read again; the launch itself was already validated.
+        session.rollback()
+        return record_launch(session, launch, int(settings["LAUNCH_LIFETIME"]), catalog)
 
 
 def start_login(

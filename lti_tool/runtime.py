@@ -57,7 +57,7 @@ class Runtime:
 
 def install(app: Flask, store: KeyValueStore) -> Runtime:
     content = ContentRegistry(app.config["CONTENT_DIR"])
-    runtime = Runtime(store=store, settings=app.config, content=content)  # type: ignore[arg-type]
+    runtime = Runtime(store=store, settings=app.config, content=content)
     app.extensions["integrationsloeft"] = runtime
     return runtime
 
@@ -70,7 +70,8 @@ def start_worker_thread(app: Flask) -> None:
     def one_round() -> DeliveryReport:
         with app.app_context():
             try:
-                return app.extensions["integrationsloeft"].deliver_scores(db.session)
+                rt: Runtime = app.extensions["integrationsloeft"]
+                return rt.deliver_scores(db.session())
             finally:
                 db.session.remove()
 

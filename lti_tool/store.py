@@ -15,7 +15,7 @@ import random
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import redis
 
@@ -38,7 +38,7 @@ class RedisStore:
         return self._prefix + key
 
     def get(self, key: str) -> Any | None:
-        raw = self._redis.get(self._k(key))
+        raw = cast(bytes | None, self._redis.get(self._k(key)))
         return None if raw is None else json.loads(raw)
 
     def set(self, key: str, value: Any, ttl: int) -> None:
@@ -48,7 +48,7 @@ class RedisStore:
         return bool(self._redis.set(self._k(key), json.dumps(value), ex=max(1, ttl), nx=True))
 
     def pop(self, key: str) -> Any | None:
-        raw = self._redis.getdel(self._k(key))
+        raw = cast(bytes | None, self._redis.getdel(self._k(key)))
         return None if raw is None else json.loads(raw)
 
     def delete(self, key: str) -> None:

@@ -172,7 +172,7 @@ def install(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError) -> tuple[Any, int]:
         tool_error = errors.ToolError(str(error.description), reason="csrf")
-        tool_error.message = _("The form has expired. Reload the page and try again.")  # type: ignore[assignment]
+        tool_error.message = _("The form has expired. Reload the page and try again.")
         return render_error(tool_error)
 
     @app.errorhandler(RequestEntityTooLarge)
@@ -185,8 +185,8 @@ def install(app: Flask) -> None:
     def _too_many(error: HTTPException) -> tuple[Any, int]:
         tool_error = errors.ToolError(str(error.description), reason="rate_limited")
         tool_error.status = 429
-        tool_error.message = _("Too many requests from your network right now.")  # type: ignore[assignment]
-        tool_error.hint = _("Wait a minute and try again.")  # type: ignore[assignment]
+        tool_error.message = _("Too many requests from your network right now.")
+        tool_error.hint = _("Wait a minute and try again.")
         return render_error(tool_error)
 
     @app.errorhandler(HTTPException)
@@ -204,6 +204,6 @@ def install(app: Flask) -> None:
         log.exception("unexpected error on %s %s", request.method, request.path)
         tool_error = errors.ToolError(repr(error), reason="internal_error")
         tool_error.status = 500
-        tool_error.message = _("Something went wrong on our side. Nothing you did was lost.")  # type: ignore[assignment]
-        tool_error.hint = _("Try again in a moment. The operator has been notified in the log.")  # type: ignore[assignment]
+        tool_error.message = _("Something went wrong on our side. Nothing you did was lost.")
+        tool_error.hint = _("Try again in a moment. The operator has been notified in the log.")
         return render_error(tool_error)

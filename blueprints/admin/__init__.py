@@ -49,7 +49,7 @@ def _require_operator() -> BaseResponse | None:
         return None
     idle_limit = 60 * int(current_app.config["ADMIN_SESSION_MINUTES"])
     seen = session.get(SEEN_KEY)
-    operator = active_operator(db.session, session.get(OPERATOR_KEY))
+    operator = active_operator(db.session(), session.get(OPERATOR_KEY))
     if operator is None or not isinstance(seen, int | float):
         sign_out()
         back = request.path if request.method == "GET" else None

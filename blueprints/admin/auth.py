@@ -22,7 +22,7 @@ def login() -> str | BaseResponse | tuple[str, int]:
                                next=request.args.get("next", ""))
     email = request.form.get("email", "")
     try:
-        operator = authenticate(db.session, email, request.form.get("password", ""))
+        operator = authenticate(db.session(), email, request.form.get("password", ""))
     except LoginRefused as refused:
         log.warning("console sign-in refused: %s", refused.detail, extra={"reason": refused.reason})
         page = render_template("admin/login.html", error=refused, email=email,

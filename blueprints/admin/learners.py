@@ -24,22 +24,22 @@ def learners() -> str:
     form = request.form
     platform = form.get("platform", "")
     platform_id = int(platform) if platform.isdigit() else None
-    results = gdpr.find_learners(db.session, platform_id=platform_id, sub=form.get("sub", ""),
+    results = gdpr.find_learners(db.session(), platform_id=platform_id, sub=form.get("sub", ""),
                                  text=form.get("text", ""))
     return render_template("admin/learners.html", form=form, results=results,
                            searched=request.method == "POST",
-                           platforms=console.platform_rows(db.session))
+                           platforms=console.platform_rows(db.session()))
 
 
 @bp.get("/learners/<int:user_id>")
 def learner(user_id: int) -> str:
-    return render_template("admin/learner.html", learner=gdpr.get_learner(db.session, user_id),
-                           holdings=gdpr.holdings(db.session, user_id))
+    return render_template("admin/learner.html", learner=gdpr.get_learner(db.session(), user_id),
+                           holdings=gdpr.holdings(db.session(), user_id))
 
 
 @bp.get("/learners/<int:user_id>/export.json")
 def export_learner(user_id: int) -> Response:
-    data = gdpr.export_user(db.session, user_id)
+    data = gdpr.export_user(db.session(), user_id)
     log.info("operator %s exported the data of user %s", g.operator.id, user_id)
     response = Response(json.dumps(data, indent=2, ensure_ascii=False), mimetype="application/json")
     filename = f"integrationsloeft-user-{user_id}.json"
@@ -52,7 +52,7 @@ def erase_learner(user_id: int) -> BaseResponse:
     if request.form.get("confirm") != "erase":
         flash(_("Tick the box to confirm the erasure."), "error")
         return redirect(url_for("admin.learner", user_id=user_id))
-    gdpr.erase_user(db.session, user_id)
+    gdpr.erase_user(db.session(), user_id)
     log.warning("operator %s erased user %s", g.operator.id, user_id)
     flash(_("The person's data was erased. Their anonymous progress still counts in the "
             "statistics."), "ok")

@@ -22,19 +22,19 @@ log = logging.getLogger("lti_tool.admin")
 
 @bp.get("/")
 def home() -> str:
-    return render_template("admin/home.html", summary=console.summary(db.session))
+    return render_template("admin/home.html", summary=console.summary(db.session()))
 
 
 @bp.get("/keys")
 def keys() -> str:
     grace = timedelta(seconds=int(current_app.config["TOOL_KEY_GRACE"]))
-    states = console.key_states(db.session, grace)
+    states = console.key_states(db.session(), grace)
     return render_template("admin/keys.html", keys=states, grace=grace)
 
 
 @bp.post("/keys/rotate")
 def rotate_key() -> BaseResponse:
-    key = console.rotate_key(db.session, str(current_app.config["SECRET_KEY"]))
+    key = console.rotate_key(db.session(), str(current_app.config["SECRET_KEY"]))
     log.warning("operator %s rotated the tool key; new kid %s", g.operator.id, key.kid)
     flash(_("A new key %(kid)s is now used for signing.", kid=key.kid), "ok")
     return redirect(url_for("admin.keys"))
@@ -42,14 +42,14 @@ def rotate_key() -> BaseResponse:
 
 @bp.get("/grades")
 def grades() -> str:
-    return render_template("admin/grades.html", status=outbox_status(db.session))
+    return render_template("admin/grades.html", status=outbox_status(db.session()))
 
 
 @bp.post("/grades/retry")
 def retry_grades() -> BaseResponse:
     """Retry one parked score (`id`), or all of them when no id is given."""
     ids = [int(i) for i in request.form.getlist("id") if i.isdigit()]
-    count = retry_parked(db.session, ids or None)
+    count = retry_parked(db.session(), ids or None)
     log.info("operator %s queued %s parked score(s) again", g.operator.id, count)
     flash(_("%(count)s score(s) queued again.", count=count), "ok")
     return redirect(url_for("admin.grades"))
@@ -58,7 +58,7 @@ def retry_grades() -> BaseResponse:
 @bp.get("/certificates")
 def certificates() -> str:
     code = request.args.get("code", "").strip()
-    found = find_certificate(db.session, code) if code else None
+    found = find_certificate(db.session(), code) if code else None
     return render_template("admin/certificates.html", code=code, certificate=found)
 
 

@@ -31,20 +31,20 @@ def _refused(platform_id: int, error: service.PlatformError) -> BaseResponse:
 
 @bp.get("/platforms")
 def platforms() -> str:
-    rows = console.platform_rows(db.session)
+    rows = console.platform_rows(db.session())
     return render_template("admin/platforms.html", rows=rows, labels=console.STATUS_LABELS)
 
 
 @bp.get("/platforms/<int:platform_id>")
 def platform(platform_id: int) -> str:
-    found = service.get_platform(db.session, platform_id)
+    found = service.get_platform(db.session(), platform_id)
     return render_template("admin/platform.html", platform=found, labels=console.STATUS_LABELS)
 
 
 @bp.post("/platforms/<int:platform_id>/status")
 def change_status(platform_id: int) -> BaseResponse:
     try:
-        changed = service.change_status(db.session, platform_id, request.form.get("action", ""))
+        changed = service.change_status(db.session(), platform_id, request.form.get("action", ""))
     except service.PlatformError as error:
         return _refused(platform_id, error)
     log.info("operator %s set platform %s %s", g.operator.id, platform_id, changed.status)
@@ -56,7 +56,7 @@ def change_status(platform_id: int) -> BaseResponse:
 def edit_platform(platform_id: int) -> BaseResponse:
     form = request.form
     try:
-        service.update_platform(db.session, platform_id, name=form.get("name", ""),
+        service.update_platform(db.session(), platform_id, name=form.get("name", ""),
                                 auth_login_url=form.get("auth_login_url", ""),
                                 auth_token_url=form.get("auth_token_url", ""),
                                 key_set_url=form.get("key_set_url", ""),
@@ -70,7 +70,7 @@ def edit_platform(platform_id: int) -> BaseResponse:
 @bp.post("/platforms/<int:platform_id>/deployments")
 def add_deployment(platform_id: int) -> BaseResponse:
     try:
-        service.add_deployment(db.session, platform_id, request.form.get("deployment_id", ""))
+        service.add_deployment(db.session(), platform_id, request.form.get("deployment_id", ""))
     except service.PlatformError as error:
         return _refused(platform_id, error)
     return _changed(platform_id, _("The deployment was added."))
@@ -78,7 +78,7 @@ def add_deployment(platform_id: int) -> BaseResponse:
 
 @bp.post("/platforms/<int:platform_id>/deployments/<int:deployment_pk>/remove")
 def remove_deployment(platform_id: int, deployment_pk: int) -> BaseResponse:
-    service.remove_deployment(db.session, platform_id, deployment_pk)
+    service.remove_deployment(db.session(), platform_id, deployment_pk)
     log.info("operator %s removed deployment %s of platform %s", g.operator.id, deployment_pk,
              platform_id)
     return _changed(platform_id, _("The deployment was removed."))
@@ -87,12 +87,12 @@ def remove_deployment(platform_id: int, deployment_pk: int) -> BaseResponse:
 @bp.post("/platforms/<int:platform_id>/purge")
 def purge_platform(platform_id: int) -> BaseResponse:
     """Everything that came through the platform, deleted; asks for an explicit confirmation."""
-    platform = service.get_platform(db.session, platform_id)
+    platform = service.get_platform(db.session(), platform_id)
     if request.form.get("confirm") != platform.name:
         flash(_("Type the platform's name to confirm the deletion."), "error")
         return redirect(url_for("admin.platform", platform_id=platform_id) + "#purge")
     name = platform.name
-    counts = gdpr.purge_platform(db.session, platform_id)
+    counts = gdpr.purge_platform(db.session(), platform_id)
     frame_ancestors.reset()
     log.warning("operator %s purged platform %s: %s", g.operator.id, platform_id, counts)
     flash(_("%(name)s and all its data were deleted.", name=name), "ok")

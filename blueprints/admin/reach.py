@@ -15,7 +15,7 @@ def _report() -> service.ReachReport:
     platform = request.args.get("platform", "")
     config = current_app.config
     return service.reach_report(
-        db.session, runtime().catalog(), target=int(config["REACH_TARGET"]),
+        db.session(), runtime().catalog(), target=int(config["REACH_TARGET"]),
         timezone=str(config["BABEL_DEFAULT_TIMEZONE"]), locale=str(get_locale() or "da"),
         platform_id=int(platform) if platform.isdigit() else None)
 

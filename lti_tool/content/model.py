@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 ActivityType = Literal["page", "quiz", "reflection", "matching", "action_plan"]
@@ -91,7 +92,9 @@ class Activity:
             return float(sum(c.points for c in self.rubric))
         return 0.0
 
-    @property
+    # Performance: content is immutable, and the progress rules read these hundreds of times per
+    # page; cached_property stores the value in the instance dict (frozen dataclasses allow it).
+    @cached_property
     def points(self) -> float:
         """The exercise's share of the module score."""
         if self.natural_points == 0:
@@ -119,7 +122,7 @@ class Module:
     def activity(self, activity_id: str) -> Activity | None:
         return next((a for a in self.activities if a.id == activity_id), None)
 
-    @property
+    @cached_property  # see Activity.points
     def max_points(self) -> float:
         return sum(a.points for a in self.activities)
 

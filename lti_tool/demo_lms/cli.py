@@ -17,15 +17,15 @@ demo_cli = AppGroup("demo", help="The embedded demo LMS.")
 def setup_demo(base_url: str, secret_key: str) -> None:
     """Idempotent: keys for both sides, the registration on both sides, the demo course links."""
     try:
-        tool_keys.current_key(db.session)
+        tool_keys.current_key(db.session())
     except tool_keys.KeyError_:
-        tool_keys.generate_key(db.session, secret_key)
-    demo.ensure_key(db.session, secret_key)
-    demo.register_tool(db.session, tool_base_url=base_url)
-    demo.seed_links(db.session)
+        tool_keys.generate_key(db.session(), secret_key)
+    demo.ensure_key(db.session(), secret_key)
+    demo.register_tool(db.session(), tool_base_url=base_url)
+    demo.seed_links(db.session())
     urls = demo.DemoUrls(base_url)
     add_platform(
-        db.session,
+        db.session(),
         issuer=urls.issuer,
         client_id=demo.CLIENT_ID,
         auth_login_url=urls.auth_url,
@@ -47,8 +47,8 @@ def setup() -> None:
 
     base_url = str(current_app.config["TOOL_BASE_URL"]).rstrip("/")
     setup_demo(base_url, current_app.config["SECRET_KEY"])
-    if find_operator(db.session, DEMO_OPERATOR) is None:
-        create_operator(db.session, DEMO_OPERATOR, DEMO_OPERATOR_PASSWORD)
+    if find_operator(db.session(), DEMO_OPERATOR) is None:
+        create_operator(db.session(), DEMO_OPERATOR, DEMO_OPERATOR_PASSWORD)
     click.echo(f"Demo LMS ready: open {base_url}/demo-lms/")
     click.echo(f"Operator console: {base_url}/admin/ ({DEMO_OPERATOR} / {DEMO_OPERATOR_PASSWORD})")
 

@@ -108,7 +108,7 @@ def open_link(course_id: str, link_id: str) -> BaseResponse | str:
     """The course page with the tool framed in it, as Moodle shows an activity. The frame starts
     at the tool's login URL built here, as a real LMS does: a cross-site frame gets no cookies."""
     user = _current_user()
-    reg = demo.registration(db.session, request.args.get("client_id"))
+    reg = demo.registration(db.session(), request.args.get("client_id"))
     if user is None or reg is None:
         return redirect(url_for("demo_lms.index"))
     start = _login_initiation_url(reg, user, course_id, link_id, claims.MSG_RESOURCE_LINK, "iframe",
@@ -148,7 +148,7 @@ def _login_initiation_url(reg: DemoToolRegistration, user: directory.DemoUser, c
 @bp.get("/courses/<course_id>/initiate")
 def initiate(course_id: str) -> BaseResponse:
     user = _current_user()
-    reg = demo.registration(db.session, request.args.get("client_id"))
+    reg = demo.registration(db.session(), request.args.get("client_id"))
     if user is None or reg is None:
         return redirect(url_for("demo_lms.index"))
     message_type = claims.MSG_DEEP_LINKING if request.args.get("deep_link") else claims.MSG_RESOURCE_LINK
@@ -162,7 +162,7 @@ def gradebook_page(course_id: str) -> BaseResponse | str:
     course = directory.COURSES.get(course_id)
     if user is None or course is None or directory.role_in(course, user.id) != directory.INSTRUCTOR:
         return redirect(url_for("demo_lms.index"))
-    items, learners, scores = gradebook.gradebook(db.session, course_id)
+    items, learners, scores = gradebook.gradebook(db.session(), course_id)
     return render_template("demo_lms/gradebook.html", user=user, course=course, items=items,
                            learners=learners, scores=scores)
 
@@ -171,13 +171,13 @@ def gradebook_page(course_id: str) -> BaseResponse | str:
 
 @bp.get("/jwks")
 def jwks() -> Response:
-    return jsonify(demo.jwks(db.session))
+    return jsonify(demo.jwks(db.session()))
 
 
 @bp.route("/auth", methods=["GET", "POST"])
 def auth() -> str | tuple[Response, int]:
     params = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()}
-    redirect_uri, fields = demo.authorize(db.session, params, urls=_urls(), secret_key=_secret())
+    redirect_uri, fields = demo.authorize(db.session(), params, urls=_urls(), secret_key=_secret())
     return render_template("lti/form_post.html", action=redirect_uri, fields=fields)
 
 
@@ -185,7 +185,7 @@ def auth() -> str | tuple[Response, int]:
 def token() -> Response:
     rt = runtime()
     answer = demo.issue_access_token(
-        db.session, request.form.to_dict(), urls=_urls(), secret_key=_secret(),
+        db.session(), request.form.to_dict(), urls=_urls(), secret_key=_secret(),
         tool_keys=rt.platform_keys(), store_add=rt.store.add,
         lifetime=int(current_app.config.get("DEMO_TOKEN_LIFETIME", demo.TOKEN_LIFETIME)),
     )
@@ -201,12 +201,12 @@ def line_items(course_id: str) -> tuple[Response, int] | Response:
     urls = _urls()
     if request.method == "POST":
         _require(claims.SCOPE_LINEITEM)
-        item = gradebook.create_line_item(db.session, course_id, request.get_json(silent=True) or {})
+        item = gradebook.create_line_item(db.session(), course_id, request.get_json(silent=True) or {})
         response = jsonify(gradebook.line_item_json(item, urls))
         response.mimetype = "application/vnd.ims.lis.v2.lineitem+json"
         return response, 201
     _require(claims.SCOPE_LINEITEM)
-    items = gradebook.list_line_items(db.session, course_id, request.args.to_dict())
+    items = gradebook.list_line_items(db.session(), course_id, request.args.to_dict())
     response = jsonify([gradebook.line_item_json(i, urls) for i in items])
     response.mimetype = "application/vnd.ims.lis.v2.lineitemcontainer+json"
     return response
@@ -215,7 +215,7 @@ def line_items(course_id: str) -> tuple[Response, int] | Response:
 @bp.get("/api/courses/<course_id>/lineitems/<int:item_id>")
 def line_item(course_id: str, item_id: int) -> Response:
     _require(claims.SCOPE_LINEITEM)
-    return jsonify(gradebook.line_item_json(gradebook.get_line_item(db.session, course_id, item_id), _urls()))
+    return jsonify(gradebook.line_item_json(gradebook.get_line_item(db.session(), course_id, item_id), _urls()))
 
 
 OUTAGE_KEY = "demo-lms:outage"
@@ -240,16 +240,16 @@ def scores(course_id: str, item_id: int) -> tuple[str, int]:
     if down:
         return down
     _require(claims.SCOPE_SCORE)
-    item = gradebook.get_line_item(db.session, course_id, item_id)
-    gradebook.post_score(db.session, item, request.get_json(silent=True) or {})
+    item = gradebook.get_line_item(db.session(), course_id, item_id)
+    gradebook.post_score(db.session(), item, request.get_json(silent=True) or {})
     return "", 204
 
 
 @bp.get("/api/courses/<course_id>/lineitems/<int:item_id>/results")
 def results(course_id: str, item_id: int) -> Response:
     _require(claims.SCOPE_RESULT_READONLY)
-    item = gradebook.get_line_item(db.session, course_id, item_id)
-    response = jsonify(gradebook.results(db.session, item, _urls(), request.args.get("user_id")))
+    item = gradebook.get_line_item(db.session(), course_id, item_id)
+    response = jsonify(gradebook.results(db.session(), item, _urls(), request.args.get("user_id")))
     response.mimetype = "application/vnd.ims.lis.v2.resultcontainer+json"
     return response
 
@@ -269,11 +269,11 @@ def memberships(course_id: str) -> Response:
 
 @bp.post("/courses/<course_id>/deep-link-return")
 def deep_link_return(course_id: str) -> BaseResponse:
-    reg = demo.registration(db.session)
+    reg = demo.registration(db.session())
     if reg is None:
         raise demo.DemoError("invalid_request", "no tool registered")
     created, message = gradebook.accept_deep_link_response(
-        db.session, course_id, request.form.get("JWT", ""), reg=reg, urls=_urls(),
+        db.session(), course_id, request.form.get("JWT", ""), reg=reg, urls=_urls(),
         tool_keys=runtime().platform_keys())
     text = message or f"{len(created)} aktivitet(er) tilføjet"
     return redirect(url_for("demo_lms.course", course_id=course_id, msg=text))
@@ -308,6 +308,6 @@ def admin_tools() -> BaseResponse | str:
 
 @bp.post("/register")
 def register() -> tuple[Response, int]:
-    answer = demo.register_dynamically(db.session, request.get_json(silent=True) or {},
+    answer = demo.register_dynamically(db.session(), request.get_json(silent=True) or {},
                                        request.headers.get("Authorization"), store_pop=runtime().store.pop)
     return jsonify(answer), 200

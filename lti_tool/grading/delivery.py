@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, scoped_session
 
 from lti_tool.lti.services import (
     PlatformAuth,
@@ -67,7 +68,11 @@ def claim(session: Session, limit: int, now: datetime | None = None) -> list[Sco
     due = (
         (ScoreMessage.state == "queued") & (ScoreMessage.next_attempt_at <= now)
     ) | ((ScoreMessage.state == "sending") & (ScoreMessage.lease_until <= now))
-    query = select(ScoreMessage).where(due, ~in_flight).order_by(ScoreMessage.id).limit(limit)
+    # Performance: `state IN (...)` is implied by `due`, but only with it can PostgreSQL use the
+    # (state, next_attempt_at) index; without it the planner walks the primary key past every
+    # delivered row ever kept, so each claim (every second, even idle) grew with the history.
+    waiting = ScoreMessage.state.in_(("queued", "sending"))
+    query = select(ScoreMessage).where(waiting, due, ~in_flight).order_by(ScoreMessage.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=ScoreMessage)
     rows = list(session.scalars(query))
@@ -101,6 +106,9 @@ class Deliverer:
         self._session = session
         self._tokens = tokens
         self._http = http
+        # Line items and their platforms read this round, by line item id: read once per round,
+        # not per score (see _loaded_across_commits).
+        self._targets: dict[int, tuple[GradeTarget | None, Platform | None]] = {}
 
     def _client(self, platform: Platform) -> ServiceClient:
         auth = PlatformAuth(platform.id, platform.client_id, platform.auth_token_url, platform.auth_audience)
@@ -123,8 +131,12 @@ class Deliverer:
 
     def send(self, row: ScoreMessage) -> str:
         """Send one leased row; returns its new state."""
-        target = self._session.get(GradeTarget, row.grade_target_id)
-        platform = self._session.get(Platform, target.platform_id) if target else None
+        found = self._targets.get(row.grade_target_id)
+        if found is None:
+            target = self._session.get(GradeTarget, row.grade_target_id)
+            platform = self._session.get(Platform, target.platform_id) if target else None
+            found = self._targets[row.grade_target_id] = (target, platform)
+        target, platform = found
         if target is None or platform is None:
             return self._finish(row, "parked", "the line item or platform no longer exists")
         try:
@@ -161,19 +173,41 @@ class Deliverer:
         return state
 
 
+@contextmanager
+def _loaded_across_commits(session: Session) -> Iterator[None]:
+    """Performance: keep what the round has read loaded across its own commits.
+
+    Each claimed row is committed on its own, and every commit expired every object, so each
+    row was read again twice and its line item and platform once more per score (five queries
+    per score instead of one UPDATE). The claimed rows are leased to this worker, so nobody else
+    writes them meanwhile; line items and platforms are read once per round instead of per score.
+    """
+    real = session() if isinstance(session, scoped_session) else session
+    previous = real.expire_on_commit
+    real.expire_on_commit = False
+    try:
+        yield
+    finally:
+        real.expire_on_commit = previous
+        # A round ends with a commit, after which everything used to be expired: so it is again,
+        # and the next round in this session reads the rows afresh.
+        real.expire_all()
+
+
 def deliver_due(session: Session, tokens: TokenClient, http: Any, *, batch: int = 50) -> DeliveryReport:
     """One round: claim due scores and send them. Returns what happened."""
     report = DeliveryReport()
     deliverer = Deliverer(session, tokens, http)
-    for row in claim(session, batch):
-        state = deliverer.send(row)
-        if state == "delivered":
-            report.delivered += 1
-            report.latencies.append((utcnow() - row.created_at).total_seconds())
-        elif state == "parked":
-            report.parked += 1
-        else:
-            report.retried += 1
+    with _loaded_across_commits(session):
+        for row in claim(session, batch):
+            state = deliverer.send(row)
+            if state == "delivered":
+                report.delivered += 1
+                report.latencies.append((utcnow() - row.created_at).total_seconds())
+            elif state == "parked":
+                report.parked += 1
+            else:
+                report.retried += 1
     return report
 
 

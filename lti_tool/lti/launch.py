@@ -21,7 +21,8 @@ from typing import Any
 
 import jwt
 import requests
-from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskRequest
+from pylti1p3.contrib.flask.message_launch import FlaskMessageLaunch
+from pylti1p3.contrib.flask.request import FlaskRequest
 from pylti1p3.exception import LtiException
 
 from lti_tool.errors import (
@@ -201,7 +202,7 @@ class LaunchInput:
 _UNUSED_HTTP = requests.Session()
 
 
-class _Validator(FlaskMessageLaunch):  # type: ignore[misc]
+class _Validator(FlaskMessageLaunch):
     """pylti1p3's MessageLaunch with its state, nonce, aud and signature checks replaced."""
 
     def __init__(self, token: str, toolconf: DatabaseToolConf) -> None:

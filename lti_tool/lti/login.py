@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
-from pylti1p3.contrib.flask import FlaskOIDCLogin, FlaskRequest
+from pylti1p3.contrib.flask.oidc_login import FlaskOIDCLogin
+from pylti1p3.contrib.flask.request import FlaskRequest
 from pylti1p3.exception import OIDCException
 
 from lti_tool.errors import InactivePlatform, LoginRejected, UnknownPlatform
@@ -39,7 +40,7 @@ class LoginRedirect:
     platform_origin: str
 
 
-class _Login(FlaskOIDCLogin):  # type: ignore[misc]
+class _Login(FlaskOIDCLogin):
     """Only registration lookup is used from the library."""
 
 

@@ -48,6 +48,9 @@ class TokenClient:
         self._store = store
         self._http = http
         self._key = signing_key
+        # Performance: tokens this client has already read or fetched, so a worker round (one
+        # client) reads the shared store once per platform and scope set, not once per score.
+        self._held: dict[str, tuple[str, float]] = {}
 
     @staticmethod
     def _cache_key(auth: PlatformAuth, scopes: tuple[str, ...]) -> str:
@@ -57,9 +60,14 @@ class TokenClient:
     def token(self, auth: PlatformAuth, scopes: tuple[str, ...], *, refresh: bool = False) -> str:
         key = self._cache_key(auth, scopes)
         if not refresh:
+            held = self._held.get(key)
+            if held and held[1] - TOKEN_MARGIN > time.time():
+                stats["token_hits"] += 1
+                return held[0]
             cached = self._store.get(key)
             if cached and cached["expires_at"] - TOKEN_MARGIN > time.time():
                 stats["token_hits"] += 1
+                self._held[key] = (str(cached["access_token"]), float(cached["expires_at"]))
                 return str(cached["access_token"])
         return self._fetch(auth, scopes, key)
 
@@ -92,7 +100,9 @@ class TokenClient:
             lifetime = int(body.get("expires_in", 3600))
         except (ValueError, KeyError, TypeError) as exc:
             raise ServiceError("token endpoint sent no access_token", retry=True) from exc
-        self._store.set(key, {"access_token": token, "expires_at": time.time() + lifetime}, max(lifetime, 1))
+        expires_at = time.time() + lifetime
+        self._store.set(key, {"access_token": token, "expires_at": expires_at}, max(lifetime, 1))
+        self._held[key] = (token, expires_at)
         return token
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -20,7 +21,7 @@ class ReviewItem:
     activity: Activity
 
 
-def _course_users(context_pk: int | None) -> Select[tuple[int]]:
+def _course_users(context_pk: int | None) -> Select[Any]:
     return select(LaunchRecord.user_id).where(LaunchRecord.context_id == context_pk)
 
 

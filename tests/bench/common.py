@@ -8,6 +8,7 @@ start of each benchmark, because the tool's Redis key prefix is fixed).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -132,10 +133,8 @@ def cpu_seconds(pids: Iterable[int]) -> float:
 def children(pid: int) -> list[int]:
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
+        with contextlib.suppress(OSError):
             found += [int(p) for p in (task / "children").read_text().split()]
-        except OSError:
-            pass
     if found:
         return sorted(set(found))
     for proc in Path("/proc").iterdir():  # kernels without /proc/<pid>/task/<tid>/children
@@ -146,6 +145,26 @@ def children(pid: int) -> list[int]:
             except OSError:
                 continue
     return sorted(found)
+
+
+def machine_busy() -> float:
+    """Seconds of busy CPU on the whole machine (all cores) since boot, from /proc/stat."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / CLK_TCK
+
+
+def pids_named(*names: str) -> list[int]:
+    """Processes whose command name is one of `names` (e.g. the PostgreSQL and Redis servers)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "comm").read_text().strip() in names:
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
 
 
 def status_kb(pid: int, field: str) -> int:

@@ -21,7 +21,6 @@ import os
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from typing import Any
 
 import requests
@@ -210,8 +209,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             cpu_b = cpu_seconds(pids) - cpu0
             report_b = requests.get(lms + "/report", timeout=30).json()
             with app.app_context():
-                rows = db.session.execute(select(ScoreMessage.grade_target_id, ScoreMessage.sub, ScoreMessage.created_at)
-                                          .where(ScoreMessage.id > first_b)).all()
+                rows = db.session.execute(
+                    select(ScoreMessage.grade_target_id, ScoreMessage.sub, ScoreMessage.created_at)
+                    .where(ScoreMessage.id > first_b)).all()
                 db.session.remove()
             submitted_b = {(lineitem_of[t], s): c.timestamp() for t, s, c in rows}
             lat_b = [a[0] - submitted_b[(a[1], a[2])] for a in report_b["accepted"] if (a[1], a[2]) in submitted_b]
@@ -240,10 +240,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           f"local AGS endpoint (keep-alive)")
     print(table(["phase", "scores", "scores/s", "worker CPU ms/score", "p50 s", "p95 s", "p99 s",
                  "LMS connections", "token requests"],
-                [["A: backlog of %d" % a["scores"], a["delivered"], a["scores_per_s"], a["worker_cpu_ms_per_score"],
+                [[f"A: backlog of {a['scores']}", a["delivered"], a["scores_per_s"], a["worker_cpu_ms_per_score"],
                   a["p50_s"], a["p95_s"], a["p99_s"], a["connections"], a["token_requests"]],
-                 ["B: %d/s for %.0f s" % (b["rate"], args.seconds), b["delivered"], float("nan"),
-                  b["worker_cpu_ms_per_score"], b["p50_s"], b["p95_s"], b["p99_s"], b["connections"], "-"]]))
+                 [f"B: {b['rate']:.0f}/s for {args.seconds:.0f} s", b["delivered"], float("nan"),
+                  b["worker_cpu_ms_per_score"], b["p50_s"], b["p95_s"], b["p99_s"], f"{b['connections']} new", "-"]]))
     print(f"\nA: drained in {a['drain_s']:.1f} s from the enqueue commit ({a['scores_per_s_first_to_last']:.0f}/s "
           f"first to last acceptance); outbox after: {a['outbox']}. A's latency is queueing behind the backlog.")
     print(f"B: {b['submitted']} submitted in {b['submit_s']:.1f} s, {b['delivered']} delivered, "

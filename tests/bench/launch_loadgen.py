@@ -8,7 +8,8 @@ pool (requests.Session) and clears its cookies after every launch, as if each la
 another browser.
 
 Protocol (JSON lines): it prints {"ready": ...} with its registration values, then answers each
-{"cmd": "run", "concurrency": n, "seconds": s} on stdin with one result line; {"cmd": "quit"} ends it.
+{"cmd": "run", "concurrency": n, "seconds": s} on stdin with one result line ({"cmd": "prime", ...}
+launches every learner once instead); {"cmd": "quit"} ends it.
 """
 
 from __future__ import annotations
@@ -110,11 +111,12 @@ class Platform:
 
 
 class Launcher(threading.Thread):
-    def __init__(self, platform: Platform, deadline: float, seed: int) -> None:
+    def __init__(self, platform: Platform, deadline: float, seed: int, subs: list[str] | None = None) -> None:
         super().__init__(daemon=True)
         self.platform = platform
         self.deadline = deadline
         self.rng = random.Random(seed)
+        self.subs = subs  # launch exactly these learners once each (priming), else random ones
         self.http = requests.Session()
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=1)
         self.http.mount("http://", adapter)
@@ -125,9 +127,9 @@ class Launcher(threading.Thread):
     def _error(self, what: str) -> None:
         self.errors[what] = self.errors.get(what, 0) + 1
 
-    def one(self) -> None:
+    def one(self, sub: str | None = None) -> None:
         p = self.platform
-        sub = f"bench-u-{self.rng.randrange(p.users):04d}"
+        sub = sub or f"bench-u-{self.rng.randrange(p.users):04d}"
         params = {"iss": p.issuer, "login_hint": sub, "target_link_uri": p.tool_url + "/lti/launch",
                   "client_id": p.client_id, "lti_deployment_id": p.deployment_id}
         t0 = time.perf_counter()
@@ -151,9 +153,13 @@ class Launcher(threading.Thread):
         self.steps.append((t1 - t0, t2 - t1, t3 - t2))
 
     def run(self) -> None:
+        todo = iter(self.subs) if self.subs is not None else None
         while time.monotonic() < self.deadline:
+            sub = next(todo, None) if todo is not None else None
+            if todo is not None and sub is None:
+                break
             try:
-                self.one()
+                self.one(sub)
             except requests.RequestException as exc:
                 self._error(type(exc).__name__)
             finally:
@@ -161,11 +167,15 @@ class Launcher(threading.Thread):
         self.http.close()
 
 
-def run(platform: Platform, concurrency: int, seconds: float) -> dict[str, Any]:
+def run(platform: Platform, concurrency: int, seconds: float, prime: bool = False) -> dict[str, Any]:
+    """Launch for `seconds` from `concurrency` threads; with `prime`, each learner exactly once
+    (disjoint learners per thread, so no learner's first launch races another)."""
     hits_before = platform.jwks_hits
     cpu_before = time.process_time()
     started = time.monotonic()
-    threads = [Launcher(platform, started + seconds, seed) for seed in range(concurrency)]
+    subs = [f"bench-u-{i:04d}" for i in range(platform.users)]
+    threads = [Launcher(platform, started + seconds, seed, subs[seed::concurrency] if prime else None)
+               for seed in range(concurrency)]
     for t in threads:
         t.start()
     for t in threads:
@@ -195,7 +205,8 @@ def main() -> None:
         command = json.loads(line)
         if command["cmd"] == "quit":
             break
-        print(json.dumps(run(platform, int(command["concurrency"]), float(command["seconds"]))), flush=True)
+        print(json.dumps(run(platform, int(command["concurrency"]), float(command["seconds"]),
+                             prime=command["cmd"] == "prime")), flush=True)
     platform.server.shutdown()
 
 

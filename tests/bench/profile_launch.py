@@ -25,7 +25,7 @@ from tests.bench.launch_loadgen import Platform
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=300)
-    parser.add_argument("--pyinstrument", help="write an HTML profile of the measured launches here")
+    parser.add_argument("--pyinstrument", help="write a profile of the measured launches here (.html or .txt)")
     parser.add_argument("--show-sql", action="store_true", help="print the statements of one launch")
     args = parser.parse_args(argv)
 
@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> None:
         if profiler is not None:
             profiler.stop()
             with open(args.pyinstrument, "w") as fh:
-                fh.write(profiler.output_text(unicode=False, color=False, show_all=False) if args.pyinstrument.endswith(".txt") else profiler.output_html())
+                as_text = args.pyinstrument.endswith(".txt")
+                fh.write(profiler.output_text(unicode=False, color=False) if as_text else profiler.output_html())
         redis.client.Redis.execute_command = original  # type: ignore[method-assign]
 
         rows = []
