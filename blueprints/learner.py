@@ -9,9 +9,8 @@ from blueprints.access import launch_required
 from lti_tool import learning
 from lti_tool.extensions import csrf, db
 from lti_tool.lti.roles import Role, effective_role
-from lti_tool.models import User
 from lti_tool.overview import launch_overview
-from lti_tool.progress import rules, service
+from lti_tool.progress import service
 from lti_tool.progress.scoring import AnswerError
 from lti_tool.runtime import runtime
 
@@ -89,16 +88,9 @@ def submit(module_id: str, activity_id: str) -> Response:
 @bp.get("/certificate/<programme_id>")
 @launch_required
 def certificate(programme_id: str) -> str:
-    catalog = runtime().catalog()
-    programme = catalog.programmes.get(programme_id)
-    user = db.session.get(User, g.launch.user_id)
-    if programme is None or user is None:
-        abort(404)
-    issued = service.certificate_for(db.session(), user, programme, g.launch.locale)
-    statuses = service.module_statuses(db.session(), user.id, programme.modules)
-    status = rules.programme_status(programme, {k: v.state for k, v in statuses.items()})
-    return render_template("learner/certificate.html", overview=launch_overview(g.launch), programme=programme,
-                           certificate=issued, status=status, locale=g.launch.locale)
+    view = learning.certificate_page(db.session(), runtime().catalog(), g.launch, programme_id)
+    return render_template("learner/certificate.html", overview=launch_overview(g.launch), programme=view.programme,
+                           certificate=view.certificate, status=view.status, locale=g.launch.locale)
 
 
 @media.get("/content/<programme_id>/<module_id>/<path:filename>")

@@ -202,3 +202,14 @@ class CertificateView:
     programme: Programme
     certificate: Any
     status: rules.ProgrammeStatus
+
+
+def certificate_page(session: Session, catalog: Catalog, launch: LaunchRecord, programme_id: str) -> CertificateView:
+    """The learner's certificate (issued on first view once the programme is complete), or how far they are."""
+    programme = catalog.programmes.get(programme_id)
+    if programme is None:
+        raise NotFound(f"programme {programme_id!r}")
+    issued = service.certificate_for(session, launch.user, programme, launch.locale)
+    statuses = service.module_statuses(session, launch.user_id, programme.modules)
+    status = rules.programme_status(programme, {k: v.state for k, v in statuses.items()})
+    return CertificateView(programme, issued, status)
