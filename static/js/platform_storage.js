@@ -15,8 +15,16 @@
     message.message_id = id;
     return new Promise(function (resolve, reject) {
       pending[id] = { resolve: resolve, reject: reject };
-      target.postMessage(message, origin);
-      setTimeout(function () { if (pending[id]) { delete pending[id]; reject(new Error("timeout")); } }, 3000);
+      // The platform's storage frame may still be loading when this page runs (it loads beside
+      // the tool's frame): a message sent before its listener exists is lost, so send again
+      // until it answers. put_data and get_data are idempotent; only the first answer counts.
+      var tries = 0;
+      (function post() {
+        if (!pending[id]) { return; }
+        if (tries++ >= 20) { delete pending[id]; reject(new Error("timeout")); return; }
+        target.postMessage(message, origin);
+        setTimeout(post, 200);
+      })();
     });
   }
   window.addEventListener("message", function (event) {
