@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from lti_tool.content.model import Catalog
 from lti_tool.errors import SessionExpired, StateMismatch
-from lti_tool.lti.launch import Launch, LaunchInput, LaunchValidator
+from lti_tool.lti.launch import Launch, LaunchInput, LaunchValidator, claim_text
 from lti_tool.lti.login import LoginRedirect, begin_login
 from lti_tool.lti.platform_keys import PlatformKeys
 from lti_tool.lti.toolconf import DatabaseToolConf
@@ -55,8 +55,8 @@ def _upsert_context(session: Session, launch: Launch) -> Context | None:
     if context is None:
         context = Context(deployment_id=launch.deployment_pk, context_id=str(context_id))
         session.add(context)
-    context.label = launch.context.get("label")
-    context.title = launch.context.get("title")
+    context.label = claim_text(launch.context.get("label"), 255)
+    context.title = claim_text(launch.context.get("title"), 512)
     return context
 
 
@@ -78,7 +78,7 @@ def _upsert_resource_link(
         link = ResourceLink(resource_link_id=str(link_id), custom={})
         link.context_id = context.id
         session.add(link)
-    link.title = launch.resource_link.get("title")
+    link.title = claim_text(launch.resource_link.get("title"), 512)
     link.custom = launch.custom
     return link
 

@@ -48,6 +48,10 @@ from lti_tool.store import KeyValueStore
 log = logging.getLogger(__name__)
 
 SUPPORTED_MESSAGES = {claims.MSG_RESOURCE_LINK, claims.MSG_DEEP_LINKING}
+# Claims that must be JSON objects when present (Core §5.3, §5.4; AGS §3.1; NRPS §3.6; DL §4.4.1).
+OBJECT_CLAIMS = (claims.RESOURCE_LINK, claims.CONTEXT, claims.CUSTOM, claims.LAUNCH_PRESENTATION,
+                 claims.TOOL_PLATFORM, claims.LIS, claims.AGS_ENDPOINT, claims.NRPS_SERVICE,
+                 claims.DL_SETTINGS)
 LANGUAGES = ("da", "sv", "en")
 # Norwegian readers manage Danish best of our three languages.
 _LOCALE_ALIASES = {"nb": "da", "nn": "da", "no": "da"}
@@ -79,6 +83,13 @@ def unverified_locale(id_token: str | None) -> str | None:
         return str(body.get(claims.LAUNCH_PRESENTATION, {}).get("locale") or "") or None
     except (AttributeError, TypeError, ValueError):  # binascii.Error and JSON errors are ValueErrors
         return None
+
+
+def claim_text(value: Any, limit: int) -> str | None:
+    """A claim shown as text, cut to what the database column holds (names and titles only)."""
+    if value is None or value == "":
+        return None
+    return str(value)[:limit]
 
 
 @dataclass(frozen=True)
@@ -124,12 +135,13 @@ class Launch:
         if not name:
             parts = [self.claims.get("given_name"), self.claims.get("family_name")]
             name = " ".join(str(p) for p in parts if p)
-        return str(name) if name else None
+        return claim_text(name, 255)
 
     @property
     def email(self) -> str | None:
-        email = self.claims.get("email")
-        return str(email) if email else None
+        email = claim_text(self.claims.get("email"), 320)
+        # No address is longer than 254 characters (RFC 5321): a longer value is not an e-mail.
+        return email if email and len(email) <= 254 else None
 
     @cached_property
     def roles(self) -> list[str]:
@@ -340,6 +352,11 @@ class LaunchValidator:
         if not self._store.add("nonce:" + nonce, 1, self._state_lifetime + self._leeway):
             raise ReplayedLaunch("nonce already used", reason="replayed_nonce")
 
+    @staticmethod
+    def _nested(body: dict[str, Any], claim: str) -> Any:
+        value = body.get(claim)
+        return value.get("id") if isinstance(value, dict) else None
+
     def _deployment(self, body: dict[str, Any], platform: Platform) -> Deployment:
         deployment_id = body.get(claims.DEPLOYMENT_ID)
         if not deployment_id:
@@ -355,10 +372,22 @@ class LaunchValidator:
             raise WrongMessage(f"message type {message_type!r}", reason="wrong_message_type")
         if body.get(claims.VERSION) != claims.LTI_VERSION:
             raise WrongMessage(f"version {body.get(claims.VERSION)!r}", reason="wrong_version")
+        for name in OBJECT_CLAIMS:
+            if name in body and not isinstance(body[name], dict):
+                raise WrongMessage(f"{name} is not an object", reason="malformed_claims")
+        for name, value in (("sub", body.get("sub")), ("context.id", self._nested(body, claims.CONTEXT)),
+                            ("resource_link.id", self._nested(body, claims.RESOURCE_LINK))):
+            # Core §5.3.6, §5.4.1, §5.3.5: identifiers of at most 255 characters.
+            if value is not None and (not isinstance(value, str | int) or len(str(value)) > 255):
+                raise WrongMessage(f"{name} is not an identifier of at most 255 characters",
+                                   reason="malformed_claims")
         try:
             validator.validate_message()
         except LtiException as exc:
             raise WrongMessage(str(exc), reason="missing_claims") from exc
+        except (AttributeError, TypeError, KeyError, ValueError) as exc:
+            # pylti1p3's validators assume well-formed claims; anything else is a bad message.
+            raise WrongMessage(f"malformed claims: {exc!r}", reason="malformed_claims") from exc
         if not isinstance(body.get(claims.ROLES), list):
             raise WrongMessage("roles is not a list", reason="missing_claims")
         target = body.get(claims.TARGET_LINK_URI)

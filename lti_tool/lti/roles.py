@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable
 
 from lti_tool.lti import claims
@@ -17,6 +18,9 @@ class Role(enum.StrEnum):
 _TEACHING_CONTEXT_ROLES = {"Instructor", "Administrator", "ContentDeveloper", "TeachingAssistant"}
 # Institution and system roles that administer the platform (Core §A.2.1, §A.2.2).
 _ADMIN_ROLES = {"Administrator", "SysAdmin"}
+_LEGACY_URNS = (("urn:lti:role:ims/lis/", "context"), ("urn:lti:instrole:ims/lis/", "institution"),
+                ("urn:lti:sysrole:ims/lis/", "system"))
+_SHORT_NAME = re.compile(r"[A-Za-z]+")
 
 
 def parse_role(uri: str) -> tuple[str, str]:
@@ -31,8 +35,16 @@ def parse_role(uri: str) -> tuple[str, str]:
     # Sub-roles such as http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant
     if "/membership/" in uri:
         return "context", uri.rsplit("/membership/", 1)[1].split("#", 1)[1]
-    # Short names ("Instructor") are deprecated but still sent; they are context roles.
-    return "context", uri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+    # LTI 1.1 URNs, still sent by some platforms (Core §A.2.4 deprecates, not forbids, them).
+    for prefix, scope in _LEGACY_URNS:
+        if uri.startswith(prefix):
+            return scope, uri[len(prefix):].rsplit("/", 1)[-1]
+    # Short names ("Instructor") are deprecated but still sent; they are context roles. Any
+    # other URI is a vendor's own role: its last segment must not pass for an LIS role, or
+    # "https://vendor.example/roles#Instructor" would open the instructor pages.
+    if _SHORT_NAME.fullmatch(uri):
+        return "context", uri
+    return "unknown", uri
 
 
 def effective_role(roles: Iterable[str]) -> Role:

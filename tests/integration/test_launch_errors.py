@@ -63,6 +63,15 @@ CLAIM_CASES = [
     ("other-nonce", _set("nonce", "not-the-one-issued"), 400, "nonce_mismatch", errors.InvalidLaunch),
     ("other-target", _set(claims.TARGET_LINK_URI, "http://127.0.0.1:1/elsewhere"), 400,
      "target_link_uri_mismatch", errors.InvalidLaunch),
+    # Signed, but not shaped as the spec says: refused as a bad message, never a 500.
+    ("resource-link-not-object", _set(claims.RESOURCE_LINK, "rl-1"), 400, "malformed_claims", errors.WrongMessage),
+    ("context-not-object", _set(claims.CONTEXT, ["c-1"]), 400, "malformed_claims", errors.WrongMessage),
+    ("custom-not-object", _set(claims.CUSTOM, "module=x"), 400, "malformed_claims", errors.WrongMessage),
+    ("ags-not-object", _set(claims.AGS_ENDPOINT, 7), 400, "malformed_claims", errors.WrongMessage),
+    ("overlong-sub", _set("sub", "s" * 256), 400, "malformed_claims", errors.WrongMessage),
+    ("overlong-resource-link-id", lambda b: b[claims.RESOURCE_LINK].update(id="r" * 256), 400,
+     "malformed_claims", errors.WrongMessage),
+    ("sub-not-text", _set("sub", {"id": 1}), 400, "invalid_token", errors.WrongMessage),
 ]
 
 

@@ -18,6 +18,11 @@ from lti_tool.lti.roles import Role, effective_role, parse_role
     (["http://purl.imsglobal.org/vocab/lis/v2/institution/person#Instructor"], Role.LEARNER),
     (["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"], Role.LEARNER),
     (["http://example.com/unknown"], Role.LEARNER),
+    (["http://vendor.example/roles#Instructor"], Role.LEARNER),  # a vendor role is no LIS role
+    (["https://vendor.example/Administrator"], Role.LEARNER),
+    (["urn:lti:role:ims/lis/Instructor"], Role.INSTRUCTOR),
+    (["urn:lti:instrole:ims/lis/Administrator"], Role.INSTRUCTOR),
+    (["urn:lti:role:ims/lis/Learner/NonCreditLearner"], Role.LEARNER),
     ([], Role.LEARNER),
 ])
 def test_effective_role(roles, expected):
