@@ -6,6 +6,7 @@ bad content: callers get a Catalog with `problems`.
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,24 @@ from lti_tool.content.model import (
     Question,
 )
 from lti_tool.content.render import render_inline, render_markdown
+
+# The fields of each part of the format (content/README.md documents them).
+PROGRAMME_FIELDS = frozenset({"id", "language", "title", "summary", "modules", "completion"})
+PROGRAMME_MODULE_FIELDS = frozenset({"id", "mandatory"})
+COMPLETION_FIELDS = frozenset({"electives_required"})
+MODULE_FIELDS = frozenset({"id", "title", "summary", "estimated_minutes", "goals", "activities"})
+ACTIVITY_ENTRY_FIELDS = frozenset({"id", "type", "file", "title", "required"})
+EXERCISE_FIELDS = {
+    "quiz": frozenset({"title", "intro", "points", "questions", "pass_mark", "max_attempts"}),
+    "reflection": frozenset({"title", "intro", "points", "case", "questions", "rubric", "min_words"}),
+    "matching": frozenset({"title", "intro", "points", "pairs", "pass_mark"}),
+    "action_plan": frozenset({"title", "intro", "points", "prompts", "min_filled"}),
+}
+QUESTION_FIELDS = frozenset({"id", "kind", "prompt", "options"})
+OPTION_FIELDS = frozenset({"id", "text", "correct", "feedback"})
+CRITERION_FIELDS = frozenset({"id", "criterion", "description", "points"})
+PAIR_FIELDS = frozenset({"id", "item", "match", "feedback"})
+PROMPT_FIELDS = frozenset({"id", "label", "hint"})
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 LANGUAGES = ("da", "sv", "en")
@@ -151,6 +170,14 @@ class _Reader:
             self.problem(data, field, f"unknown languages {unknown}; use da, sv, en")
         return {str(k): str(v).strip() for k, v in value.items() if k in LANGUAGES and v}
 
+    def fields(self, data: _Lines, allowed: frozenset[str], *, prefix: str = "") -> None:
+        """Name every field the format does not know: a typo must not silently become a default."""
+        for key in data:
+            if key not in allowed:
+                guess = difflib.get_close_matches(key, sorted(allowed), n=1)
+                hint = f"; did you mean {guess[0]!r}?" if guess else f"; known fields: {', '.join(sorted(allowed))}"
+                self.problem(data, prefix + key, "is not a field of this format" + hint)
+
     def unique(self, data: _Lines, field: str, ids: list[str]) -> None:
         seen: set[str] = set()
         for value in ids:
@@ -170,6 +197,7 @@ def _quiz(r: _Reader, data: _Lines, common: dict[str, Any]) -> Activity:
         if not isinstance(q, _Lines):
             r.problem(data, "questions", f"item {i + 1} must be a mapping")
             continue
+        r.fields(q, QUESTION_FIELDS, prefix=p)
         kind = r.text(q, "kind", prefix=p) or "single"
         if kind not in ("single", "multiple"):
             r.problem(q, p + "kind", "must be single or multiple")
@@ -179,6 +207,7 @@ def _quiz(r: _Reader, data: _Lines, common: dict[str, Any]) -> Activity:
             if not isinstance(o, _Lines):
                 r.problem(q, p + "options", f"option {j + 1} must be a mapping")
                 continue
+            r.fields(o, OPTION_FIELDS, prefix=op)
             if "correct" in o and not isinstance(o["correct"], bool):
                 r.problem(o, op + "correct", "must be true or false")
             options.append(Option(id=r.ident(o, prefix=op), text=render_inline(r.text(o, "text", prefix=op)),
@@ -205,6 +234,7 @@ def _reflection(r: _Reader, data: _Lines, common: dict[str, Any], media: str) ->
         if not isinstance(c, _Lines):
             r.problem(data, "rubric", f"criterion {i + 1} must be a mapping")
             continue
+        r.fields(c, CRITERION_FIELDS, prefix=p)
         rubric.append(Criterion(id=r.ident(c, prefix=p), criterion=r.text(c, "criterion", prefix=p),
                                 description=r.text(c, "description", prefix=p),
                                 points=r.number(c, "points", None, prefix=p, low=0.5, high=100) or 0.0))
@@ -221,6 +251,7 @@ def _matching(r: _Reader, data: _Lines, common: dict[str, Any]) -> Activity:
         if not isinstance(pair, _Lines):
             r.problem(data, "pairs", f"pair {i + 1} must be a mapping")
             continue
+        r.fields(pair, PAIR_FIELDS, prefix=p)
         pairs.append(Pair(id=r.ident(pair, prefix=p), item=r.text(pair, "item", prefix=p),
                           match=r.text(pair, "match", prefix=p), feedback=r.text(pair, "feedback", prefix=p)))
     r.unique(data, "pairs", [p.id for p in pairs])
@@ -236,6 +267,7 @@ def _action_plan(r: _Reader, data: _Lines, common: dict[str, Any]) -> Activity:
         if not isinstance(pr, _Lines):
             r.problem(data, "prompts", f"prompt {i + 1} must be a mapping")
             continue
+        r.fields(pr, PROMPT_FIELDS, prefix=p)
         prompts.append(Prompt(id=r.ident(pr, prefix=p), label=r.text(pr, "label", prefix=p),
                               hint=r.text(pr, "hint", prefix=p, required=False)))
     r.unique(data, "prompts", [p.id for p in prompts])
@@ -246,6 +278,7 @@ def _action_plan(r: _Reader, data: _Lines, common: dict[str, Any]) -> Activity:
 def _activity(entry: _Lines, index: int, module_reader: _Reader, folder: Path, root: Path,
               programme_id: str, module_id: str, problems: list[ContentProblem]) -> Activity | None:
     p = f"activities[{index}]."
+    module_reader.fields(entry, ACTIVITY_ENTRY_FIELDS, prefix=p)
     activity_id = module_reader.ident(entry, prefix=p)
     kind = module_reader.text(entry, "type", prefix=p)
     file_name = module_reader.text(entry, "file", prefix=p)
@@ -278,6 +311,7 @@ def _activity(entry: _Lines, index: int, module_reader: _Reader, folder: Path, r
         data = reader.load()
     except _Invalid:
         return None
+    reader.fields(data, EXERCISE_FIELDS[kind])
     weight = reader.number(data, "points", None, low=0, high=1000)
     common: dict[str, Any] = {
         "id": activity_id, "type": kind, "required": required, "weight": weight,
@@ -297,6 +331,7 @@ def _module(folder: Path, root: Path, programme_id: str, language: str, mandator
             problems: list[ContentProblem]) -> Module | None:
     reader = _Reader(folder / "module.yaml", root, problems)
     data = reader.load()
+    reader.fields(data, MODULE_FIELDS)
     module_id = reader.ident(data)
     if module_id and module_id != folder.name:
         reader.problem(data, "id", f"must be the folder's name {folder.name!r}")
@@ -324,6 +359,7 @@ def load_pack(folder: Path, root: Path) -> tuple[Programme | None, list[ContentP
     reader = _Reader(folder / "programme.yaml", root, problems)
     try:
         data = reader.load()
+        reader.fields(data, PROGRAMME_FIELDS)
         programme_id = reader.ident(data)
         language = reader.text(data, "language")
         if language and language not in LANGUAGES:
@@ -337,6 +373,7 @@ def load_pack(folder: Path, root: Path) -> tuple[Programme | None, list[ContentP
             if not isinstance(ref, _Lines):
                 reader.problem(data, "modules", f"module {i + 1} must be a mapping with id and mandatory")
                 continue
+            reader.fields(ref, PROGRAMME_MODULE_FIELDS, prefix=p)
             module_id = reader.ident(ref, prefix=p)
             if not isinstance(ref.get("mandatory"), bool):
                 reader.problem(ref, p + "mandatory", "must be true or false")
@@ -358,6 +395,7 @@ def load_pack(folder: Path, root: Path) -> tuple[Programme | None, list[ContentP
             if not isinstance(completion, _Lines):
                 reader.problem(data, "completion", "must be a mapping with electives_required")
             else:
+                reader.fields(completion, COMPLETION_FIELDS, prefix="completion.")
                 electives = int(reader.number(completion, "electives_required", 0, prefix="completion.", low=0,
                                               high=100) or 0)
         if electives > sum(1 for m in modules if not m.mandatory):

@@ -145,3 +145,31 @@ def test_markdown_is_sanitised(markdown, absent, present):
     html = render_markdown(markdown, "/content/p/m")
     assert absent not in html
     assert present in html
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("pass_mark:", "passmark:", "passmark: is not a field of this format; did you mean 'pass_mark'?"),
+    ("    prompt:", "    promt:", "questions[0].promt: is not a field of this format; did you mean 'prompt'?"),
+], ids=["quiz-field", "question-field"])
+def test_unknown_fields_are_named_with_a_suggestion(pack, old, new, expected):
+    """A typo would otherwise silently give the default (a pass mark of 70 %, unlimited attempts)."""
+    quiz = _quiz(pack)
+    _edit(quiz, old, new)
+    line = quiz.read_text(encoding="utf-8").splitlines().index(
+        next(ln for ln in quiz.read_text(encoding="utf-8").splitlines() if ln.startswith(new))) + 1
+
+    catalog = load_catalog(pack)
+
+    assert f"fast-track/running-the-course/{quiz.name}:{line}: {expected}" in [str(p) for p in catalog.problems]
+    assert "fast-track" in catalog.rejected and "change" in catalog.programmes
+
+
+def test_unknown_field_in_module_and_programme_files(pack):
+    _edit(pack / "change" / "programme.yaml", "language: sv", "language: sv\nlanguages: [sv]")
+    _edit(pack / "change" / "integrationsuppdraget" / "module.yaml", "estimated_minutes:", "estimated_minute:")
+
+    messages = [str(p) for p in load_catalog(pack).problems]
+
+    assert any("programme.yaml:3: languages: is not a field" in m for m in messages), messages
+    assert any("module.yaml" in m and "estimated_minute: is not a field" in m and "'estimated_minutes'" in m
+               for m in messages), messages
