@@ -63,9 +63,16 @@ COURSES = {
 }
 
 
+# The large course's last hundred members are Swedish (900–949) and English-speaking (950–999)
+# staff, so whole programmes can be completed in each interface language.
+_SYNTHETIC_LOCALES = ((950, "en-GB", "Participant", "Staff member"), (900, "sv-SE", "Deltagare", "Medarbetare"),
+                      (0, "da-DK", "Deltager", "Medarbejder"))
+
+
 def synthetic_user(course: DemoCourse, index: int) -> DemoUser:
-    return DemoUser(f"{course.id}-l{index:04d}", "Deltager", f"{index:04d}",
-                    f"deltager{index:04d}@demo.example", "da-DK", "Medarbejder")
+    locale, given, job = next((loc, g, j) for first, loc, g, j in _SYNTHETIC_LOCALES if index >= first)
+    return DemoUser(f"{course.id}-l{index:04d}", given, f"{index:04d}",
+                    f"deltager{index:04d}@demo.example", locale, job)
 
 
 def find_user(user_id: str) -> DemoUser | None:

@@ -143,6 +143,9 @@ SEED_LINKS: tuple[tuple[str, str, str, dict[str, str], float | None], ...] = (
     ("stor-kursus", "rl-stor-programme", "Hele efteruddannelsen for det store hold",
      {"programme": "efteruddannelse-integration"}, 100.0),
     ("stor-kursus", "rl-stor-manual", "Integrationsløft (oprettet manuelt, stort hold)", {}, None),
+    ("stor-kursus", "rl-stor-change", "CHANGE för den svenska gruppen", {"programme": "change"}, 100.0),
+    ("stor-kursus", "rl-stor-fasttrack", "Fast track to work (English-speaking staff)",
+     {"programme": "fast-track"}, 100.0),
 )
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lti_tool.content.model import Activity, Catalog, Module, Programme
@@ -286,10 +288,32 @@ def certificate_for(session: Session, user: User, programme: Programme, locale: 
         return None
     completed = [m.title for m in programme.modules if statuses[m.id].state == rules.COMPLETED]
     certificate = Certificate(code=new_certificate_code(), user_id=user.id, programme_id=programme.id,
-                              holder_name=user.name, programme_title=programme.title_in(locale), modules=completed)
+                              holder_name=user.name, programme_title=programme.title_in(locale), modules=completed,
+                              issued_at=_programme_completed_at(session, user.id, programme))
     session.add(certificate)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        # Two requests issued it at once (a double click): the other one's certificate stands.
+        session.rollback()
+        return session.scalars(
+            select(Certificate).where(Certificate.user_id == user.id, Certificate.programme_id == programme.id)
+        ).one()
     return certificate
+
+
+def _programme_completed_at(session: Session, user_id: int, programme: Programme) -> datetime:
+    """When the programme's rule was first met: the certificate carries that date, not the day it
+    was first opened."""
+    done: dict[str, datetime] = {module_id: when for module_id, when in session.execute(
+        select(ModuleProgress.module_id, ModuleProgress.completed_at).where(
+            ModuleProgress.user_id == user_id, ModuleProgress.programme_id == programme.id,
+            ModuleProgress.completed_at.is_not(None))
+    ) if when is not None}
+    mandatory = [done[m.id] for m in programme.mandatory if m.id in done]
+    electives = sorted(done[m.id] for m in programme.electives if m.id in done)
+    needed = mandatory + electives[:programme.electives_required]
+    return max(needed, default=utcnow())
 
 
 def find_certificate(session: Session, code: str) -> Certificate | None:

@@ -6,7 +6,6 @@ import time
 import uuid
 
 import pytest
-
 from sqlalchemy import select
 
 from lti_tool.extensions import db

@@ -201,6 +201,40 @@ def test_programme_completion_gives_a_certificate(app, agent, runner, fresh_lear
     assert verified.exit_code == 0 and "Deltager" in verified.output
 
 
+@pytest.mark.parametrize(("user", "link", "programme_id", "lang", "words"), [
+    ("stor-kursus-l0901", "rl-stor-change", "change", "sv",
+     ("Kursintyg", "Deltagare 0901", "har slutfört följande moduler:", "Verifieringskod")),
+    ("stor-kursus-l0951", "rl-stor-fasttrack", "fast-track", "en",
+     ("Course certificate", "Participant 0951", "has completed the following modules:", "Verification code")),
+], ids=["swedish-change", "english-fast-track"])
+def test_whole_programme_in_the_learners_language_gives_a_certificate(app, agent, user, link, programme_id,
+                                                                      lang, words):
+    """A Swedish and an English-speaking learner each complete a whole programme and get the certificate."""
+    home = agent.launch(user, "stor-kursus", link)
+    assert f'<html lang="{lang}"' in home.text
+    programme = catalog(app).programmes[programme_id]
+    record = db.session.get(LaunchRecord, launch_id(home.url))
+
+    before = text_of(agent.get(home.url + f"certificate/{programme_id}").text)
+    for module in programme.modules:
+        work_through(agent, home.url, module)
+        grade_pending(app, record.user_id, module)
+
+    page = agent.get(home.url + f"certificate/{programme_id}")
+    text = text_of(page.text)
+    assert programme.title[lang] in text
+    assert all(word in text for word in words), text
+    assert words[-1] not in before  # no verification code before the programme was complete
+    certificate = db.session.scalars(select(Certificate).where(Certificate.user_id == record.user_id)).one()
+    assert certificate.code in text
+    assert certificate.programme_id == programme_id
+    assert len(certificate.modules) == len(programme.modules)
+    # Dated when the last module was completed, not when the certificate was first opened.
+    last_completed = max(db.session.scalars(select(ModuleProgress.completed_at).where(
+        ModuleProgress.user_id == record.user_id, ModuleProgress.programme_id == programme_id)))
+    assert certificate.issued_at == last_completed
+
+
 def test_certificate_not_issued_before_completion(app, agent):
     home = agent.launch("sara", "malmo-change", "rl-change")
     page = agent.get(home.url + "certificate/change")
