@@ -91,9 +91,14 @@ class PlatformKeys:
                 return dict(cached)  # another thread fetched while we waited
             if self._min_refetch <= 0:
                 return self._fetch(url)
-            if self._store.add("jwks-lock:" + url, 1, self._min_refetch):
+            if self._store.add("jwks-lock:" + url, time.time(), self._min_refetch):
                 return self._fetch(url)
-        # Another process fetched recently or is fetching: wait briefly for its result.
+            locked_at = self._store.get("jwks-lock:" + url)
+            if cached and isinstance(locked_at, int | float) and cached["fetched_at"] >= locked_at:
+                # The recent fetch is done and the kid is not in it (a forged or stale kid):
+                # answer now instead of holding a worker thread for the wait below.
+                return dict(cached)
+        # Another process is fetching: wait briefly for its result.
         deadline = time.monotonic() + 2.0
         while time.monotonic() < deadline:
             cached = self._store.get(self._cache_key(url))

@@ -5,27 +5,45 @@ from __future__ import annotations
 from tests.support.crafting import demo_login
 
 
-def test_state_cookie_is_secure_and_cross_site_behind_tls_proxy(make_app):
-    app = make_app(PROXY_FIX=True, TOOL_BASE_URL="https://tool.example")
+def _login_behind_proxy(make_app, *, proxy_fix: bool):
+    app = make_app(PROXY_FIX=proxy_fix, TOOL_BASE_URL="https://tool.example")
     from lti_tool.demo_lms.cli import setup_demo
-    from lti_tool.extensions import db  # noqa: F401
 
     with app.app_context():
         setup_demo("https://tool.example", app.config["SECRET_KEY"])
-    client = app.test_client()
-    response = client.get("/lti/login", query_string={
+    return app.test_client().get("/lti/login", query_string={
         "iss": "https://tool.example/demo-lms", "login_hint": "jonas",
         "target_link_uri": "https://tool.example/lti/launch", "client_id": "integrationsloeft-demo"},
         headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "tool.example"})
+
+
+def test_state_cookie_is_secure_and_cross_site_behind_tls_proxy(make_app):
+    response = _login_behind_proxy(make_app, proxy_fix=True)
 
     assert response.status_code == 302
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "SameSite=None" in cookie and "HttpOnly" in cookie and "Partitioned" in cookie
 
 
+def test_forwarded_headers_are_ignored_without_proxy_fix(make_app):
+    """Without PROXY_FIX a client cannot claim TLS it does not have by sending X-Forwarded-Proto."""
+    response = _login_behind_proxy(make_app, proxy_fix=False)
+
+    assert response.status_code == 302
+    cookie = response.headers["Set-Cookie"]
+    assert "SameSite=Lax" in cookie and "Secure" not in cookie and "SameSite=None" not in cookie
+
+
 def test_state_cookie_over_plain_http_is_lax(agent):
     demo_login(agent)
-    assert any(c.name.startswith("lti1p3-") for c in agent.http.cookies)
+    response = agent.get("/lti/login", params={"iss": agent.base_url + "/demo-lms", "login_hint": "jonas",
+                                                "target_link_uri": agent.base_url + "/lti/launch",
+                                                "client_id": "integrationsloeft-demo"}, allow_redirects=False)
+    assert response.status_code == 302
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("lti1p3-") and "HttpOnly" in cookie
+    # A browser refuses SameSite=None without Secure, so plain http (local demo) uses Lax.
+    assert "SameSite=Lax" in cookie and "Secure" not in cookie
 
 
 def test_security_headers(agent):

@@ -1,0 +1,73 @@
+"""The platform-JWKS cache with its production settings: one fetch for many launches at once.
+
+The live flows run with PLATFORM_JWKS_MIN_REFETCH=0 (each test's own platform); here the cache
+runs as in production (refetch at most every 30 s, one fetch shared through the store's lock)
+against a real JWKS served over HTTP.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from lti_tool.errors import BadSignature
+from lti_tool.lti.http import TimeoutSession
+from lti_tool.lti.platform_keys import PlatformKeys
+from lti_tool.store import FileStore
+from tests.support.external_platform import ExternalPlatform
+
+
+@pytest.fixture
+def platform():
+    platform = ExternalPlatform()
+    yield platform
+    platform.close()
+
+
+def keys_for(store, *, min_refetch=30):
+    return PlatformKeys(store, TimeoutSession((2, 2)), ttl=3600, min_refetch=min_refetch)
+
+
+def test_many_simultaneous_launches_with_a_new_kid_fetch_once(tmp_path, platform):
+    url = platform.base_url + "/jwks"
+    store = FileStore(tmp_path)
+    # Eight "processes" (each its own PlatformKeys, one shared store) see the new kid at once.
+    with ThreadPoolExecutor(8) as pool:
+        keys = list(pool.map(lambda _: keys_for(store).key_for(url, platform.kid, "RS256"), range(8)))
+
+    assert platform.jwks_hits == 1
+    assert len({k.public_numbers().n for k in keys}) == 1
+    assert keys[0].public_numbers().n == platform.key.public_key().public_numbers().n
+
+
+def test_forged_kids_do_not_make_the_tool_hammer_the_platform(tmp_path, platform):
+    url = platform.base_url + "/jwks"
+    store = FileStore(tmp_path)
+    keys = keys_for(store)
+    keys.key_for(url, platform.kid, "RS256")
+    hits = platform.jwks_hits
+
+    started = time.monotonic()
+    for n in range(5):
+        with pytest.raises(BadSignature) as refused:
+            keys.key_for(url, f"forged-{n}", "RS256")
+        assert refused.value.reason == "unknown_kid"
+
+    # The fetch a moment ago already answered: no refetch within min_refetch, and no waiting.
+    assert platform.jwks_hits == hits
+    assert time.monotonic() - started < 1.0
+    assert keys.key_for(url, platform.kid, "RS256") is not None  # the real key still serves
+    assert platform.jwks_hits == hits
+
+
+def test_a_rotated_key_is_fetched_once_the_refetch_interval_allows(tmp_path, platform):
+    url = platform.base_url + "/jwks"
+    keys = keys_for(FileStore(tmp_path), min_refetch=1)
+    keys.key_for(url, platform.kid, "RS256")
+    platform.rotate()
+    time.sleep(1.1)
+
+    assert keys.key_for(url, platform.kid, "RS256").public_numbers().n == platform.key.public_key().public_numbers().n
+    assert platform.jwks_hits == 2
