@@ -7,6 +7,7 @@ browser tests are skipped; they run on the embedded backend only, to keep CI tim
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +19,8 @@ from tests.browser.lms import CHROMIUM, CHROMIUM_ARGS
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
+        if os.environ.get("CI"):  # CI must run them: a silent skip would hide a broken install step
+            pytest.fail(f"{CHROMIUM} is not installed: `make browser-deps` should have installed it")
         pytest.skip(f"{CHROMIUM} is not installed (make browser-deps installs it)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:

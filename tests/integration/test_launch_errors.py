@@ -171,6 +171,7 @@ def test_missing_state_is_refused(app, agent):
                           allow_redirects=False)
     assert response.status_code == 400
     assert "missing_state" in response.text
+    assert message_in(app, errors.StateMismatch) in text_of(response.text)
 
 
 def test_unknown_state_is_refused(app, agent):
@@ -205,14 +206,14 @@ def test_error_page_speaks_the_launch_locale(app, agent):
     assert message_in(app, errors.ExpiredLaunch, "sv") != message_in(app, errors.ExpiredLaunch, "da")
 
 
-@pytest.mark.parametrize(("params", "status", "reason"), [
-    ({"iss": "https://unknown.example", "client_id": "x"}, 400, "unknown_platform"),
-    ({"client_id": "unknown-client"}, 400, "unknown_platform"),
-    ({"iss": ""}, 400, "login_missing_iss"),
-    ({"login_hint": ""}, 400, "login_missing_login_hint"),
-    ({"target_link_uri": "https://evil.example/phish"}, 400, "login_bad_target"),
+@pytest.mark.parametrize(("params", "status", "reason", "error"), [
+    ({"iss": "https://unknown.example", "client_id": "x"}, 400, "unknown_platform", errors.UnknownPlatform),
+    ({"client_id": "unknown-client"}, 400, "unknown_platform", errors.UnknownPlatform),
+    ({"iss": ""}, 400, "login_missing_iss", errors.LoginRejected),
+    ({"login_hint": ""}, 400, "login_missing_login_hint", errors.LoginRejected),
+    ({"target_link_uri": "https://evil.example/phish"}, 400, "login_bad_target", errors.LoginRejected),
 ], ids=["unknown-issuer", "unknown-client", "no-issuer", "no-login-hint", "foreign-target"])
-def test_refused_logins(app, agent, params, status, reason):
+def test_refused_logins(app, agent, caplog, params, status, reason, error):
     base = {
         "iss": agent.base_url + "/demo-lms",
         "login_hint": "jonas",
@@ -220,8 +221,14 @@ def test_refused_logins(app, agent, params, status, reason):
         "client_id": "integrationsloeft-demo",
     }
     base.update(params)
-    response = agent.get("/lti/login", params=base, allow_redirects=False)
+    with caplog.at_level(logging.WARNING, logger="lti_tool"):
+        response = agent.get("/lti/login", params=base, allow_redirects=False)
 
     assert response.status_code == status
-    assert reason in response.text
+    page = text_of(response.text)
+    assert reason in page
+    assert message_in(app, error) in page
+    with app.test_request_context():
+        assert str(error.hint) in page  # what the admin or learner can do about it
     assert "Traceback" not in response.text
+    assert any(reason in r.getMessage() for r in caplog.records)
