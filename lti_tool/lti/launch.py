@@ -57,9 +57,9 @@ LANGUAGES = ("da", "sv", "en")
 _LOCALE_ALIASES = {"nb": "da", "nn": "da", "no": "da"}
 
 
-def interface_language(locale: str | None, default: str = "da") -> str:
+def interface_language(locale: object, default: str = "da") -> str:
     """Map a platform locale (da-DK, sv_SE, en-GB …) to an interface language."""
-    if not locale:
+    if not locale or not isinstance(locale, str):
         return default
     prefix = locale.replace("_", "-").split("-", 1)[0].lower()
     prefix = _LOCALE_ALIASES.get(prefix, prefix)
@@ -83,6 +83,25 @@ def unverified_locale(id_token: str | None) -> str | None:
         return str(body.get(claims.LAUNCH_PRESENTATION, {}).get("locale") or "") or None
     except (AttributeError, TypeError, ValueError):  # binascii.Error and JSON errors are ValueErrors
         return None
+
+
+# Fields of the service claims the tool relies on, and their shapes (AGS §3.1, NRPS §3.6, DL §4.4.1).
+SHAPED_FIELDS = (
+    (claims.AGS_ENDPOINT, "scope", "a list of text"),
+    (claims.AGS_ENDPOINT, "lineitem", "text"),
+    (claims.AGS_ENDPOINT, "lineitems", "text"),
+    (claims.NRPS_SERVICE, "context_memberships_url", "text"),
+    (claims.DL_SETTINGS, "deep_link_return_url", "text"),
+    (claims.DL_SETTINGS, "accept_types", "a list of text"),
+    (claims.DL_SETTINGS, "accept_presentation_document_targets", "a list of text"),
+    (claims.LAUNCH_PRESENTATION, "return_url", "text"),
+)
+
+
+def _has_shape(value: Any, kind: str) -> bool:
+    if kind == "text":
+        return isinstance(value, str)
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def claim_text(value: Any, limit: int) -> str | None:
@@ -375,6 +394,10 @@ class LaunchValidator:
         for name in OBJECT_CLAIMS:
             if name in body and not isinstance(body[name], dict):
                 raise WrongMessage(f"{name} is not an object", reason="malformed_claims")
+        for claim, key, kind in SHAPED_FIELDS:
+            value = body.get(claim, {}).get(key)
+            if value is not None and not _has_shape(value, kind):
+                raise WrongMessage(f"{claim} {key} is not {kind}", reason="malformed_claims")
         for name, value in (("sub", body.get("sub")), ("context.id", self._nested(body, claims.CONTEXT)),
                             ("resource_link.id", self._nested(body, claims.RESOURCE_LINK))):
             # Core §5.3.6, §5.4.1, §5.3.5: identifiers of at most 255 characters.

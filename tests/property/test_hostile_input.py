@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import shutil
 from pathlib import Path
@@ -11,7 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lti_tool.content.loader import load_catalog
+from lti_tool.lti import claims
 from lti_tool.lti.registration import RegistrationFailed, parse_configuration
+from tests.support.crafting import crafted_launch
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,10 +82,8 @@ def test_registration_finish_never_500(live, pending):
 @settings(max_examples=200, deadline=None)
 @given(data=json_values)
 def test_platform_configuration_parser_only_refuses_cleanly(data):
-    try:
+    with contextlib.suppress(RegistrationFailed):
         parse_configuration("https://lms.example/config", data)
-    except RegistrationFailed:
-        pass
 
 
 @SETTINGS
@@ -106,3 +107,29 @@ def test_content_loader_handles_any_yaml_shape(tmp_path_factory, doc):
     (root / "fast-track" / "programme.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
     catalog = load_catalog(root)
     assert catalog.rejected == ["fast-track"] or catalog.programmes
+
+
+LAUNCH_CLAIMS = [claims.RESOURCE_LINK, claims.CONTEXT, claims.CUSTOM, claims.LAUNCH_PRESENTATION, claims.ROLES,
+                 claims.AGS_ENDPOINT, claims.NRPS_SERVICE, claims.LIS, claims.TOOL_PLATFORM, "name", "given_name",
+                 "family_name", "email", "sub", claims.TARGET_LINK_URI, claims.DEPLOYMENT_ID]
+NESTED = [(claims.RESOURCE_LINK, "id"), (claims.RESOURCE_LINK, "title"), (claims.CONTEXT, "id"),
+          (claims.CONTEXT, "title"), (claims.LAUNCH_PRESENTATION, "locale"), (claims.AGS_ENDPOINT, "lineitem"),
+          (claims.AGS_ENDPOINT, "scope"), (claims.NRPS_SERVICE, "context_memberships_url"), (claims.CUSTOM, "module")]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(top=st.dictionaries(st.sampled_from(LAUNCH_CLAIMS), json_values, max_size=3),
+       nested=st.dictionaries(st.sampled_from(NESTED), json_values, max_size=3))
+def test_signed_launch_with_odd_claims_never_500(app, agent, top, nested):
+    """Correctly signed, for this very login, but with claims of any shape: a 4xx or a working page."""
+    def mutate(body):
+        for (claim, key), value in nested.items():
+            if isinstance(body.get(claim), dict):
+                body[claim][key] = value
+        body.update(top)
+
+    response = crafted_launch(app, agent, mutate)
+    assert response.status_code < 500, response.text[:300]
+    if response.status_code in (302, 303):
+        landing = agent.get(response.headers["Location"])
+        assert landing.status_code < 500, landing.text[:300]
