@@ -143,10 +143,20 @@ def external(live: LiveServer, runner: Any) -> Iterator[ExternalPlatform]:
 _learner_numbers = iter(range(1, 1000))
 
 
+def _next_fresh_learner() -> str:
+    return f"stor-kursus-l{next(_learner_numbers):04d}"
+
+
 @pytest.fixture
 def fresh_learner() -> str:
     """A learner no other test has used: one of the large demo course's synthetic members."""
-    return f"stor-kursus-l{next(_learner_numbers):04d}"
+    return _next_fresh_learner()
+
+
+@pytest.fixture
+def make_learner() -> Callable[[], str]:
+    """Fresh learners on demand, for a test that needs several (each as `fresh_learner`)."""
+    return _next_fresh_learner
 
 
 @pytest.fixture
