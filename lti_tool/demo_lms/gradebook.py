@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,6 @@ from lti_tool.demo_lms.models import DemoLineItem, DemoResourceLink, DemoScore, 
 from lti_tool.demo_lms.platform import DemoError, DemoUrls
 from lti_tool.lti import claims
 from lti_tool.lti.platform_keys import PlatformKeys
-from lti_tool.models import utcnow
 
 ACTIVITY_PROGRESS = {"Initialized", "Started", "InProgress", "Submitted", "Completed"}
 GRADING_PROGRESS = {"FullyGraded", "Pending", "PendingManual", "Failed", "NotReady"}
@@ -188,9 +188,10 @@ def accept_deep_link_response(session: Session, course_id: str, token: str, *, r
     for item in body.get(claims.DL_CONTENT_ITEMS) or []:
         if not isinstance(item, dict) or item.get("type") != "ltiResourceLink":
             continue  # Moodle accepts only ltiResourceLink
-        link = DemoResourceLink(course_id=course_id, link_id="rl-" + utcnow().strftime("%H%M%S%f"),
+        link = DemoResourceLink(course_id=course_id, link_id="rl-" + secrets.token_hex(6),
                                 title=str(item.get("title") or "Integrationsløft"), text=item.get("text"),
-                                url=item.get("url"), custom={str(k): str(v) for k, v in (item.get("custom") or {}).items()})
+                                url=item.get("url"),
+                                custom={str(k): str(v) for k, v in (item.get("custom") or {}).items()})
         session.add(link)
         line_item = item.get("lineItem")
         if isinstance(line_item, dict) and line_item.get("scoreMaximum"):
@@ -204,9 +205,11 @@ def accept_deep_link_response(session: Session, course_id: str, token: str, *, r
     return created, body.get(claims.DL_MSG) or body.get(claims.DL_ERRORMSG)
 
 
-def gradebook(session: Session, course_id: str) -> tuple[list[DemoLineItem], list[directory.DemoUser], dict[tuple[int, str], DemoScore]]:
+def gradebook(session: Session, course_id: str
+              ) -> tuple[list[DemoLineItem], list[directory.DemoUser], dict[tuple[int, str], DemoScore]]:
     course = course_or_404(course_id)
-    items = list(session.scalars(select(DemoLineItem).where(DemoLineItem.course_id == course_id).order_by(DemoLineItem.id)))
+    items = list(session.scalars(
+        select(DemoLineItem).where(DemoLineItem.course_id == course_id).order_by(DemoLineItem.id)))
     learners = [u for u, role in directory.members(course) if role == directory.LEARNER][:50]
     scores = {(s.line_item_id, s.user_id): s for s in session.scalars(
         select(DemoScore).where(DemoScore.line_item_id.in_([i.id for i in items])))}
