@@ -35,7 +35,8 @@ def start() -> str | tuple[str, int]:
     try:
         pending_id, configuration = registration.begin(
             rt.store, rt.http(), config_url, request.args.get("registration_token"),
-            allow_private=bool(current_app.config["ALLOW_PRIVATE_REGISTRATION_URLS"]))
+            allow_private=bool(current_app.config["ALLOW_PRIVATE_REGISTRATION_URLS"]),
+            canvas_hosts=tuple(current_app.config["CANVAS_CLOUD_EXTRA_HOSTS"]))
     except registration.RegistrationFailed as error:
         return _failed(error)
     return render_template("registration/confirm.html", pending_id=pending_id, configuration=configuration)

@@ -51,6 +51,10 @@ class EmbeddedConfig:
     # platforms on this machine or network, as the demo LMS is.
     AUTO_APPROVE_REGISTRATIONS = False
     ALLOW_PRIVATE_REGISTRATION_URLS = True
+    # Hosts besides instructure.com and its subdomains that may serve a configuration with Canvas
+    # cloud's shared issuer (https://canvas.instructure.com): a customer's own Canvas domain.
+    # Anyone can claim that issuer, so list only hosts known to be Canvas cloud's. Default none.
+    CANVAS_CLOUD_EXTRA_HOSTS: tuple[str, ...] = ()
     # Rate limits per client address (Flask-Limiter syntax).
     RATELIMIT_ENABLED = True
     LIMIT_LTI = "600 per minute"
@@ -116,6 +120,7 @@ ENV_SETTINGS: dict[str, type] = {
     "RATELIMIT_ENABLED": bool,
     "LIMIT_LTI": str,
     "ALLOW_PRIVATE_REGISTRATION_URLS": bool,
+    "CANVAS_CLOUD_EXTRA_HOSTS": tuple,  # comma-separated
     "REACH_TARGET": int,
     "RETENTION_DAYS": int,
     "ADMIN_SESSION_MINUTES": int,
@@ -127,6 +132,8 @@ _CONFIGS = {"embedded": EmbeddedConfig, "production": ProductionConfig, "test": 
 def _parse(kind: type, raw: str) -> Any:
     if kind is bool:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if kind is tuple:
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
     return kind(raw)
 
 

@@ -29,6 +29,10 @@ class PlatformError(ValueError):
     """A registration that cannot be stored; the message says why."""
 
 
+class PlatformAlreadyRegistered(PlatformError):
+    """A new registration names an issuer and client ID the tool already has."""
+
+
 def _check_url(name: str, url: str) -> None:
     parsed = urlparse(url)
     if parsed.scheme not in {"http", "https"} or not parsed.netloc:
@@ -47,8 +51,12 @@ def add_platform(
     name: str | None = None,
     auth_audience: str | None = None,
     status: PlatformStatus = PlatformStatus.ACTIVE,
+    new_only: bool = False,
 ) -> Platform:
-    """Create a platform with its deployments, or add deployments to an existing one."""
+    """Create a platform with its deployments, or add deployments to an existing one.
+
+    With `new_only` (dynamic registration) an existing issuer and client ID is refused instead.
+    """
     for field, url in (
         ("auth login URL", auth_login_url),
         ("auth token URL", auth_token_url),
@@ -60,6 +68,12 @@ def add_platform(
     platform = session.scalars(
         select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)
     ).first()
+    if platform is not None and new_only:
+        # Refused, not updated and not put back to pending: the client ID comes from the
+        # platform's answer, and several customers share one issuer (Canvas cloud), so updating
+        # would let one swap another's key set, and re-pending would let one take another's
+        # working registration offline. The operator changes an existing platform in the console.
+        raise PlatformAlreadyRegistered(f"{issuer} client {client_id} is already platform {platform.id}")
     if platform is None:
         platform = Platform(issuer=issuer, client_id=client_id, status=status)
         session.add(platform)

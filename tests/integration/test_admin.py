@@ -101,6 +101,23 @@ def test_five_failures_lock_the_account_even_for_the_right_password(live, app):
     assert fresh(Operator, operator.id).failed_logins == 0
 
 
+def test_sign_in_attempts_are_rate_limited_per_address(make_app, serve):
+    app = make_app(RATELIMIT_ENABLED=True, LIMIT_CONSOLE_LOGIN="3 per minute")
+    email = make_operator(app)
+    client = Console(serve(app))
+    # Guesses at different addresses: the per-account lock-out never sees two of the same.
+    statuses = [client.sign_in(f"guess-{i}@konsortium.example").status_code for i in range(3)]
+    assert statuses == [401, 401, 401]
+    limited = client.sign_in(email)  # even the right password, from this address, now
+    assert limited.status_code == 429
+    assert "rate_limited" in limited.text and "Wait a minute and try again." in text_of(limited.text)
+    assert "session" not in client.http.cookies or client.get("/admin/").status_code == 302
+    # Only attempts count: the page, which every console form reads its CSRF token from, still opens.
+    assert client.get("/admin/login").status_code == 200
+    with app.app_context():
+        assert find_operator(db.session, email).failed_logins == 0
+
+
 def test_a_success_resets_the_failure_count(live, app):
     email = make_operator(app)
     client = Console(live.base_url)

@@ -3,6 +3,8 @@ a learner launches and works, the operator sees it in the reach report and expor
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 from sqlalchemy import select
@@ -41,8 +43,14 @@ def test_paste_one_url_approve_launch_report_export_erase(app, live, console, fr
     assert learner.get(home.url + "m/nyankomne/a/modtagelsen").status_code == 200
 
     # The operator sees the municipality's learner in the reach report …
-    reach = text_of(console.get("/admin/reach").text)
-    assert platform.name in reach
+    assert platform.name in text_of(console.get("/admin/reach").text)
+    report = console.get("/admin/reach.csv", params={"platform": platform.id})
+    assert report.status_code == 200
+    rows = list(csv.reader(io.StringIO(report.text.lstrip("\ufeff")), delimiter=";"))[1:]
+    # Columns: platform, programme, module, month, started, completed. Module rows only, so the
+    # programme's own line does not count the same learner twice.
+    started = sum(int(row[4]) for row in rows if row[0] == platform.name and row[2])
+    assert started >= 1
 
     # … and can export and erase that learner.
     db.session.rollback()
