@@ -307,6 +307,13 @@ def test_learner_pages_pass_axe(site, context, page, fresh_learner, another_lear
     expect(page.get_by_text("Kontrolkode")).to_be_visible()
     check("certificate", page)
     shot(page, "14-certificate")
+    # Printed, the certificate stands alone: no navigation, header or print button on paper.
+    page.emulate_media(media="print")
+    expect(page.get_by_role("button", name="Udskriv kursusbeviset")).to_be_hidden()
+    expect(page.locator(".breadcrumb")).to_be_hidden()
+    expect(page.locator(".certificate")).to_be_visible()
+    shot(page, "14b-certificate-printed")
+    page.emulate_media(media="screen")
 
     response = page.goto(site.base_url + "/c/unknown/")
     assert response is not None
