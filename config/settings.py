@@ -119,6 +119,8 @@ ENV_SETTINGS: dict[str, type] = {
     "REDIS_PREFIX": str,
     "RATELIMIT_ENABLED": bool,
     "LIMIT_LTI": str,
+    "LIMIT_REGISTRATION": str,
+    "LIMIT_CONSOLE_LOGIN": str,
     "ALLOW_PRIVATE_REGISTRATION_URLS": bool,
     "CANVAS_CLOUD_EXTRA_HOSTS": tuple,  # comma-separated
     "REACH_TARGET": int,

@@ -110,7 +110,6 @@ class ManualRegistration:
 
 def manual_registration(base_url: str, locale: str) -> ManualRegistration:
     """Every URL to paste, and the same configuration dynamic registration would send."""
-    language = locale if locale in ("da", "sv", "en") else "da"
-    metadata = client_metadata(base_url, locale=language)
+    metadata = client_metadata(base_url, locale=locale)  # it falls back to Danish itself
     return ManualRegistration(rows=ToolInfo(base_url).rows(),
                               configuration_json=json.dumps(metadata, indent=2, ensure_ascii=False))
