@@ -131,7 +131,8 @@ class Dashboard:
     pending_grading: int
 
 
-def cached_roster(store: KeyValueStore, cache_key: str, fetch: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def cached_roster(store: KeyValueStore, cache_key: str,
+                  fetch: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
     cached = store.get(cache_key)
     if cached is not None:
         return list(cached)
@@ -233,8 +234,17 @@ CSV_LABELS = {
 ROLE_LABELS = {Role.LEARNER: _l("Learner"), Role.INSTRUCTOR: _l("Instructor")}
 
 
+# A cell starting with one of these is a formula to Excel and LibreOffice (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """The cell as text, never as a formula: names and e-mails come from the LMS, not from us."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
 def to_csv(dashboard: Dashboard, rows: list[Row], *, delimiter: str) -> str:
-    """UTF-8 with a BOM so Excel opens it; column names in the interface language."""
+    """UTF-8 with a BOM so Excel opens it; column names in the interface language; no formulas."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, delimiter=delimiter)
@@ -242,14 +252,14 @@ def to_csv(dashboard: Dashboard, rows: list[Row], *, delimiter: str) -> str:
     for module in dashboard.modules:
         header += [f"{module.title}: {CSV_LABELS['status']}", f"{module.title}: {CSV_LABELS['score']}",
                    f"{module.title}: {CSV_LABELS['last']}"]
-    writer.writerow(header)
+    writer.writerow([spreadsheet_safe(cell) for cell in header])
     for row in rows:
         line = [row.member.name or row.member.sub, row.member.email or "", str(ROLE_LABELS[row.member.role])]
         for module in dashboard.modules:
             cell = row.cells[module.id]
             line += [cell.label, "" if cell.percent is None else str(cell.percent),
                      cell.last_activity.strftime("%Y-%m-%d %H:%M") if cell.last_activity else ""]
-        writer.writerow(line)
+        writer.writerow([spreadsheet_safe(cell) for cell in line])
     return out.getvalue()
 
 

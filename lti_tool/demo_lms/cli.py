@@ -54,10 +54,14 @@ def setup() -> None:
 
 
 @demo_cli.command("outage")
-@click.argument("mode", type=click.Choice(["503", "slow", "off"]))
-@click.option("--seconds", default=15, show_default=True, help="How long 'slow' requests hang.")
-def outage(mode: str, seconds: int) -> None:
-    """Make the demo LMS's gradebook fail, to watch scores wait in the outbox and arrive later."""
+@click.argument("mode", type=click.Choice(["503", "slow", "delay", "429", "off"]))
+@click.option("--seconds", default=15, show_default=True, help="How long 'slow' and 'delay' requests hang.")
+@click.option("--retry-after", default="30", show_default=True,
+              help="The Retry-After header of '429' answers: seconds or an HTTP date.")
+def outage(mode: str, seconds: int, retry_after: str) -> None:
+    """Make the demo LMS's gradebook fail, to watch scores wait in the outbox and arrive later.
+
+    503: unavailable; slow: hang, then 504; delay: hang, then accept; 429: too many requests."""
     from lti_tool.demo_lms.views import OUTAGE_KEY
     from lti_tool.runtime import runtime
 
@@ -65,5 +69,5 @@ def outage(mode: str, seconds: int) -> None:
     if mode == "off":
         store.delete(OUTAGE_KEY)
     else:
-        store.set(OUTAGE_KEY, {"mode": mode, "seconds": seconds}, 24 * 3600)
+        store.set(OUTAGE_KEY, {"mode": mode, "seconds": seconds, "retry_after": retry_after}, 24 * 3600)
     click.echo(f"demo LMS gradebook: {mode}")

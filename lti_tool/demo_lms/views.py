@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
@@ -196,6 +197,12 @@ def _require(scope: str) -> None:
     demo.check_access_token(request.headers.get("Authorization"), scope, secret_key=_secret())
 
 
+# How the line item container misbehaves (set by tests): {"ignore_filters": true} answers every
+# line item of the course whatever the query asks, as some platforms do; {"page_size": n} splits
+# the answer into pages linked by `Link: rel="next"`; {"delay": seconds} answers slowly.
+CONTAINER_KEY = "demo-lms:lineitems"
+
+
 @bp.route("/api/courses/<course_id>/lineitems", methods=["GET", "POST"])
 def line_items(course_id: str) -> tuple[Response, int] | Response:
     urls = _urls()
@@ -206,9 +213,23 @@ def line_items(course_id: str) -> tuple[Response, int] | Response:
         response.mimetype = "application/vnd.ims.lis.v2.lineitem+json"
         return response, 201
     _require(claims.SCOPE_LINEITEM)
-    items = gradebook.list_line_items(db.session(), course_id, request.args.to_dict())
+    quirks = runtime().store.get(CONTAINER_KEY) or {}
+    if quirks.get("delay"):
+        time.sleep(float(quirks["delay"]))
+    filters = {} if quirks.get("ignore_filters") else request.args.to_dict()
+    items = gradebook.list_line_items(db.session(), course_id, filters)
+    limit = int(request.args.get("limit") or quirks.get("page_size") or 0)
+    page = max(0, int(request.args.get("page", 0)))
+    more = False
+    if limit > 0:
+        more = (page + 1) * limit < len(items)
+        items = items[page * limit:(page + 1) * limit]
     response = jsonify([gradebook.line_item_json(i, urls) for i in items])
     response.mimetype = "application/vnd.ims.lis.v2.lineitemcontainer+json"
+    if more:
+        query = {k: v for k, v in request.args.items() if k not in ("limit", "page")}
+        next_url = f"{urls.lineitems_url(course_id)}?{urlencode({**query, 'limit': limit, 'page': page + 1})}"
+        response.headers["Link"] = f'<{next_url}>; rel="next"'
     return response
 
 
@@ -221,21 +242,23 @@ def line_item(course_id: str, item_id: int) -> Response:
 OUTAGE_KEY = "demo-lms:outage"
 
 
-def _outage() -> tuple[str, int] | None:
-    """A simulated LMS outage (set by tests or `flask demo outage`): 503s, or hanging requests."""
+def _outage() -> tuple[str, int, dict[str, str]] | None:
+    """A simulated LMS outage (set by tests or `flask demo outage`) for score posts: 503s, hanging
+    requests, 429 with a Retry-After, or a slow but working gradebook ("delay")."""
     outage = runtime().store.get(OUTAGE_KEY)
     if not outage:
         return None
-    if outage.get("mode") == "slow":
-        import time
-
+    mode = outage.get("mode")
+    if mode in ("slow", "delay"):
         time.sleep(float(outage.get("seconds", 5)))
-        return "gateway timeout", 504
-    return "service unavailable", 503
+        return ("gateway timeout", 504, {}) if mode == "slow" else None
+    if mode == "429":
+        return "too many requests", 429, {"Retry-After": str(outage.get("retry_after", 30))}
+    return "service unavailable", 503, {}
 
 
 @bp.post("/api/courses/<course_id>/lineitems/<int:item_id>/scores")
-def scores(course_id: str, item_id: int) -> tuple[str, int]:
+def scores(course_id: str, item_id: int) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     down = _outage()
     if down:
         return down

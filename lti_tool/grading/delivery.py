@@ -1,10 +1,15 @@
 """Delivering the outbox to the platforms' AGS endpoints, so no score is ever lost.
 
 Workers claim due rows in a short transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so any
-number of workers share one outbox), lease them, send them outside any transaction, and record
-the outcome. At most one row per (line item, learner) is in flight, so scores arrive in order.
-429, 5xx and timeouts are retried with exponential back-off and jitter; 409 means the LMS already
-holds this or a newer score and counts as delivered; any other 4xx is parked for the operator.
+number of workers share one outbox), lease them under a token of their own, send them outside
+any transaction, and record the outcome. Before each send a worker renews that row's lease, and
+it writes every outcome with a conditional UPDATE: a row whose lease ran out while the batch was
+slow and that another worker took over is neither sent nor overwritten by the first worker.
+At most one row per (line item, learner) is in flight, and a row with a newer score behind it is
+superseded instead of sent or queued again, so scores arrive in order. 429, 5xx and timeouts are
+retried with exponential back-off and jitter (never sooner than a Retry-After asks); 409 means
+the LMS already holds this or a newer score and counts as delivered; any other 4xx is parked
+for the operator.
 """
 
 from __future__ import annotations
@@ -12,14 +17,16 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import ColumnElement, CursorResult, and_, exists, func, select, update
 from sqlalchemy.orm import Session, aliased, scoped_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lti_tool.lti.services import (
     PlatformAuth,
@@ -28,15 +35,17 @@ from lti_tool.lti.services import (
     TokenClient,
     find_or_create_line_item,
     post_score,
+    retry_after_seconds,
 )
 from lti_tool.models import GradeTarget, Platform, ResourceLink, ScoreMessage, utcnow
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=120)
+LEASE = timedelta(seconds=120)  # per row: renewed before each send, so it covers one send, not a batch
 BASE_DELAY = 2.0
 MAX_DELAY = 3600.0
 MAX_ATTEMPTS = 30  # about a day of retries at the longest delay before the operator is asked
+LOST = "lost"  # what send() returns for a row another worker took over: nothing written
 
 
 @dataclass
@@ -44,22 +53,58 @@ class DeliveryReport:
     delivered: int = 0
     retried: int = 0
     parked: int = 0
+    superseded: int = 0
+    # Rows another worker took over after this one's lease ran out; not this worker's to count.
+    lost: int = 0
     latencies: list[float] = field(default_factory=list)
 
     @property
     def handled(self) -> int:
-        return self.delivered + self.retried + self.parked
+        return self.delivered + self.retried + self.parked + self.superseded
 
 
 def backoff(attempts: int, rng: Callable[[], float] = random.random) -> timedelta:
     """Exponential, capped, with ±50 % jitter so a recovering LMS is not hit by a thundering herd."""
-    delay = min(MAX_DELAY, BASE_DELAY * 2 ** max(0, attempts - 1))
+    exponent = min(max(0, attempts - 1), 32)  # 2 s · 2³² is far past the cap; no float overflow
+    delay = min(MAX_DELAY, BASE_DELAY * 2**exponent)
     return timedelta(seconds=delay * (0.5 + rng()))
 
 
-def claim(session: Session, limit: int, now: datetime | None = None) -> list[ScoreMessage]:
-    """Lease up to `limit` due rows for this worker and commit the lease."""
+def retry_delay(attempts: int, retry_after: float | None = None,
+                rng: Callable[[], float] = random.random) -> timedelta | None:
+    """How long to wait before the next try, or None when the row goes to the operator.
+
+    Never sooner than the platform's Retry-After (capped at MAX_DELAY, so one answer cannot hold
+    a score back for days); never later than the back-off would have waited otherwise."""
+    if attempts >= MAX_ATTEMPTS:
+        return None
+    delay = backoff(attempts, rng)
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=min(max(retry_after, 0.0), MAX_DELAY)))
+    return delay
+
+
+def _newer_exists() -> ColumnElement[bool]:
+    """A newer score for the same line item and learner is waiting, in flight or delivered."""
+    newer = aliased(ScoreMessage)
+    return exists().where(and_(
+        newer.grade_target_id == ScoreMessage.grade_target_id, newer.user_id == ScoreMessage.user_id,
+        newer.timestamp > ScoreMessage.timestamp, newer.state.in_(("queued", "sending", "delivered")),
+    ))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The rows one worker round leased, and the token its lease is held under."""
+
+    owner: str
+    rows: list[ScoreMessage]
+
+
+def claim(session: Session, limit: int, now: datetime | None = None, *, lease: timedelta = LEASE) -> Claim:
+    """Lease up to `limit` due rows for this worker, under a new owner token, and commit the lease."""
     now = now or utcnow()
+    owner = uuid.uuid4().hex
     other = aliased(ScoreMessage)
     in_flight = exists().where(and_(
         other.grade_target_id == ScoreMessage.grade_target_id, other.user_id == ScoreMessage.user_id,
@@ -72,16 +117,23 @@ def claim(session: Session, limit: int, now: datetime | None = None) -> list[Sco
     # (state, next_attempt_at) index; without it the planner walks the primary key past every
     # delivered row ever kept, so each claim (every second, even idle) grew with the history.
     waiting = ScoreMessage.state.in_(("queued", "sending"))
-    query = select(ScoreMessage).where(waiting, due, ~in_flight).order_by(ScoreMessage.id).limit(limit)
+    query = select(ScoreMessage.id).where(waiting, due, ~in_flight).order_by(ScoreMessage.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=ScoreMessage)
-    rows = list(session.scalars(query))
-    for row in rows:
-        row.state = "sending"
-        row.lease_until = now + LEASE
-        row.attempts += 1
+    ids = list(session.scalars(query))
+    rows: list[ScoreMessage] = []
+    if ids:
+        # The UPDATE repeats the conditions: SQLite has no row locks, so another worker may have
+        # claimed (or renewed) one of these rows between the SELECT and this statement.
+        session.execute(
+            update(ScoreMessage).where(ScoreMessage.id.in_(ids), waiting, due)
+            .values(state="sending", lease_owner=owner, lease_until=now + lease, attempts=ScoreMessage.attempts + 1)
+            .execution_options(synchronize_session=False))
+        rows = list(session.scalars(
+            select(ScoreMessage).where(ScoreMessage.id.in_(ids), ScoreMessage.lease_owner == owner)
+            .order_by(ScoreMessage.id).execution_options(populate_existing=True)))
     session.commit()
-    return rows
+    return Claim(owner, rows)
 
 
 def _score_body(row: ScoreMessage) -> dict[str, Any]:
@@ -102,10 +154,13 @@ def _score_body(row: ScoreMessage) -> dict[str, Any]:
 
 
 class Deliverer:
-    def __init__(self, session: Session, tokens: TokenClient, http: Any) -> None:
+    def __init__(self, session: Session, tokens: TokenClient, http: Any, *, owner: str,
+                 lease: timedelta = LEASE) -> None:
         self._session = session
         self._tokens = tokens
         self._http = http
+        self._owner = owner
+        self._lease = lease
         # Line items and their platforms read this round, by line item id: read once per round,
         # not per score (see _loaded_across_commits).
         self._targets: dict[int, tuple[GradeTarget | None, Platform | None]] = {}
@@ -119,18 +174,36 @@ class Deliverer:
             return target.lineitem_url
         if not target.lineitems_url:
             raise ServiceError("the platform gave no line item and no line-item container", retry=False)
-        link = self._session.get(ResourceLink, target.resource_link_id)
-        assert link is not None
-        resource_id = link.module_id or link.programme_id or "integrationsloeft"
-        url = find_or_create_line_item(client, target.lineitems_url, resource_id=resource_id,
-                                       resource_link_id=link.resource_link_id, label=target.label,
-                                       score_maximum=target.score_maximum, tag="integrationsloeft")
-        target.lineitem_url = url
-        self._session.commit()
-        return url
+        # One worker at a time finds or creates a link's line item: the row lock (PostgreSQL;
+        # SQLite runs a single worker) makes a second worker wait here and then read the URL the
+        # first one stored, instead of creating a second column in the gradebook. NO KEY UPDATE,
+        # so learners' new outbox rows (foreign keys to this row) are not held up meanwhile.
+        locked = self._session.scalars(
+            select(GradeTarget).where(GradeTarget.id == target.id).with_for_update(key_share=True)
+            .execution_options(populate_existing=True)).first()
+        try:
+            if locked is None:
+                raise ServiceError("the line item target no longer exists", retry=False)
+            if locked.lineitem_url:
+                return locked.lineitem_url
+            if not locked.lineitems_url:
+                raise ServiceError("the platform gave no line item and no line-item container", retry=False)
+            link = self._session.get(ResourceLink, locked.resource_link_id)
+            assert link is not None
+            resource_id = link.module_id or link.programme_id or "integrationsloeft"
+            url = find_or_create_line_item(client, locked.lineitems_url, resource_id=resource_id,
+                                           resource_link_id=link.resource_link_id, label=locked.label,
+                                           score_maximum=locked.score_maximum, tag="integrationsloeft")
+            locked.lineitem_url = url
+            return url
+        finally:
+            self._session.commit()  # stores the URL if found, and releases the lock either way
 
     def send(self, row: ScoreMessage) -> str:
-        """Send one leased row; returns its new state."""
+        """Send one leased row; returns its new state (LOST: another worker holds it now)."""
+        held = self._hold(row)
+        if held != "sending":
+            return held
         found = self._targets.get(row.grade_target_id)
         if found is None:
             target = self._session.get(GradeTarget, row.grade_target_id)
@@ -143,34 +216,67 @@ class Deliverer:
             client = self._client(platform)
             response = post_score(client, self._line_item(target, client), _score_body(row))
         except ServiceError as exc:
-            return self._failed(row, str(exc), retry=exc.retry)
+            return self._failed(row, str(exc), retry=exc.retry, retry_after=exc.retry_after)
         status = response.status_code
         if 200 <= status < 300 or status == 409:
             # 409: the LMS already holds a score at least this new (Moodle): nothing to resend.
             return self._finish(row, "delivered", None if status != 409 else "409: LMS holds a newer score")
         message = f"{status}: {response.text[:500]}"
-        return self._failed(row, message, retry=status in (401, 408, 429) or status >= 500)
+        return self._failed(row, message, retry=status in (401, 408, 429) or status >= 500,
+                            retry_after=retry_after_seconds(response.headers.get("Retry-After")))
 
-    def _failed(self, row: ScoreMessage, message: str, *, retry: bool) -> str:
-        if not retry or row.attempts >= MAX_ATTEMPTS:
+    def _write(self, row: ScoreMessage, *conditions: ColumnElement[bool], **values: Any) -> bool:
+        """Change the row only while this worker still holds its lease; commit. True if it did."""
+        result = cast(CursorResult[Any], self._session.execute(
+            update(ScoreMessage)
+            .where(ScoreMessage.id == row.id, ScoreMessage.lease_owner == self._owner,
+                   ScoreMessage.state == "sending", *conditions)
+            .values(**values).execution_options(synchronize_session=False)))
+        self._session.commit()
+        if result.rowcount != 1:
+            return False
+        for key, value in values.items():  # the loaded row says what the database says, unchanged
+            set_committed_value(row, key, value)
+        return True
+
+    def _lost(self, row: ScoreMessage) -> str:
+        log.warning("score %s: lease lost to another worker; this worker's outcome is not recorded", row.id)
+        return LOST
+
+    def _supersede_or_lose(self, row: ScoreMessage, message: str | None) -> str:
+        """A write conditional on "no newer score" failed: a newer one exists, or the lease is gone."""
+        if self._write(row, state="superseded", lease_owner=None, lease_until=None, last_error=message):
+            log.info("score %s superseded by a newer one for the same line item and learner", row.id)
+            return "superseded"
+        return self._lost(row)
+
+    def _hold(self, row: ScoreMessage) -> str:
+        """Renew the row's lease just before sending it, unless it was taken over or superseded."""
+        if self._write(row, ~_newer_exists(), lease_until=utcnow() + self._lease):
+            return "sending"
+        return self._supersede_or_lose(row, row.last_error)
+
+    def _failed(self, row: ScoreMessage, message: str, *, retry: bool, retry_after: float | None = None) -> str:
+        delay = retry_delay(row.attempts, retry_after) if retry else None
+        if delay is None:
             log.warning("score %s parked after %s attempts: %s", row.id, row.attempts, message)
             return self._finish(row, "parked", message)
-        row.state = "queued"
-        row.lease_until = None
-        row.last_error = message
-        row.next_attempt_at = utcnow() + backoff(row.attempts)
-        self._session.commit()
-        log.info("score %s will be retried (attempt %s): %s", row.id, row.attempts, message)
-        return "queued"
+        # Queued again only if no newer score came meanwhile: sent after it, it would overwrite it.
+        if self._write(row, ~_newer_exists(), state="queued", lease_owner=None, lease_until=None,
+                       last_error=message, next_attempt_at=utcnow() + delay):
+            log.info("score %s will be retried (attempt %s): %s", row.id, row.attempts, message)
+            return "queued"
+        return self._supersede_or_lose(row, message)
 
     def _finish(self, row: ScoreMessage, state: str, message: str | None) -> str:
-        row.state = state
-        row.lease_until = None
-        row.last_error = message
+        values: dict[str, Any] = {"state": state, "lease_owner": None, "lease_until": None, "last_error": message}
         if state == "delivered":
-            row.delivered_at = utcnow()
-        self._session.commit()
-        return state
+            values["delivered_at"] = utcnow()
+            return state if self._write(row, **values) else self._lost(row)
+        # Parked: a row with a newer score behind it needs no operator; it is superseded.
+        if self._write(row, ~_newer_exists(), **values):
+            return state
+        return self._supersede_or_lose(row, message)
 
 
 @contextmanager
@@ -179,8 +285,9 @@ def _loaded_across_commits(session: Session) -> Iterator[None]:
 
     Each claimed row is committed on its own, and every commit expired every object, so each
     row was read again twice and its line item and platform once more per score (five queries
-    per score instead of one UPDATE). The claimed rows are leased to this worker, so nobody else
-    writes them meanwhile; line items and platforms are read once per round instead of per score.
+    per score instead of one UPDATE). Rows are never written from these objects: every change
+    is a conditional UPDATE on the lease (Deliverer._write), which also keeps them in step.
+    Line items and platforms are read once per round instead of per score.
     """
     real = session() if isinstance(session, scoped_session) else session
     previous = real.expire_on_commit
@@ -194,18 +301,24 @@ def _loaded_across_commits(session: Session) -> Iterator[None]:
         real.expire_all()
 
 
-def deliver_due(session: Session, tokens: TokenClient, http: Any, *, batch: int = 50) -> DeliveryReport:
+def deliver_due(session: Session, tokens: TokenClient, http: Any, *, batch: int = 50,
+                lease: timedelta = LEASE) -> DeliveryReport:
     """One round: claim due scores and send them. Returns what happened."""
     report = DeliveryReport()
-    deliverer = Deliverer(session, tokens, http)
     with _loaded_across_commits(session):
-        for row in claim(session, batch):
+        claimed = claim(session, batch, lease=lease)
+        deliverer = Deliverer(session, tokens, http, owner=claimed.owner, lease=lease)
+        for row in claimed.rows:
             state = deliverer.send(row)
             if state == "delivered":
                 report.delivered += 1
                 report.latencies.append((utcnow() - row.created_at).total_seconds())
             elif state == "parked":
                 report.parked += 1
+            elif state == "superseded":
+                report.superseded += 1
+            elif state == LOST:
+                report.lost += 1
             else:
                 report.retried += 1
     return report

@@ -3,10 +3,13 @@
 Only the newest row per (line item, learner) is ever sent: a new row supersedes the queued
 ones before it, and timestamps are strictly increasing, so an older score can never overwrite
 a newer one at the LMS (which answers 409 to a timestamp not later than the one it holds).
+Only learners' scores are queued: an instructor trying the activities out (their launch has an
+instructor role) has no gradebook row, and the LMS would refuse the score (Moodle: 400).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -14,12 +17,22 @@ from sqlalchemy.orm import Session
 
 from lti_tool.content.model import Catalog, Module
 from lti_tool.grading.messages import ScoreValues, module_score, programme_score
+from lti_tool.lti.roles import Role, effective_role
 from lti_tool.models import GradeTarget, LaunchRecord, ResourceLink, ScoreMessage, User, utcnow
 from lti_tool.progress import rules
 
 
+def learner_links(launches: Iterable[tuple[int | None, list[str]]]) -> set[int]:
+    """The links whose latest launch, of (link, roles) pairs oldest first, was as a learner."""
+    latest: dict[int, list[str]] = {}
+    for link_id, roles in launches:
+        if link_id is not None:
+            latest[link_id] = roles
+    return {link_id for link_id, roles in latest.items() if effective_role(roles) == Role.LEARNER}
+
+
 def _targets_for(session: Session, user_id: int, module: Module) -> list[tuple[GradeTarget, ResourceLink]]:
-    """Line items of the links this learner launched that cover the module."""
+    """Line items of the links this user launched as a learner that cover the module."""
     rows = session.execute(
         select(GradeTarget, ResourceLink)
         .join(ResourceLink, GradeTarget.resource_link_id == ResourceLink.id)
@@ -29,7 +42,15 @@ def _targets_for(session: Session, user_id: int, module: Module) -> list[tuple[G
             (ResourceLink.module_id == module.id) | (ResourceLink.module_id.is_(None)),
         )
     ).all()
-    return [(target, link) for target, link in rows]
+    if not rows:
+        return []
+    launches = session.execute(
+        select(LaunchRecord.resource_link_id, LaunchRecord.roles)
+        .where(LaunchRecord.user_id == user_id, LaunchRecord.resource_link_id.in_([link.id for _, link in rows]))
+        .order_by(LaunchRecord.created_at, LaunchRecord.id)
+    )
+    learning = learner_links((link_id, list(roles or [])) for link_id, roles in launches)
+    return [(target, link) for target, link in rows if link.id in learning]
 
 
 def next_timestamp(session: Session, target_id: int, user_id: int, now: datetime | None = None) -> datetime:

@@ -13,8 +13,10 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 
@@ -27,12 +29,33 @@ stats = {"token_fetches": 0, "token_hits": 0}
 
 
 class ServiceError(Exception):
-    """A service call failed. `retry` says whether trying again later can help."""
+    """A service call failed. `retry` says whether trying again later can help, `retry_after`
+    how many seconds the platform asked us to wait first (its Retry-After header), if it did."""
 
-    def __init__(self, message: str, *, status: int | None = None, retry: bool = True) -> None:
+    def __init__(self, message: str, *, status: int | None = None, retry: bool = True,
+                 retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.retry = retry
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
+
+    None when there is no usable header; a date in the past means "now" (0)."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000" or an obsolete zone: HTTP dates are always GMT
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 @dataclass(frozen=True)
@@ -93,7 +116,8 @@ class TokenClient:
             # platform may still hold our old JWKS, and it refetches on its own.
             retry = True
             raise ServiceError(f"token endpoint answered {response.status_code}: {response.text[:300]}",
-                               status=response.status_code, retry=retry)
+                               status=response.status_code, retry=retry,
+                               retry_after=retry_after_seconds(response.headers.get("Retry-After")))
         try:
             body = response.json()
             token = str(body["access_token"])
@@ -143,20 +167,52 @@ LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
 LINEITEMS_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
 MEMBERSHIP_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
+_NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?', re.IGNORECASE)
+
+
+def find_line_item(client: ServiceClient, lineitems_url: str, *, resource_id: str, resource_link_id: str,
+                   max_pages: int = 50) -> str | None:
+    """The link's own line item in the container: the one with both its resourceLinkId and our
+    resourceId, on any page (AGS 2.0 §3.2, pages linked by `Link: rel="next"`).
+
+    The query filters are only a hint that platforms may ignore, so every item is checked: another
+    link's column with the same resourceId must never receive this link's scores. Next pages are
+    followed only on the container's own origin, since each request carries our access token.
+    """
+    scopes = (claims.SCOPE_LINEITEM,)
+    origin = urlsplit(lineitems_url)[:2]
+    url: str | None = lineitems_url
+    params: dict[str, str] | None = {"resource_link_id": resource_link_id, "resource_id": resource_id}
+    for _ in range(max_pages):
+        if url is None:
+            break
+        response = client.call("GET", url, scopes, accept=LINEITEMS_TYPE, params=params)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            _raise_for(response, "listing line items")
+        for item in response.json() or []:
+            if (isinstance(item, dict) and item.get("id") and item.get("resourceId") == resource_id
+                    and item.get("resourceLinkId") == resource_link_id):
+                return str(item["id"])
+        match = _NEXT_LINK.search(response.headers.get("Link", ""))
+        url = urljoin(url, match.group(1)) if match else None
+        if url is not None and urlsplit(url)[:2] != origin:
+            raise ServiceError(f"the line item container's next page {url} is on another host", retry=False)
+        params = None  # the next page's URL carries its own query
+    if url is not None:
+        # Not found in the pages read, but there are more: creating one now could duplicate it.
+        raise ServiceError(f"the line item container has more than {max_pages} pages", retry=False)
+    return None
 
 
 def find_or_create_line_item(client: ServiceClient, lineitems_url: str, *, resource_id: str,
                              resource_link_id: str, label: str, score_maximum: float, tag: str) -> str:
-    """The line item for a link: found by resourceId in the container, or created there (AGS §3.2)."""
+    """The line item for a link: found in the container (see find_line_item), or created there (AGS §3.2)."""
+    found = find_line_item(client, lineitems_url, resource_id=resource_id, resource_link_id=resource_link_id)
+    if found is not None:
+        return found
     scopes = (claims.SCOPE_LINEITEM,)
-    response = client.call("GET", lineitems_url, scopes, accept=LINEITEMS_TYPE,
-                           params={"resource_link_id": resource_link_id, "resource_id": resource_id})
-    if response.status_code == 200:
-        for item in response.json() or []:
-            if isinstance(item, dict) and item.get("resourceId") == resource_id and item.get("id"):
-                return str(item["id"])
-    elif response.status_code not in (404,):
-        _raise_for(response, "listing line items")
     created = client.call("POST", lineitems_url, scopes, accept=LINEITEM_TYPE, content_type=LINEITEM_TYPE,
                           json_body={"label": label, "scoreMaximum": score_maximum, "resourceId": resource_id,
                                      "resourceLinkId": resource_link_id, "tag": tag})
@@ -173,10 +229,7 @@ def post_score(client: ServiceClient, lineitem_url: str, body: dict[str, Any]) -
 def _raise_for(response: requests.Response, doing: str) -> None:
     retry = response.status_code in (401, 408, 429) or response.status_code >= 500
     raise ServiceError(f"{doing}: {response.status_code} {response.text[:300]}", status=response.status_code,
-                       retry=retry)
-
-
-_NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?', re.IGNORECASE)
+                       retry=retry, retry_after=retry_after_seconds(response.headers.get("Retry-After")))
 
 
 def roster(client: ServiceClient, memberships_url: str, *, max_pages: int = 100) -> list[dict[str, Any]]:

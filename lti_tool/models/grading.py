@@ -52,6 +52,10 @@ class ScoreMessage(Base):
     # newer one replaced it) | parked (needs the operator)
     state: Mapped[str] = mapped_column(String(16), default="queued")
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The claim (one random token per worker round) that holds the lease: a worker writes an
+    # outcome only while the row still carries its token, so one whose lease ran out and was
+    # taken over cannot overwrite the new holder's result.
+    lease_owner: Mapped[str | None] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)

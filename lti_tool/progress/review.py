@@ -5,12 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from lti_tool.content.model import Activity, Module
-from lti_tool.errors import NotFound
+from lti_tool.errors import NotFound, ToolError
 from lti_tool.models import LaunchRecord, Submission, User
+
+
+class NotAwaitingGrading(ToolError):
+    """The reflection was graded already, or the learner has sent a newer one since."""
+
+    status = 409
+    reason = "not_awaiting_grading"
+    message = _l("This answer is no longer waiting for grading.")
+    hint = _l(
+        "The learner may have sent a newer answer, or it has been graded. Open the list of answers "
+        "to grade again."
+    )
 
 
 @dataclass(frozen=True)
@@ -41,8 +54,9 @@ def pending_reviews(session: Session, modules: tuple[Module, ...], context_pk: i
     return items
 
 
-def review_item(session: Session, submission_id: int, modules: tuple[Module, ...], context_pk: int | None) -> ReviewItem:
-    """One submission, only if it belongs to this course's placement."""
+def review_item(session: Session, submission_id: int, modules: tuple[Module, ...],
+                context_pk: int | None) -> ReviewItem:
+    """One submission waiting for grading, only if it belongs to this course's placement."""
     row = session.execute(
         select(Submission, User).join(User, User.id == Submission.user_id)
         .where(Submission.id == submission_id, Submission.user_id.in_(_course_users(context_pk)))
@@ -51,4 +65,8 @@ def review_item(session: Session, submission_id: int, modules: tuple[Module, ...
     activity = module.activity(row[0].activity_id) if module and row else None
     if row is None or module is None or activity is None or activity.type != "reflection":
         raise NotFound(f"submission {submission_id} is not in this course")
+    if row[0].status != "pending":
+        # Only the newest answer is graded, once: a superseded one would overwrite the learner's
+        # state with the grade of an answer they have since replaced.
+        raise NotAwaitingGrading(f"submission {submission_id} is {row[0].status}")
     return ReviewItem(row[0], row[1], module, activity)

@@ -5,14 +5,23 @@ from __future__ import annotations
 import re
 import threading
 import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from email.utils import format_datetime
+from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
-from lti_tool.demo_lms.models import DemoLineItem, DemoScore
-from lti_tool.demo_lms.views import OUTAGE_KEY
+from lti_tool.demo_lms.models import DemoLineItem, DemoResourceLink, DemoScore
+from lti_tool.demo_lms.views import CONTAINER_KEY, OUTAGE_KEY
 from lti_tool.extensions import db
+from lti_tool.grading import delivery
 from lti_tool.lti import services
+from lti_tool.lti.http import TimeoutSession
 from lti_tool.models import GradeTarget, LaunchRecord, Platform, ResourceLink, ScoreMessage, User, utcnow
 from lti_tool.runtime import runtime
 from tests.integration.test_learning import catalog, grade_pending, launch_id
@@ -41,6 +50,87 @@ def demo_score(user: str, link: str = "rl-stor") -> DemoScore | None:
 def user_id_of(home_url: str) -> int:
     db.session.rollback()
     return db.session.get(LaunchRecord, launch_id(home_url)).user_id
+
+
+@pytest.fixture
+def lms_switches(live) -> Iterator[Any]:
+    """The demo LMS's outage and line-item container switches, always switched off afterwards."""
+    store = runtime().store
+    yield store
+    store.delete(OUTAGE_KEY)
+    store.delete(CONTAINER_KEY)
+
+
+class WatchedHTTP(TimeoutSession):
+    """The tool's real HTTP session, noting every score it posts (and able to act just before)."""
+
+    def __init__(self, app, before_score: Callable[[dict[str, Any]], None] | None = None,
+                 posted: list[str] | None = None) -> None:
+        super().__init__(app.config["HTTP_TIMEOUT"])
+        self.posted = posted if posted is not None else []  # userId of each score POST, in order
+        self._before_score = before_score
+        self._lock = threading.Lock()
+
+    def request(self, method, url, *args, **kwargs):
+        if method == "POST" and str(url).endswith("/scores"):
+            with self._lock:
+                self.posted.append(kwargs["json"]["userId"])
+            if self._before_score:
+                self._before_score(kwargs["json"])
+        return super().request(method, url, *args, **kwargs)
+
+
+def one_round(http, *, session=None, lease: timedelta = delivery.LEASE, batch: int = 50) -> delivery.DeliveryReport:
+    """One worker round as `flask grades worker` runs it, with the given HTTP session and lease."""
+    session = session or db.session
+    return delivery.deliver_due(session, runtime().token_client(session), http, batch=batch, lease=lease)
+
+
+def target_of(link_id: str) -> GradeTarget:
+    db.session.rollback()
+    return db.session.scalars(select(GradeTarget).join(ResourceLink, ResourceLink.id == GradeTarget.resource_link_id)
+                              .where(ResourceLink.resource_link_id == link_id)).one()
+
+
+def rl_stor_target(agent, learner: str) -> GradeTarget:
+    agent.launch(learner, "stor-kursus", "rl-stor")  # makes sure the line item target exists
+    return target_of("rl-stor")
+
+
+def run_workers(live, *jobs: Callable[[], None], timeout: float = 120) -> None:
+    """Each job in a thread of its own, with its own app context and session, as separate
+    worker processes would run; returns when all have finished."""
+
+    def run(job: Callable[[], None]) -> None:
+        with live.app.app_context():
+            try:
+                job()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+
+
+def queue_scores(target: GradeTarget, subs: list[str]) -> list[ScoreMessage]:
+    """A final score for each of these learners, straight into the outbox (as if just submitted)."""
+    users = []
+    for sub in subs:
+        user = db.session.scalars(select(User).where(User.platform_id == target.platform_id, User.sub == sub)).first()
+        users.append(user or User(platform_id=target.platform_id, sub=sub))
+    db.session.add_all(users)
+    db.session.flush()
+    now = utcnow()
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    rows = [ScoreMessage(grade_target_id=target.id, user_id=user.id, sub=user.sub, score_given=50, score_maximum=100,
+                         activity_progress="Completed", grading_progress="FullyGraded", comment="to", timestamp=now,
+                         state="queued", attempts=0, next_attempt_at=now) for user in users]
+    db.session.add_all(rows)
+    db.session.commit()
+    return rows
 
 
 def test_progress_and_final_score_reach_the_gradebook(app, agent, fresh_learner, live):
@@ -182,38 +272,21 @@ def test_rejected_score_is_parked_with_the_lms_message_and_can_be_retried(app, a
 def test_two_workers_share_one_outbox_without_duplicates(app, live, agent, fresh_learner):
     if live.backend != "services":
         pytest.skip("SKIP LOCKED needs PostgreSQL")
-    agent.launch(fresh_learner, "stor-kursus", "rl-stor")  # makes sure the line item target exists
-    db.session.rollback()
-    target = db.session.scalars(select(GradeTarget).join(ResourceLink, ResourceLink.id == GradeTarget.resource_link_id)
-                                .where(ResourceLink.resource_link_id == "rl-stor")).one()
-    platform_id = target.platform_id
+    target = rl_stor_target(agent, fresh_learner)
     subs = [f"stor-kursus-l{900 + i:04d}" for i in range(60)]
-    users = [User(platform_id=platform_id, sub=s) for s in subs]
-    db.session.add_all(users)
-    db.session.flush()
-    now = utcnow()
-    for user in users:
-        db.session.add(ScoreMessage(grade_target_id=target.id, user_id=user.id, sub=user.sub, score_given=50,
-                                    score_maximum=100, activity_progress="Completed", grading_progress="FullyGraded",
-                                    comment="to", timestamp=now, state="queued", attempts=0, next_attempt_at=now))
-    db.session.commit()
+    queue_scores(target, subs)
 
     def worker() -> None:
-        with live.app.app_context():
-            for _ in range(500):  # other tests' scores share the outbox; run until it is empty
-                if runtime().deliver_scores(db.session, batch=10).handled == 0:
-                    break
-            db.session.remove()
+        for _ in range(500):  # other tests' scores share the outbox; run until it is empty
+            if runtime().deliver_scores(db.session, batch=10).handled == 0:
+                break
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    run_workers(live, worker, worker)
 
     db.session.rollback()
     rows = db.session.scalars(select(ScoreMessage).where(ScoreMessage.sub.in_(subs))).all()
-    assert all(r.state == "delivered" for r in rows), [(r.sub, r.state, r.last_error) for r in rows if r.state != "delivered"][:5]
+    assert all(r.state == "delivered" for r in rows), [(r.sub, r.state, r.last_error) for r in rows
+                                                       if r.state != "delivered"][:5]
     received = db.session.scalars(select(DemoScore).where(DemoScore.user_id.in_(subs))).all()
     assert len(received) == 60 and all(s.received == 1 for s in received)
 
@@ -264,3 +337,260 @@ def test_embedded_grade_worker_runs_as_a_thread(make_app):
     worker.stop()
     worker.join(timeout=5)
     assert not worker.is_alive()
+
+
+# --- leases, ordering, line items, rate limits, back-off ----------------------------------------
+
+def test_a_batch_that_outlives_its_lease_is_shared_not_sent_twice(app, live, agent, fresh_learner, lms_switches):
+    # Each score takes the LMS 0.5 s and the lease is 1.5 s: a batch of eight outlives the lease
+    # of its last rows, and a second worker claims those. Each row must still reach the LMS once,
+    # and nobody's outcome may overwrite the other's.
+    target = rl_stor_target(agent, fresh_learner)
+    subs = [f"stor-kursus-l{960 + i:04d}" for i in range(8)]
+    rows = queue_scores(target, subs)
+    lms_switches.set(OUTAGE_KEY, {"mode": "delay", "seconds": 0.5}, 600)
+    posted: list[str] = []
+    reports: dict[str, list[delivery.DeliveryReport]] = {"first": [], "second": []}
+
+    def worker(name: str, start_after: float) -> Callable[[], None]:
+        def rounds() -> None:
+            time.sleep(start_after)
+            http = WatchedHTTP(live.app, posted=posted)
+            for _ in range(20):
+                report = one_round(http, lease=timedelta(seconds=1.5), batch=len(rows))
+                reports[name].append(report)
+                if report.handled == 0 and report.lost == 0:
+                    break
+        return rounds
+
+    run_workers(live, worker("first", 0.0), worker("second", 1.8))
+
+    assert sum(r.lost for r in reports["first"]) > 0  # the second worker did take rows over
+    assert sum(r.delivered for r in reports["second"]) > 0
+    mine = [sub for sub in posted if sub in subs]
+    assert sorted(mine) == sorted(subs), Counter(mine)  # each score sent exactly once
+    db.session.rollback()
+    finished = db.session.scalars(select(ScoreMessage).where(ScoreMessage.id.in_([r.id for r in rows]))).all()
+    assert [(r.state, r.last_error, r.lease_owner) for r in finished] == [("delivered", None, None)] * len(rows)
+    received = db.session.scalars(select(DemoScore).where(DemoScore.user_id.in_(subs))).all()
+    assert sorted(s.received for s in received) == [1] * len(subs)
+
+
+def test_a_worker_whose_lease_was_taken_over_records_no_outcome(app, agent, fresh_learner):
+    target = rl_stor_target(agent, fresh_learner)
+    [row] = queue_scores(target, ["stor-kursus-l0968"])
+    taken: dict[str, Any] = {}
+
+    def second_worker_claims(body: dict[str, Any]) -> None:
+        # While the first worker waits for the LMS, its lease runs out and another worker claims
+        # the row (as it would 31 s later), in its own session.
+        if body["userId"] == row.sub and not taken:
+            other = Session(db.engine, expire_on_commit=False)
+            taken["session"] = other
+            taken["claim"] = delivery.claim(other, 50, utcnow() + timedelta(seconds=31))
+
+    report = one_round(WatchedHTTP(app, before_score=second_worker_claims), lease=timedelta(seconds=30))
+
+    assert report.lost >= 1 and report.delivered == 0
+    db.session.rollback()
+    held = db.session.get(ScoreMessage, row.id)
+    # The first worker's "delivered" was not written over the second worker's lease.
+    assert (held.state, held.lease_owner) == ("sending", taken["claim"].owner)
+
+    other, second = taken["session"], taken["claim"]
+    deliverer = delivery.Deliverer(other, runtime().token_client(other), runtime().http(), owner=second.owner)
+    outcomes = {r.id: deliverer.send(r) for r in second.rows}
+    other.close()
+    assert outcomes[row.id] == "delivered"
+    db.session.rollback()
+    done = db.session.get(ScoreMessage, row.id)
+    # The score had in fact arrived with the first worker's post: the LMS says so (409).
+    assert (done.state, done.lease_owner, done.last_error) == ("delivered", None, "409: LMS holds a newer score")
+    assert demo_score("stor-kursus-l0968").received == 1
+
+
+def test_an_older_score_that_fails_while_a_newer_one_waits_is_superseded(app, agent, fresh_learner, lms_switches):
+    home = agent.launch(fresh_learner, "stor-kursus", "rl-stor")
+    module = catalog(app).module("nyankomne")
+    exercises = [a for a in module.activities if a.type in ("quiz", "matching")]
+    submit(agent, home.url, module, exercises[0], correct_answer(exercises[0]))
+    uid = user_id_of(home.url)
+
+    def learner_goes_on_and_the_lms_fails(body: dict[str, Any]) -> None:
+        # While the first score is on its way, the learner submits again (a newer score is
+        # queued next to the one in flight), and then the LMS fails the first one.
+        if body["userId"] == fresh_learner and lms_switches.get(OUTAGE_KEY) is None:
+            submit(agent, home.url, module, exercises[1], correct_answer(exercises[1]))
+            lms_switches.set(OUTAGE_KEY, {"mode": "503"}, 600)
+
+    http = WatchedHTTP(app, before_score=learner_goes_on_and_the_lms_fails)
+    one_round(http)
+    db.session.rollback()
+    rows = db.session.scalars(select(ScoreMessage).where(ScoreMessage.user_id == uid)
+                              .order_by(ScoreMessage.timestamp)).all()
+    failed = next(r for r in rows if r.last_error and r.last_error.startswith("503"))
+    assert failed.state == "superseded"  # not queued again next to the newer score
+    assert rows[-1].state == "queued" and rows[-1].timestamp > failed.timestamp
+
+    lms_switches.delete(OUTAGE_KEY)
+    deliver_all(app)
+    db.session.rollback()
+    rows = db.session.scalars(select(ScoreMessage).where(ScoreMessage.user_id == uid)
+                              .order_by(ScoreMessage.timestamp)).all()
+    assert [r.state for r in rows] == ["superseded"] * (len(rows) - 1) + ["delivered"]
+    score = demo_score(fresh_learner)
+    assert score.received == 1 and score.timestamp == rows[-1].timestamp  # only the newest, last
+
+
+def new_demo_link(custom: dict[str, str], line_items: list[tuple[str | None, str | None]]) -> str:
+    """A link in the large course with these (resourceLinkId or None for this link, resourceId)
+    line items in the course's gradebook, created in that order."""
+    link_id = "rl-test-" + uuid.uuid4().hex[:8]
+    db.session.rollback()
+    db.session.add(DemoResourceLink(course_id="stor-kursus", link_id=link_id, title="Testlink", custom=custom))
+    for owner, resource_id in line_items:
+        db.session.add(DemoLineItem(course_id="stor-kursus", resource_link_id=owner or link_id, label="Kolonne",
+                                    score_maximum=100, resource_id=resource_id, tag="integrationsloeft"))
+        db.session.flush()
+    db.session.commit()
+    return link_id
+
+
+def line_items_of(link_id: str) -> list[DemoLineItem]:
+    db.session.rollback()
+    return list(db.session.scalars(select(DemoLineItem).where(DemoLineItem.resource_link_id == link_id)
+                                   .order_by(DemoLineItem.id)))
+
+
+def test_line_item_is_found_by_resource_and_link_id_across_container_pages(app, agent, fresh_learner,
+                                                                           lms_switches):
+    # Another link's column for the same module comes first; this link has two columns (so the
+    # launch names no `lineitem`), ours last. The container ignores the query's filters and
+    # answers two items a page, as some platforms do.
+    other_link = "rl-other-" + uuid.uuid4().hex[:6]
+    link_id = new_demo_link({"module": "unge"}, [(other_link, "unge"), (None, "handmade-column"), (None, "unge")])
+    [theirs], [_, ours] = line_items_of(other_link), line_items_of(link_id)
+    db.session.rollback()
+    in_container = list(db.session.scalars(select(DemoLineItem.id).where(DemoLineItem.course_id == "stor-kursus")
+                                           .order_by(DemoLineItem.id)))
+    assert in_container.index(theirs.id) < in_container.index(ours.id) and in_container.index(ours.id) >= 2
+    lms_switches.set(CONTAINER_KEY, {"ignore_filters": True, "page_size": 2}, 600)
+
+    home = agent.launch(fresh_learner, "stor-kursus", link_id)
+    module = catalog(app).module("unge")
+    quiz = next(a for a in module.activities if a.type == "quiz")
+    submit(agent, home.url, module, quiz, correct_answer(quiz))
+    deliver_all(app)
+
+    assert target_of(link_id).lineitem_url.endswith(f"/lineitems/{ours.id}")
+    assert db.session.scalar(select(func.count()).where(DemoLineItem.course_id == "stor-kursus")) == len(
+        in_container)  # none created
+    scored = db.session.scalars(select(DemoScore.line_item_id).where(DemoScore.user_id == fresh_learner)).all()
+    assert scored == [ours.id]
+
+
+def test_two_workers_create_one_line_item_for_a_new_link(app, live, agent, fresh_learner, lms_switches):
+    if live.backend != "services":
+        pytest.skip("row locks need PostgreSQL (SQLite runs one worker)")
+    link_id = new_demo_link({"module": "unge"}, [])
+    agent.launch(fresh_learner, "stor-kursus", link_id)
+    target = target_of(link_id)
+    assert target.lineitem_url is None
+    subs = ["stor-kursus-l0970", "stor-kursus-l0971"]
+    queue_scores(target, subs)
+    lms_switches.set(CONTAINER_KEY, {"delay": 1.0}, 600)  # both workers look at once, and slowly
+
+    def worker() -> None:
+        one_round(runtime().http(), batch=1)
+
+    run_workers(live, worker, worker, timeout=60)
+    deliver_all(app)  # in case a worker picked another test's due score instead of one of these
+
+    [item] = line_items_of(link_id)
+    assert item.resource_id == "unge"
+    db.session.rollback()
+    scored = db.session.scalars(select(DemoScore).where(DemoScore.user_id.in_(subs))).all()
+    assert {(s.user_id, s.line_item_id) for s in scored} == {(sub, item.id) for sub in subs}
+
+
+@pytest.mark.parametrize("retry_after", ["120", "date+300"])
+def test_429_waits_as_long_as_retry_after_asks(app, agent, fresh_learner, runner, lms_switches, retry_after):
+    expected = 120.0
+    if retry_after.startswith("date"):
+        expected = 300.0
+        retry_after = format_datetime(utcnow() + timedelta(seconds=expected), usegmt=True)
+    result = runner.invoke(args=["demo", "outage", "429", "--retry-after", retry_after])
+    assert result.exit_code == 0 and "429" in result.output
+    home = agent.launch(fresh_learner, "stor-kursus", "rl-stor")
+    module = catalog(app).module("nyankomne")
+    quiz = next(a for a in module.activities if a.type == "quiz")
+    submit(agent, home.url, module, quiz, correct_answer(quiz))
+    uid = user_id_of(home.url)
+
+    before = utcnow()
+    one_round(runtime().http())
+    db.session.rollback()
+    waiting = select(ScoreMessage).where(ScoreMessage.user_id == uid, ScoreMessage.state == "queued")
+    row = db.session.scalars(waiting).one()
+    assert (row.attempts, row.last_error[:3]) == (1, "429")
+    wait = (row.next_attempt_at - before).total_seconds()
+    assert expected - 2 <= wait <= expected + 2, wait  # not the 1-3 s of a first back-off
+    one_round(runtime().http())  # the next round leaves it alone
+    db.session.rollback()
+    assert db.session.scalars(waiting).one().attempts == 1
+
+    assert "off" in runner.invoke(args=["demo", "outage", "off"]).output
+    deliver_all(app)
+    assert demo_score(fresh_learner).received == 1
+
+
+def test_failures_back_off_exponentially_and_park_after_max_attempts(app, agent, fresh_learner, lms_switches):
+    home = agent.launch(fresh_learner, "stor-kursus", "rl-stor")
+    module = catalog(app).module("nyankomne")
+    quiz = next(a for a in module.activities if a.type == "quiz")
+    submit(agent, home.url, module, quiz, correct_answer(quiz))
+    uid = user_id_of(home.url)
+    lms_switches.set(OUTAGE_KEY, {"mode": "503"}, 600)
+    mine = (ScoreMessage.user_id == uid) & (ScoreMessage.state.in_(("queued", "parked")))
+
+    # The fourth failure waits 2 s · 2³ = 16 s, give or take half.
+    db.session.execute(update(ScoreMessage).where(mine).values(attempts=3))
+    db.session.commit()
+    before = utcnow()
+    one_round(runtime().http())
+    db.session.rollback()
+    row = db.session.scalars(select(ScoreMessage).where(mine)).one()
+    assert (row.state, row.attempts) == ("queued", 4) and row.last_error.startswith("503")
+    assert 8 <= (row.next_attempt_at - before).total_seconds() <= 24 + 1
+
+    # The last allowed attempt fails too: the operator is asked, the score is not dropped.
+    db.session.execute(update(ScoreMessage).where(mine).values(attempts=delivery.MAX_ATTEMPTS - 1,
+                                                               next_attempt_at=utcnow()))
+    db.session.commit()
+    assert one_round(runtime().http()).parked >= 1
+    db.session.rollback()
+    row = db.session.scalars(select(ScoreMessage).where(mine)).one()
+    assert (row.state, row.attempts, row.lease_owner) == ("parked", delivery.MAX_ATTEMPTS, None)
+    assert row.last_error.startswith("503")
+    assert demo_score(fresh_learner) is None
+
+
+def test_an_instructor_trying_the_activities_queues_no_score(app, live, fresh_learner):
+    teacher = live.agent()
+    board = teacher.launch("hanne", "stor-kursus", "rl-stor")
+    assert board.url.endswith("/instructor/")
+    as_learners_see_it = board.url.removesuffix("instructor/")
+    module = catalog(app).module("nyankomne")
+    quiz = next(a for a in module.activities if a.type == "quiz")
+    answered = submit(teacher, as_learners_see_it, module, quiz, correct_answer(quiz))
+    assert answered.status_code == 200 and "error=" not in answered.url
+
+    db.session.rollback()
+    hanne = db.session.get(LaunchRecord, launch_id(board.url)).user_id
+    assert db.session.scalars(select(ScoreMessage).where(ScoreMessage.user_id == hanne)).all() == []
+    # A learner's answer on the same link still is.
+    learner = live.agent()
+    home = learner.launch(fresh_learner, "stor-kursus", "rl-stor")
+    submit(learner, home.url, module, quiz, correct_answer(quiz))
+    db.session.rollback()
+    assert db.session.scalars(select(ScoreMessage).where(ScoreMessage.user_id == user_id_of(home.url))).all()

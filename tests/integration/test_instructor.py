@@ -3,20 +3,47 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
+from dataclasses import dataclass
 
 import jwt
 from sqlalchemy import select
 
+from lti_tool.dashboard import STATE_ORDER
+from lti_tool.demo_lms import directory
 from lti_tool.demo_lms.models import DemoLineItem, DemoResourceLink, DemoScore
 from lti_tool.extensions import db
 from lti_tool.lti import claims
-from lti_tool.models import Submission
+from lti_tool.models import ActivityState, ModuleProgress, Submission, User
 from tests.integration.test_grades import deliver_all
 from tests.integration.test_learning import catalog
 from tests.support.agent import autosubmit_form, text_of
 from tests.support.learner import correct_answer, csrf_of, submit, work_through
+
+ROSTER_ROW = re.compile(r'<tr><th scope="row">([^<]*)(?:<br>.*?)?</th>\s*<td>([^<]*)</td>\s*'
+                        r'<td><span class="badge badge-(\w+)">[^<]*</span>(?:<br>(\d+) %)?', re.S)
+
+
+@dataclass(frozen=True)
+class Shown:
+    name: str
+    role: str
+    state: str
+    percent: int | None
+
+
+def roster_rows(page: str) -> list[Shown]:
+    """The dashboard's table, top to bottom (the placement has one module)."""
+    return [Shown(html.unescape(name).strip(), role, state, int(percent) if percent else None)
+            for name, role, state, percent in ROSTER_ROW.findall(page)]
+
+
+def shown_count(page: str) -> int:
+    match = re.search(r"(?<!\d)(\d+) deltagere vist\.", text_of(page))
+    assert match, "no participant count on the page"
+    return int(match.group(1))
 
 
 def deep_link_page(agent, course="stor-kursus"):
@@ -99,8 +126,74 @@ def test_dashboard_lists_every_member_including_those_who_never_opened(app, live
     assert "<svg" in board.text and "Gennemførelse pr. modul" in text
 
     waiting = teacher.get(board.url + "?status=pending&sort=last&desc=1")
-    assert f"Deltager {fresh_learner[-4:]}" in text_of(waiting.text)
-    assert "1 deltagere vist" in text_of(waiting.text) or "deltagere vist" in text_of(waiting.text)
+    shown = roster_rows(waiting.text)
+    assert f"Deltager {fresh_learner[-4:]}" in [r.name for r in shown]
+    # Other tests leave learners waiting too: exactly those, newest activity first.
+    db.session.rollback()
+    learners = {u.id for u, role in directory.members(directory.COURSES["stor-kursus"]) if role == directory.LEARNER}
+    pending = db.session.execute(
+        select(User.name, ModuleProgress.updated_at).join(ModuleProgress, ModuleProgress.user_id == User.id)
+        .where(ModuleProgress.module_id == "nyankomne", ModuleProgress.status == "pending", User.sub.in_(learners))
+    ).all()
+    assert [r.name for r in shown] == [name for name, _ in sorted(pending, key=lambda p: p[1], reverse=True)]
+    assert {r.state for r in shown} == {"pending"}
+    assert shown_count(waiting.text) == len(shown)
+
+
+def test_dashboard_role_filter(app, live):
+    teacher = live.agent()
+    board = teacher.launch("hanne", "stor-kursus", "rl-stor")
+    assert shown_count(board.text) == 1001 == len(roster_rows(board.text))  # learners by default
+    assert {r.role for r in roster_rows(board.text)} == {"Deltager"}
+
+    instructors = teacher.get(board.url + "?role=instructor")
+    assert [(r.name, r.role) for r in roster_rows(instructors.text)] == [("Hanne Kristensen", "Underviser")]
+    assert shown_count(instructors.text) == 1
+
+    everyone = teacher.get(board.url + "?role=all")
+    rows = roster_rows(everyone.text)
+    assert shown_count(everyone.text) == len(rows) == 1002
+    assert [r.name for r in rows if r.role == "Underviser"] == ["Hanne Kristensen"]
+
+
+def test_dashboard_sort_orders(app, live, fresh_learner):
+    module = catalog(app).module("nyankomne")
+    quiz = next(a for a in module.activities if a.type == "quiz")
+    ahead, behind = fresh_learner, f"{fresh_learner[:-4]}{int(fresh_learner[-4:]) + 600:04d}"
+    for user, wrong in ((ahead, False), (behind, True)):  # `behind` scores nothing, and acts last
+        learner = live.agent()
+        home = learner.launch(user, "stor-kursus", "rl-stor")
+        submit(learner, home.url, module, quiz, correct_answer(quiz, wrong=wrong))
+    names = {user: directory.find_user(user).name for user in (ahead, behind)}
+    teacher = live.agent()
+    board = teacher.launch("hanne", "stor-kursus", "rl-stor")
+
+    def shown(query: str) -> list[Shown]:
+        return roster_rows(teacher.get(board.url + query).text)
+
+    def position(rows: list[Shown], user: str) -> int:
+        return [r.name for r in rows].index(names[user])
+
+    by_name = [r.name for r in shown("?role=all&sort=name")]
+    assert len(by_name) == 1002 and by_name == sorted(by_name, key=str.casefold)
+    assert [r.name for r in shown("?role=all&sort=name&desc=1")] == by_name[::-1]
+
+    by_status = [STATE_ORDER.index(r.state) for r in shown("?role=all&sort=status")]
+    assert by_status == sorted(by_status) and len(set(by_status)) > 1
+
+    best_first = shown("?status=in_progress&sort=score&desc=1")
+    percents = [r.percent for r in best_first]
+    assert None not in percents and percents == sorted(percents, reverse=True)
+    assert position(best_first, ahead) < position(best_first, behind)
+    assert best_first[position(best_first, behind)].percent == 0
+    worst_first = shown("?status=in_progress&sort=score")
+    assert [r.percent for r in worst_first] == sorted(percents)
+    assert position(worst_first, behind) < position(worst_first, ahead)
+
+    latest_first = shown("?status=in_progress&sort=last&desc=1")
+    assert position(latest_first, behind) < position(latest_first, ahead)
+    oldest_first = shown("?status=in_progress&sort=last")
+    assert position(oldest_first, ahead) < position(oldest_first, behind)
 
 
 def test_dashboard_csv_has_a_bom_and_localised_columns(app, live):
@@ -166,3 +259,41 @@ def test_grading_is_limited_to_the_instructors_course(app, live, fresh_learner):
     response = live.agent().launch("hanne", "vejle-int", "rl-nyankomne")
     assert live.agent().get(response.url + f"grading/{submission.id}").status_code in (401, 404)
     assert re.search(r"/instructor/$", response.url)
+
+
+def test_only_a_reflection_waiting_for_grading_can_be_graded(app, live, fresh_learner):
+    learner = live.agent()
+    home = learner.launch(fresh_learner, "stor-kursus", "rl-stor")
+    module = catalog(app).module("nyankomne")
+    work_through(learner, home.url, module)
+    reflection = next(a for a in module.activities if a.type == "reflection")
+    submit(learner, home.url, module, reflection, correct_answer(reflection))  # sent again: replaces the first
+    db.session.rollback()
+    replaced, newest = db.session.scalars(
+        select(Submission).join(User, User.id == Submission.user_id)
+        .where(User.sub == fresh_learner, Submission.activity_id == reflection.id).order_by(Submission.id)).all()
+    assert (replaced.status, newest.status) == ("superseded", "pending")
+
+    teacher = live.agent()
+    board = teacher.launch("hanne", "stor-kursus", "rl-stor")
+    form = teacher.get(board.url + f"grading/{newest.id}")
+    assert form.status_code == 200
+    points = {f"points-{c.id}": str(c.points) for c in reflection.rubric}
+    stale = teacher.get(board.url + f"grading/{replaced.id}")
+    assert stale.status_code == 409
+    assert "Dette svar venter ikke længere på bedømmelse." in text_of(stale.text)
+    refused = teacher.http.post(board.url + f"grading/{replaced.id}", timeout=30,
+                                data={"csrf_token": csrf_of(form.text), **points, "feedback": "Gammelt svar"})
+    assert refused.status_code == 409
+    db.session.rollback()
+    replaced = db.session.get(Submission, replaced.id)
+    assert (replaced.status, replaced.graded_at, replaced.feedback) == ("superseded", None, None)
+    state = db.session.scalars(select(ActivityState).where(ActivityState.user_id == newest.user_id,
+                                                           ActivityState.activity_id == reflection.id)).one()
+    assert state.status == "pending"
+
+    graded = teacher.http.post(form.url, data={"csrf_token": csrf_of(form.text), **points, "feedback": "Fint."},
+                               timeout=30)
+    assert graded.status_code == 200 and "grading" in graded.url
+    again = teacher.get(board.url + f"grading/{newest.id}")  # graded once; not a second time
+    assert again.status_code == 409

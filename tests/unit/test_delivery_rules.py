@@ -1,0 +1,90 @@
+"""The pure rules of grade delivery: back-off, Retry-After, when to give up, whose scores count."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from lti_tool.grading.delivery import BASE_DELAY, MAX_ATTEMPTS, MAX_DELAY, backoff, retry_delay
+from lti_tool.grading.outbox import learner_links
+from lti_tool.lti.services import retry_after_seconds
+
+INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
+LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
+
+
+def middle() -> float:
+    return 0.5  # no jitter: 0.5 + 0.5 = ×1
+
+
+def test_backoff_doubles_from_the_base_delay():
+    assert [backoff(n, middle).total_seconds() for n in range(1, 7)] == [BASE_DELAY * 2**k for k in range(6)]
+    assert backoff(0, middle) == backoff(1, middle)  # a row never tried waits as long as one tried once
+
+
+@pytest.mark.parametrize("attempts", [12, 13, 30, 2000, 10**6])
+def test_backoff_is_capped_and_never_overflows(attempts):
+    assert backoff(attempts, middle).total_seconds() == MAX_DELAY
+    assert backoff(attempts, lambda: 0.999999).total_seconds() < 1.5 * MAX_DELAY
+
+
+@pytest.mark.parametrize("attempts", [1, 3, 8, 20])
+def test_backoff_jitter_stays_within_half_and_one_and_a_half_times(attempts):
+    nominal = min(MAX_DELAY, BASE_DELAY * 2 ** (attempts - 1))
+    assert backoff(attempts, lambda: 0.0).total_seconds() == pytest.approx(0.5 * nominal)
+    assert backoff(attempts, lambda: 0.999999).total_seconds() == pytest.approx(1.5 * nominal, rel=1e-5)
+    rng = random.Random(attempts)
+    samples = [backoff(attempts, rng.random).total_seconds() for _ in range(500)]
+    assert all(0.5 * nominal <= s < 1.5 * nominal for s in samples)
+    assert len(set(samples)) > 450  # spread out, so recovering workers do not retry in step
+
+
+def test_retry_delay_gives_up_after_max_attempts():
+    assert retry_delay(MAX_ATTEMPTS - 1, rng=middle) == backoff(MAX_ATTEMPTS - 1, middle)
+    assert retry_delay(MAX_ATTEMPTS, rng=middle) is None
+    assert retry_delay(MAX_ATTEMPTS + 5, retry_after=1, rng=middle) is None
+
+
+def test_retry_delay_waits_at_least_as_long_as_retry_after_asks():
+    assert retry_delay(1, retry_after=120, rng=middle) == timedelta(seconds=120)
+    # The back-off is longer than the platform asked: the longer wait wins.
+    assert retry_delay(10, retry_after=1, rng=middle) == backoff(10, middle)
+    # A platform cannot push one score back for days; negative values mean "now".
+    assert retry_delay(1, retry_after=10 * 86400, rng=middle) == timedelta(seconds=MAX_DELAY)
+    assert retry_delay(1, retry_after=-30, rng=middle) == backoff(1, middle)
+
+
+NOW = datetime(2026, 11, 24, 10, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("header", "seconds"), [
+    ("120", 120.0),
+    (" 7 ", 7.0),
+    ("0", 0.0),
+    (format_datetime(NOW + timedelta(seconds=90), usegmt=True), 90.0),  # IMF-fixdate
+    ("Tuesday, 24-Nov-26 10:05:00 GMT", 300.0),  # obsolete RFC 850 form, still valid
+    ("Tue Nov 24 10:00:30 2026", 30.0),  # asctime form, no zone: GMT
+    (format_datetime(NOW - timedelta(hours=1), usegmt=True), 0.0),  # already past: now
+    (None, None),
+    ("", None),
+    ("soon", None),
+    ("-5", None),
+    ("1.5", None),
+])
+def test_retry_after_header(header, seconds):
+    assert retry_after_seconds(header, NOW) == seconds
+
+
+def test_scores_count_only_where_the_latest_launch_was_as_a_learner():
+    launches = [
+        (1, [LEARNER]),
+        (2, [INSTRUCTOR]),  # an instructor trying the link out
+        (3, [INSTRUCTOR]), (3, [LEARNER]),  # later launched it as a learner
+        (4, [LEARNER]), (4, [INSTRUCTOR, LEARNER]),  # now an instructor there
+        (5, []),  # no role at all learns (LTI certification: "no role" launches are learners)
+        (None, [LEARNER]),  # a launch without a resource link
+    ]
+    assert learner_links(launches) == {1, 3, 5}
