@@ -20,6 +20,7 @@ _TEACHING_CONTEXT_ROLES = {"Instructor", "Administrator", "ContentDeveloper", "T
 _ADMIN_ROLES = {"Administrator", "SysAdmin"}
 _LEGACY_URNS = (("urn:lti:role:ims/lis/", "context"), ("urn:lti:instrole:ims/lis/", "institution"),
                 ("urn:lti:sysrole:ims/lis/", "system"))
+_SUBROLE_PREFIX = "http://purl.imsglobal.org/vocab/lis/v2/membership/"
 _SHORT_NAME = re.compile(r"[A-Za-z]+")
 
 
@@ -33,8 +34,9 @@ def parse_role(uri: str) -> tuple[str, str]:
     if uri.startswith(claims.ROLE_PREFIX_SYSTEM):
         return "system", uri[len(claims.ROLE_PREFIX_SYSTEM) :]
     # Sub-roles such as http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant
-    if "/membership/" in uri:
-        return "context", uri.rsplit("/membership/", 1)[1].split("#", 1)[1]
+    if uri.startswith(_SUBROLE_PREFIX):
+        principal, _, sub_role = uri[len(_SUBROLE_PREFIX):].partition("#")
+        return "context", sub_role or principal
     # LTI 1.1 URNs, still sent by some platforms (Core §A.2.4 deprecates, not forbids, them).
     for prefix, scope in _LEGACY_URNS:
         if uri.startswith(prefix):

@@ -235,6 +235,7 @@ def _raise_for(response: requests.Response, doing: str) -> None:
 def roster(client: ServiceClient, memberships_url: str, *, max_pages: int = 100) -> list[dict[str, Any]]:
     """Every member of the context, following `Link: rel="next"` pages (NRPS 2.0 §2.4.2)."""
     members: list[dict[str, Any]] = []
+    origin = urlsplit(memberships_url)[:2]
     url: str | None = memberships_url
     pages = 0
     while url and pages < max_pages:
@@ -243,6 +244,9 @@ def roster(client: ServiceClient, memberships_url: str, *, max_pages: int = 100)
             _raise_for(response, "reading the roster")
         members.extend(m for m in response.json().get("members", []) if isinstance(m, dict))
         match = _NEXT_LINK.search(response.headers.get("Link", ""))  # header names are case-insensitive
-        url = match.group(1) if match else None
+        url = urljoin(url, match.group(1)) if match else None
+        if url is not None and urlsplit(url)[:2] != origin:
+            # Each request carries our access token: never hand it to another host.
+            raise ServiceError(f"the roster's next page {url} is on another host", retry=False)
         pages += 1
     return members

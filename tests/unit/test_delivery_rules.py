@@ -1,15 +1,19 @@
-"""The pure rules of grade delivery: back-off, Retry-After, when to give up, whose scores count."""
+"""The pure rules of grade delivery: back-off, Retry-After, when to give up, whose scores count;
+and roster paging."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+import requests
 
 from lti_tool.grading.delivery import BASE_DELAY, MAX_ATTEMPTS, MAX_DELAY, backoff, retry_delay
 from lti_tool.grading.outbox import learner_links
+from lti_tool.lti import services
 from lti_tool.lti.services import retry_after_seconds
 
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
@@ -88,3 +92,34 @@ def test_scores_count_only_where_the_latest_launch_was_as_a_learner():
         (None, [LEARNER]),  # a launch without a resource link
     ]
     assert learner_links(launches) == {1, 3, 5}
+
+
+class _Pages:
+    """Stands in for the LMS's NRPS pages: answers each URL with its members and Link header."""
+
+    def __init__(self, pages):
+        self.pages = pages
+        self.asked = []
+
+    def call(self, method, url, scopes, **kwargs):
+        self.asked.append(url)
+        members, link = self.pages[url]
+        response = requests.Response()
+        response.status_code = 200
+        response._content = json.dumps({"members": members}).encode()
+        if link:
+            response.headers["Link"] = f'<{link}>; rel="next"'
+        return response
+
+
+def test_roster_follows_relative_next_pages_on_the_same_host():
+    client = _Pages({"https://lms.example/m": ([{"user_id": "1"}], "/m?page=2"),
+                     "https://lms.example/m?page=2": ([{"user_id": "2"}], None)})
+    assert [m["user_id"] for m in services.roster(client, "https://lms.example/m")] == ["1", "2"]
+
+
+def test_roster_never_sends_the_token_to_another_host():
+    client = _Pages({"https://lms.example/m": ([{"user_id": "1"}], "https://collector.example/steal")})
+    with pytest.raises(services.ServiceError, match="another host"):
+        services.roster(client, "https://lms.example/m")
+    assert client.asked == ["https://lms.example/m"]

@@ -21,6 +21,8 @@ from lti_tool.lti.roles import Role, effective_role, parse_role
     (["http://vendor.example/roles#Instructor"], Role.LEARNER),  # a vendor role is no LIS role
     (["https://vendor.example/Administrator"], Role.LEARNER),
     (["urn:lti:role:ims/lis/Instructor"], Role.INSTRUCTOR),
+    (["http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor"], Role.INSTRUCTOR),  # sub-role path, no #
+    (["http://vendor.example/membership/Learner#Instructor"], Role.LEARNER),
     (["urn:lti:instrole:ims/lis/Administrator"], Role.INSTRUCTOR),
     (["urn:lti:role:ims/lis/Learner/NonCreditLearner"], Role.LEARNER),
     ([], Role.LEARNER),
