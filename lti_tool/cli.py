@@ -170,7 +170,8 @@ def grades_worker(batch: int, interval: float, once: bool) -> None:
             report = rt.deliver_scores(db.session(), batch=batch)
             db.session.remove()
             if report.handled:
-                click.echo(f"delivered {report.delivered}, retry later {report.retried}, parked {report.parked}")
+                click.echo(f"delivered {report.delivered}, retry later {report.retried}, parked {report.parked}, "
+                           f"superseded {report.superseded}, taken over {report.lost}")
             if once:
                 break
             if report.handled == 0:
