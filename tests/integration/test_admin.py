@@ -364,3 +364,29 @@ def test_operators_cli(make_app, serve):
     assert "locked until" in runner.invoke(args=["operators", "list"]).output
     assert runner.invoke(args=["operators", "unlock", "drift@konsortium.example"]).exit_code == 0
     assert Console(serve(app)).sign_in("drift@konsortium.example").status_code == 302
+
+
+def test_grade_page_counts_the_queue_and_retries_all_parked(make_app, serve):
+    """On an app of its own, so the figures are exactly this test's: depth, oldest, retry all."""
+    app = make_app()
+    base_url = serve(app)
+    with app.app_context():
+        platform = seed_platform(db.session)
+        parked = [seed_person(db.session, platform, parked_score=True) for _ in range(2)]
+        waiting = seed_person(db.session, platform)
+        row = db.session.get(ScoreMessage, waiting.score_id)
+        row.state, row.created_at = "queued", datetime(2026, 3, 4, 9, 30, tzinfo=UTC)
+        db.session.commit()
+    operator = Console(base_url)
+    assert operator.sign_in(make_operator(app)).status_code == 302
+
+    page = text_of(operator.get("/admin/grades").text)
+    assert "1 waiting" in page and "2 parked" in page
+    assert "The oldest waiting score is from 3/4/26" in page
+
+    assert operator.post("/admin/grades/retry", {}).status_code == 302
+    with app.app_context():
+        states = {db.session.get(ScoreMessage, p.score_id).state for p in parked}
+    assert states == {"queued"}
+    page = text_of(operator.get("/admin/grades").text)
+    assert "3 waiting" in page and "No parked scores." in page
