@@ -18,9 +18,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from lti_tool.content.model import Catalog
 from lti_tool.errors import SessionExpired, StateMismatch
+from lti_tool.grading.outbox import enqueue_opening_score
 from lti_tool.lti.launch import Launch, LaunchInput, LaunchValidator, claim_text
 from lti_tool.lti.login import LoginRedirect, begin_login
 from lti_tool.lti.platform_keys import PlatformKeys
+from lti_tool.lti.roles import Role
 from lti_tool.lti.toolconf import DatabaseToolConf
 from lti_tool.models import Context, Deployment, GradeTarget, LaunchRecord, ResourceLink, User, utcnow
 from lti_tool.platforms import ToolInfo
@@ -83,11 +85,11 @@ def _upsert_resource_link(
     return link
 
 
-def _upsert_grade_target(session: Session, launch: Launch, link: ResourceLink) -> None:
+def _upsert_grade_target(session: Session, launch: Launch, link: ResourceLink) -> GradeTarget | None:
     """Remember the link's AGS endpoints (AGS 2.0 §3.1: lineitem only when one is coupled)."""
     ags = launch.ags
     if not (ags.get("lineitem") or ags.get("lineitems")):
-        return
+        return None
     target = session.scalars(select(GradeTarget).where(GradeTarget.resource_link_id == link.id)).first()
     if target is None:
         target = GradeTarget(resource_link_id=link.id, platform_id=launch.platform_id, score_maximum=100.0)
@@ -103,6 +105,7 @@ def _upsert_grade_target(session: Session, launch: Launch, link: ResourceLink) -
     # which serialised a class launching at once; nothing reads the time of an unchanged row.
     if target.id is None or (target.lineitem_url, target.lineitems_url, target.scopes, target.label) != before:
         target.updated_at = utcnow()
+    return target
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,10 @@ def record_launch(session: Session, launch: Launch, lifetime: int, catalog: Cata
     if link is not None:
         if catalog is not None:
             bind_from_custom(link, catalog)
-        _upsert_grade_target(session, launch, link)
+        target = _upsert_grade_target(session, launch, link)
+        if target is not None and catalog is not None and launch.role == Role.LEARNER:
+            session.flush()
+            enqueue_opening_score(session, catalog, user, link, target)
     record = LaunchRecord(
         id=secrets.token_urlsafe(32),
         deployment_id=launch.deployment_pk,

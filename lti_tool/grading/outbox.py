@@ -114,3 +114,28 @@ def _programme_values(session: Session, catalog: Catalog, user_id: int, module: 
     statuses = module_statuses(session, user_id, programme.modules)
     overall = rules.programme_status(programme, {k: v.state for k, v in statuses.items()})
     return programme_score(list(statuses.values()), overall, target.score_maximum, programme.language)
+
+
+def enqueue_opening_score(session: Session, catalog: Catalog, user: User, link: ResourceLink,
+                          target: GradeTarget) -> ScoreMessage | None:
+    """A learner's first launch of a graded link tells the LMS where they stand (no commit).
+
+    Initialized for someone new (AGS §3.4.4); for someone who already worked on the module
+    through another link, their progress, so this link's column does not wait for their next
+    answer."""
+    from lti_tool.progress.service import module_statuses, placement_for
+
+    known = select(ScoreMessage.id).where(ScoreMessage.grade_target_id == target.id,
+                                          ScoreMessage.user_id == user.id).limit(1)
+    placement = placement_for(link, catalog)
+    if placement is None or session.scalar(known) is not None:
+        return None
+    statuses = module_statuses(session, user.id, placement.modules)
+    if link.module_id:
+        module = placement.modules[0]
+        values = module_score(statuses[module.id], target.score_maximum, module.language)
+    else:
+        overall = rules.programme_status(placement.programme, {k: v.state for k, v in statuses.items()})
+        values = programme_score(list(statuses.values()), overall, target.score_maximum,
+                                 placement.programme.language)
+    return enqueue(session, target, user, values)

@@ -13,6 +13,7 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -94,6 +95,9 @@ def target_of(link_id: str) -> GradeTarget:
 
 def rl_stor_target(agent, learner: str) -> GradeTarget:
     agent.launch(learner, "stor-kursus", "rl-stor")  # makes sure the line item target exists
+    # The launch queued the learner's opening score (Initialized): delivered now, so the test's
+    # own rows are all that is due.
+    deliver_all(current_app)
     return target_of("rl-stor")
 
 
@@ -594,3 +598,34 @@ def test_an_instructor_trying_the_activities_queues_no_score(app, live, fresh_le
     submit(learner, home.url, module, quiz, correct_answer(quiz))
     db.session.rollback()
     assert db.session.scalars(select(ScoreMessage).where(ScoreMessage.user_id == user_id_of(home.url))).all()
+
+
+def test_first_launch_of_a_graded_link_tells_the_lms_where_the_learner_stands(app, agent, live, make_learner):
+    """Initialized for someone new; their progress for someone who worked through another link."""
+    newcomer = make_learner()
+    home = agent.launch(newcomer, "stor-kursus", "rl-stor")
+    deliver_all(app)
+    opened = demo_score(newcomer)
+    assert opened is not None
+    assert (opened.activity_progress, opened.grading_progress) == ("Initialized", "Pending")
+    assert opened.score_given is None  # Moodle keeps no points before FullyGraded
+
+    agent.launch(newcomer, "stor-kursus", "rl-stor")  # a second launch says nothing new
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(ScoreMessage).where(
+        ScoreMessage.user_id == user_id_of(home.url))) == 1
+
+    # The module completed through the programme link; then the module's own link is opened:
+    # its column shows the completion at once, without waiting for another answer.
+    veteran = make_learner()
+    other = live.agent()
+    programme_home = other.launch(veteran, "stor-kursus", "rl-stor-programme")
+    module = catalog(app).module("nyankomne")
+    work_through(other, programme_home.url, module)
+    grade_pending(app, user_id_of(programme_home.url), module)
+    other.launch(veteran, "stor-kursus", "rl-stor")
+    deliver_all(app)
+    arrived = demo_score(veteran)
+    assert arrived is not None
+    assert (arrived.activity_progress, arrived.grading_progress) == ("Completed", "FullyGraded")
+    assert arrived.score_given is not None and arrived.score_given > 0
