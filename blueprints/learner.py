@@ -59,7 +59,8 @@ def save_draft(module_id: str, activity_id: str) -> Response:
     exercise = found.activity(activity_id)
     if exercise is None or not exercise.is_exercise:
         abort(404)
-    service.save_draft(db.session(), g.launch.user_id, found, exercise, learning.answer_from_form(exercise, request.form))
+    answer = learning.answer_from_form(exercise, request.form)
+    service.save_draft(db.session(), g.launch.user_id, found, exercise, answer)
     if request.headers.get("X-Requested-With") == "fetch":
         return jsonify(saved=True)
     return redirect(url_for("learner.activity", launch_id=g.launch.id, module_id=module_id,
@@ -103,5 +104,6 @@ def content_file(programme_id: str, module_id: str, filename: str) -> Response:
         abort(404)
     response = send_from_directory(found.folder, filename, max_age=3600)
     # A pack's SVG or PDF opened on its own must not run scripts in the tool's origin.
-    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox")
     return response

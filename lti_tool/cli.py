@@ -189,7 +189,8 @@ def grades_status() -> None:
     click.echo("  ".join(f"{state}: {count}" for state, count in sorted(status.counts.items())) or "outbox empty")
     if status.oldest_waiting:
         age = utcnow() - status.oldest_waiting
-        click.echo(f"oldest waiting score: {status.oldest_waiting:%Y-%m-%d %H:%M:%S} UTC ({int(age.total_seconds())} s ago)")
+        click.echo(f"oldest waiting score: {status.oldest_waiting:%Y-%m-%d %H:%M:%S} UTC "
+                   f"({int(age.total_seconds())} s ago)")
     for row in status.parked:
         click.echo(f"parked #{row.id} learner {row.sub} attempts {row.attempts}: {row.last_error}")
 

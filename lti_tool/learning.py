@@ -48,7 +48,8 @@ class CourseHome:
 
     @property
     def shows_programme(self) -> bool:
-        return self.placement is not None and len(self.placement.programme.modules) > 1 and self.programme_status is not None
+        return (self.placement is not None and len(self.placement.programme.modules) > 1
+                and self.programme_status is not None)
 
 
 def course_home(session: Session, catalog: Catalog, launch: LaunchRecord) -> CourseHome:

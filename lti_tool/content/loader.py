@@ -222,7 +222,8 @@ def _quiz(r: _Reader, data: _Lines, common: dict[str, Any]) -> Activity:
                                   prompt=render_inline(r.text(q, "prompt", prefix=p)), options=tuple(options)))
     r.unique(data, "questions", [q.id for q in questions])
     attempts = r.number(data, "max_attempts", None, low=1, high=100)
-    return Activity(**common, questions=tuple(questions), pass_mark=r.number(data, "pass_mark", 0.7, low=0, high=1) or 0.0,
+    pass_mark = r.number(data, "pass_mark", 0.7, low=0, high=1) or 0.0
+    return Activity(**common, questions=tuple(questions), pass_mark=pass_mark,
                     max_attempts=int(attempts) if attempts else None)
 
 
@@ -383,7 +384,8 @@ def load_pack(folder: Path, root: Path) -> tuple[Programme | None, list[ContentP
                 reader.problem(ref, p + "id", f"no folder {module_id}/ with a module.yaml")
                 continue
             try:
-                module = _module(folder / module_id, root, programme_id, language, ref.get("mandatory") is True, problems)
+                module = _module(folder / module_id, root, programme_id, language,
+                                 ref.get("mandatory") is True, problems)
             except _Invalid:
                 continue
             if module:
@@ -421,7 +423,7 @@ def load_catalog(content_dir: str | Path) -> Catalog:
             clash = [m.id for m in programme.modules if catalog.module(m.id)]
             if programme.id in catalog.programmes or clash:
                 problems.append(ContentProblem(f"{folder.name}/programme.yaml", None, "id",
-                                               f"ids already used by another pack: {programme.id if not clash else clash}"))
+                                               f"ids already used by another pack: {clash or programme.id}"))
                 programme = None
         catalog.problems.extend(problems)
         if programme is None:

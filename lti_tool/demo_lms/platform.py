@@ -389,5 +389,6 @@ def register_dynamically(session: Session, metadata: dict[str, Any], bearer: str
     session.commit()
     answer = dict(metadata)
     answer["client_id"] = reg.client_id
-    answer["https://purl.imsglobal.org/spec/lti-tool-configuration"] = {**tool_config, "deployment_id": reg.deployment_id}
+    answer["https://purl.imsglobal.org/spec/lti-tool-configuration"] = {
+        **tool_config, "deployment_id": reg.deployment_id}
     return answer

@@ -115,7 +115,8 @@ def draft_of(session: Session, user_id: int, module: Module, activity: Activity)
 
 # --- changing state ------------------------------------------------------------------------
 
-def _state(session: Session, user_id: int, module: Module, activity: Activity, *, create: bool = True) -> ActivityState | None:
+def _state(session: Session, user_id: int, module: Module, activity: Activity, *,
+           create: bool = True) -> ActivityState | None:
     state = session.scalars(
         select(ActivityState).where(ActivityState.user_id == user_id, ActivityState.module_id == module.id,
                                     ActivityState.activity_id == activity.id)

@@ -34,7 +34,8 @@ def test_external_platform_launches(agent, external, role, home):
 def test_external_platform_forged_expired_replayed_misaddressed(agent, external):
     forger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     forged, _, _ = launch(agent, external, sign=lambda b: external.sign(b, key=forger))
-    expired, _, _ = launch(agent, external, mutate=lambda b: b.update(exp=int(time.time()) - 120, iat=int(time.time()) - 600))
+    expired, _, _ = launch(agent, external,
+                           mutate=lambda b: b.update(exp=int(time.time()) - 120, iat=int(time.time()) - 600))
     misaddressed, _, _ = launch(agent, external, mutate=lambda b: b.update(aud="another-tool"))
     accepted, token, step = launch(agent, external)
     replayed = agent.post_launch(token, step.state)

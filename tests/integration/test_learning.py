@@ -243,7 +243,8 @@ def test_certificate_not_issued_before_completion(app, agent):
     assert db.session.scalars(select(Certificate).where(Certificate.user_id == record.user_id)).first() is None
 
 
-@pytest.mark.parametrize("course_link", [("malmo-change", "rl-change", "sara"), ("malmo-change", "rl-fasttrack", "jonas")])
+@pytest.mark.parametrize("course_link", [("malmo-change", "rl-change", "sara"),
+                                         ("malmo-change", "rl-fasttrack", "jonas")])
 def test_every_page_of_a_programme_renders(app, agent, course_link):
     course, link, user = course_link
     home = agent.launch(user, course, link)

@@ -78,8 +78,9 @@ class ExternalPlatform:
 
     def token(self, form_body: str) -> tuple[int, dict[str, Any]]:
         """OAuth2 client credentials with the tool's signed assertion, checked against its JWKS."""
-        import requests
         from urllib.parse import parse_qs
+
+        import requests
 
         form = {k: v[0] for k, v in parse_qs(form_body).items()}
         assertion = form.get("client_assertion", "")

@@ -12,7 +12,8 @@ from lti_tool.progress.rules import ActivityRecord as R
 
 def quiz(aid="quiz", max_attempts=None, pass_mark=0.5):
     questions = tuple(
-        Question(id=f"q{i}", kind="single", prompt="?", options=(Option("a", "A", True, "ja"), Option("b", "B", False, "nej")))
+        Question(id=f"q{i}", kind="single", prompt="?",
+                 options=(Option("a", "A", True, "ja"), Option("b", "B", False, "nej")))
         for i in range(4)
     ) + (Question(id="multi", kind="multiple", prompt="?", options=(
         Option("a", "A", True, ""), Option("b", "B", True, ""), Option("c", "C", False, ""))),)
