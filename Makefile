@@ -30,7 +30,10 @@ demo: install
 	@echo ""
 	DEMO_LMS=1 TOOL_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask run --host $(HOST) --port $(PORT)
 
+# Lint and types first (seconds), then the suite: a style or type slip fails like a test.
 test: install browser-deps
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Debian's Chromium for the browser tests and axe-core for accessibility checks.
