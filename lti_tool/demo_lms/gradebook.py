@@ -210,7 +210,12 @@ def gradebook(session: Session, course_id: str
     course = course_or_404(course_id)
     items = list(session.scalars(
         select(DemoLineItem).where(DemoLineItem.course_id == course_id).order_by(DemoLineItem.id)))
-    learners = [u for u, role in directory.members(course) if role == directory.LEARNER][:50]
     scores = {(s.line_item_id, s.user_id): s for s in session.scalars(
         select(DemoScore).where(DemoScore.line_item_id.in_([i.id for i in items])))}
+    # Everyone with a score, then the rest of the roster up to a page of 50: the large course
+    # has a thousand members, most of whom never open the activity.
+    scored = {user_id for _, user_id in scores}
+    members = [u for u, role in directory.members(course) if role == directory.LEARNER]
+    learners = [u for u in members if u.id in scored]
+    learners += [u for u in members if u.id not in scored][:max(0, 50 - len(learners))]
     return items, learners, scores
