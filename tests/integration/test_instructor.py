@@ -112,14 +112,17 @@ def test_deep_linking_is_for_instructors_only(app, live):
     assert page.status_code == 403
 
 
-def test_dashboard_lists_every_member_including_those_who_never_opened(app, live, fresh_learner):
+def module_worked_through(app, live, user: str):
+    """`user` works through the large course's module; returns the learner's home and Hanne's board."""
     learner = live.agent()
-    home = learner.launch(fresh_learner, "stor-kursus", "rl-stor")
-    module = catalog(app).module("nyankomne")
-    work_through(learner, home.url, module)
-
+    home = learner.launch(user, "stor-kursus", "rl-stor")
+    work_through(learner, home.url, catalog(app).module("nyankomne"))
     teacher = live.agent()
-    board = teacher.launch("hanne", "stor-kursus", "rl-stor")
+    return learner, home, teacher, teacher.launch("hanne", "stor-kursus", "rl-stor")
+
+
+def test_dashboard_lists_every_member_including_those_who_never_opened(app, live, fresh_learner):
+    _, _, teacher, board = module_worked_through(app, live, fresh_learner)
     text = text_of(board.text)
     assert "1001 deltagere vist" in text or "1001 participants shown" in text  # 1,001 learners, over NRPS pages
     assert "har ikke åbnet aktiviteten" in text
@@ -209,13 +212,8 @@ def test_dashboard_csv_has_a_bom_and_localised_columns(app, live):
 
 
 def test_instructor_grades_a_reflection_and_the_learner_sees_feedback(app, live, fresh_learner):
-    learner = live.agent()
-    home = learner.launch(fresh_learner, "stor-kursus", "rl-stor")
+    learner, home, teacher, board = module_worked_through(app, live, fresh_learner)
     module = catalog(app).module("nyankomne")
-    work_through(learner, home.url, module)
-
-    teacher = live.agent()
-    board = teacher.launch("hanne", "stor-kursus", "rl-stor")
     queue = teacher.get(board.url + "grading")
     assert f"Deltager {fresh_learner[-4:]}" in text_of(queue.text)
     db.session.rollback()
