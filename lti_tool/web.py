@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 import time
 from typing import Any
 from urllib.parse import urlparse
@@ -135,6 +136,19 @@ def install(app: Flask) -> None:
     if app.config.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
 
+    templates_ready = threading.Event()
+    compiling = threading.Lock()
+
+    @app.before_request
+    def _compile_templates_once() -> None:
+        # Any server (flask run, gunicorn): the first request compiles every template while the
+        # others wait, so no two threads compile at once (see compile_templates).
+        if not templates_ready.is_set():
+            with compiling:
+                if not templates_ready.is_set():
+                    compile_templates(app)
+                    templates_ready.set()
+
     @app.before_request
     def _request_id() -> None:
         incoming = request.headers.get("X-Request-Id", "")
@@ -207,3 +221,17 @@ def install(app: Flask) -> None:
         tool_error.message = _("Something went wrong on our side. Nothing you did was lost.")
         tool_error.hint = _("Try again in a moment. The operator has been notified in the log.")
         return render_error(tool_error)
+
+
+def compile_templates(app: Flask) -> int:
+    """Compile every template once, before threads serve requests; returns how many.
+
+    CPython 3.11 before 3.11.8 can fail `compile()` running in two threads at once
+    ("SystemError: AST constructor recursion depth mismatch", CPython gh-106905), and Jinja
+    compiles a template on its first use: a class launching at nine into fresh gthread workers
+    would meet it. Compiled here, the templates come from Jinja's cache, and no learner waits.
+    """
+    names = app.jinja_env.list_templates(extensions=["html"])
+    for name in names:
+        app.jinja_env.get_template(name)
+    return len(names)

@@ -63,3 +63,13 @@ def test_unknown_page_is_a_localised_404(agent):
     response = agent.get("/no/such/page", headers={"Accept-Language": "sv-SE,sv;q=0.9"})
     assert response.status_code == 404
     assert '<html lang="sv">' in response.text
+
+
+def test_every_template_is_compiled_by_the_first_request(make_app):
+    """Compiled once, before concurrent requests could compile two at a time (CPython gh-106905)."""
+    app = make_app()
+    names = set(app.jinja_env.list_templates(extensions=["html"]))
+    assert len(names) > 30
+    assert app.test_client().get("/healthz").status_code == 200
+    cached = {template.name for template in app.jinja_env.cache.values()}
+    assert names <= cached
