@@ -104,6 +104,15 @@ class WrongMessage(InvalidLaunch):
     )
 
 
+class NoLinkPlacement(WrongMessage):
+    reason = "deep_linking_without_links"
+    message = _l("This place in your learning platform does not accept links to activities.")
+    hint = _l(
+        "Integrationsløft adds activities (LTI resource links). Add it where your platform offers "
+        "external tools as activities, for example \"Add an activity or resource\" in Moodle."
+    )
+
+
 class LoginRejected(ToolError):
     reason = "login_rejected"
     message = _l("The login request from your learning platform is incomplete.")

@@ -31,6 +31,7 @@ from lti_tool.errors import (
     InactiveDeployment,
     InactivePlatform,
     InvalidLaunch,
+    NoLinkPlacement,
     ReplayedLaunch,
     SessionExpired,
     StateMismatch,
@@ -404,6 +405,10 @@ class LaunchValidator:
             if value is not None and (not isinstance(value, str | int) or len(str(value)) > 255):
                 raise WrongMessage(f"{name} is not an identifier of at most 255 characters",
                                    reason="malformed_claims")
+        if message_type == claims.MSG_DEEP_LINKING and "ltiResourceLink" not in (
+                body.get(claims.DL_SETTINGS, {}).get("accept_types") or []):
+            # pylti1p3 refuses it too, as a bare "missing claims": say what is really wrong.
+            raise NoLinkPlacement("deep linking request that accepts no ltiResourceLink")
         try:
             validator.validate_message()
         except LtiException as exc:
