@@ -7,7 +7,6 @@ Flask-WTF's session token: framed pages often cannot keep the session cookie.
 from __future__ import annotations
 
 import functools
-import hmac
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -17,6 +16,7 @@ from lti_tool.errors import AccessDenied, ToolError
 from lti_tool.extensions import db
 from lti_tool.launches import find_launch, form_token
 from lti_tool.lti.roles import Role, effective_role
+from lti_tool.tokens import same_token
 from lti_tool.web import set_locale
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,7 +40,7 @@ def launch_required(view: F) -> F:
         set_locale(record.locale)
         if request.method == "POST":
             sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
-            if not hmac.compare_digest(sent, launch_csrf_token(record.id)):
+            if not same_token(sent, launch_csrf_token(record.id)):
                 raise BadFormToken("launch form token missing or wrong")
         return view(*args, **kwargs)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -13,6 +12,7 @@ from lti_tool.health import readiness
 from lti_tool.metrics import render
 from lti_tool.models import utcnow
 from lti_tool.runtime import runtime
+from lti_tool.tokens import same_token
 
 bp = Blueprint("ops", __name__)
 
@@ -35,7 +35,7 @@ def _metrics_allowed() -> bool:
     token = current_app.config.get("METRICS_TOKEN")
     if token:
         sent = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        return hmac.compare_digest(sent, token)
+        return same_token(sent, token)
     try:
         return not ipaddress.ip_address(request.remote_addr or "").is_global
     except ValueError:

@@ -28,6 +28,7 @@ from lti_tool.models import Context, Deployment, GradeTarget, LaunchRecord, Reso
 from lti_tool.platforms import ToolInfo
 from lti_tool.progress.service import bind_from_custom
 from lti_tool.store import KeyValueStore
+from lti_tool.tokens import same_token
 
 
 def _upsert_user(session: Session, launch: Launch, now: datetime) -> User:
@@ -133,7 +134,7 @@ def complete_storage_check(session: Session, store: KeyValueStore, pending_id: s
     parked = store.pop("pending-launch:" + pending_id) if pending_id else None
     if parked is None:
         raise SessionExpired("parked launch unknown, expired or already completed", reason="storage_check_expired")
-    if not hmac.compare_digest(str(value), str(parked["state"])):
+    if not same_token(str(value), str(parked["state"])):
         raise StateMismatch("platform storage did not hold this launch's state", reason="storage_state_mismatch")
     launch = Launch(claims=parked["claims"], platform_id=parked["platform_id"], deployment_pk=parked["deployment_pk"])
     return record_launch(session, launch, lifetime, catalog)

@@ -12,7 +12,6 @@ DB-backed ToolConf) and the per-message claim validators. Its gaps are closed he
 from __future__ import annotations
 
 import base64
-import hmac
 import json
 import logging
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from lti_tool.lti.roles import Role, effective_role
 from lti_tool.lti.toolconf import DatabaseToolConf
 from lti_tool.models import Deployment, Platform
 from lti_tool.store import KeyValueStore
+from lti_tool.tokens import same_token
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +293,7 @@ class LaunchValidator:
             if self._store.get("state-used:" + state):
                 raise ReplayedLaunch(f"state {state[:8]}… already used", reason="replayed_state")
             raise SessionExpired(f"state {state[:8]}… unknown or expired", reason="unknown_state")
-        bound_by_cookie = hmac.compare_digest(data.cookies.get(STATE_COOKIE_PREFIX + state, ""), state)
+        bound_by_cookie = same_token(data.cookies.get(STATE_COOKIE_PREFIX + state, ""), state)
         if not bound_by_cookie and not login.get("storage_target"):
             raise StateMismatch("state cookie missing or different", reason="state_cookie")
 
@@ -361,7 +361,7 @@ class LaunchValidator:
 
     def _consume(self, state: str, login: dict[str, Any], body: dict[str, Any]) -> None:
         nonce = body.get("nonce")
-        if not isinstance(nonce, str) or not hmac.compare_digest(nonce, login["nonce"]):
+        if not isinstance(nonce, str) or not same_token(nonce, str(login["nonce"])):
             raise InvalidLaunch("nonce is not the one issued with this state", reason="nonce_mismatch")
         # The marker goes first so a racing duplicate that finds the state gone is told it is
         # a replay. The atomic pop is the single point where a launch is accepted: of two

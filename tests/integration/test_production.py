@@ -50,6 +50,8 @@ def test_metrics_token_is_required_when_configured(make_app):
     client = app.test_client()
     assert client.get("/metrics").status_code == 403
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 403
+    # A header outside ASCII is just wrong, not a 500 (hmac.compare_digest refuses such strings).
+    assert client.get("/metrics", headers={"Authorization": "Bearer s3cret-tøken"}).status_code == 403
     assert client.get("/metrics", headers={"Authorization": "Bearer s3cret-token-for-scrapers"}).status_code == 200
     # Without a token, a public client address is refused.
     open_app = make_app()

@@ -7,6 +7,7 @@ import contextlib
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from lti_tool.content.loader import load_catalog
 from lti_tool.lti import claims
 from lti_tool.lti.registration import RegistrationFailed, parse_configuration
 from tests.support.crafting import crafted_launch
+from tests.support.learner import csrf_of
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,3 +135,58 @@ def test_signed_launch_with_odd_claims_never_500(app, agent, top, nested):
     if response.status_code in (302, 303):
         landing = agent.get(response.headers["Location"])
         assert landing.status_code < 500, landing.text[:300]
+
+
+form_values = st.lists(st.text(max_size=30) | st.sampled_from(["a", "b", "1", "-1", "1e309", "nan", "", "x" * 300]),
+                       max_size=3)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fields=st.dictionaries(st.text(max_size=12) | st.sampled_from(["text", "csrf_token", "q-1", "p-1", "o"]),
+                              form_values, max_size=5),
+       kind=st.sampled_from(["quiz", "matching", "reflection", "action_plan"]),
+       draft=st.booleans(), params=st.dictionaries(st.sampled_from(["retake", "saved", "error"]), st.text(max_size=8)))
+def test_learner_answer_forms_never_500(live, fields, kind, draft, params):
+    """Any form a browser (or anyone with a launch URL) can post to an exercise: a 4xx or a page."""
+    home, module = _learner_home(live)
+    activity = next(a for a in module.activities if a.type == kind)
+    url = f"{home}m/{module.id}/a/{activity.id}" + ("/draft" if draft else "")
+    form = {k: v for k, v in fields.items()}
+    form.setdefault("csrf_token", [_csrf(live, home, module, activity)])
+    response = live.agent().http.post(url, data=form, params=params, allow_redirects=True, timeout=30)
+    assert response.status_code < 500, response.text[:300]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(points=st.dictionaries(st.text(max_size=10), st.text(max_size=12), max_size=4),
+       feedback=st.text(max_size=200), submission=st.integers(min_value=-5, max_value=10**12))
+def test_instructor_grading_form_never_500(live, points, feedback, submission):
+    board = _instructor_board(live)
+    response = live.agent().http.post(f"{board}grading/{submission}",
+                                      data={**points, "feedback": feedback}, timeout=30)
+    assert response.status_code < 500, response.text[:300]
+
+
+_cache: dict[str, Any] = {}
+
+
+def _learner_home(live):
+    key = f"learner-{live.backend}"
+    if key not in _cache:
+        home = live.agent().launch("stor-kursus-l0777", "stor-kursus", "rl-stor").url
+        with live.app.app_context():
+            module = live.app.extensions["integrationsloeft"].catalog().module("nyankomne")
+        _cache[key] = (home, module)
+    return _cache[key]
+
+
+def _csrf(live, home, module, activity):
+    page = live.agent().get(f"{home}m/{module.id}/a/{activity.id}")
+    return csrf_of(page.text)
+
+
+def _instructor_board(live):
+    key = f"instructor-{live.backend}"
+    if key not in _cache:
+        _cache[key] = live.agent().launch("hanne", "stor-kursus", "rl-stor").url
+    return _cache[key]
