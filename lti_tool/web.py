@@ -235,3 +235,12 @@ def compile_templates(app: Flask) -> int:
     for name in names:
         app.jinja_env.get_template(name)
     return len(names)
+
+
+def record_id(value: str | None) -> int | None:
+    """A database id from a URL or form: ASCII digits that fit a BIGINT column, else None.
+
+    `str.isdigit` alone lets through "²" (int() refuses it) and numbers no database holds."""
+    if value and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None

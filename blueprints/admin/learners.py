@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from blueprints.admin import bp
 from lti_tool import console, gdpr
 from lti_tool.extensions import db
+from lti_tool.web import record_id
 
 log = logging.getLogger("lti_tool.admin")
 
@@ -23,7 +24,7 @@ log = logging.getLogger("lti_tool.admin")
 def learners() -> str:
     form = request.form
     platform = form.get("platform", "")
-    platform_id = int(platform) if platform.isdigit() else None
+    platform_id = record_id(platform)
     results = gdpr.find_learners(db.session(), platform_id=platform_id, sub=form.get("sub", ""),
                                  text=form.get("text", ""))
     return render_template("admin/learners.html", form=form, results=results,

@@ -16,6 +16,7 @@ from lti_tool.extensions import db
 from lti_tool.grading.delivery import outbox_status, retry_parked
 from lti_tool.progress.service import find_certificate
 from lti_tool.runtime import runtime
+from lti_tool.web import record_id
 
 log = logging.getLogger("lti_tool.admin")
 
@@ -48,7 +49,7 @@ def grades() -> str:
 @bp.post("/grades/retry")
 def retry_grades() -> BaseResponse:
     """Retry one parked score (`id`), or all of them when no id is given."""
-    ids = [int(i) for i in request.form.getlist("id") if i.isdigit()]
+    ids = [i for i in map(record_id, request.form.getlist("id")) if i is not None]
     count = retry_parked(db.session(), ids or None)
     log.info("operator %s queued %s parked score(s) again", g.operator.id, count)
     flash(_("%(count)s score(s) queued again.", count=count), "ok")

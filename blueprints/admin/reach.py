@@ -9,6 +9,7 @@ from blueprints.admin import bp
 from lti_tool import reach as service
 from lti_tool.extensions import db
 from lti_tool.runtime import runtime
+from lti_tool.web import record_id
 
 
 def _report() -> service.ReachReport:
@@ -17,7 +18,7 @@ def _report() -> service.ReachReport:
     return service.reach_report(
         db.session(), runtime().catalog(), target=int(config["REACH_TARGET"]),
         timezone=str(config["BABEL_DEFAULT_TIMEZONE"]), locale=str(get_locale() or "da"),
-        platform_id=int(platform) if platform.isdigit() else None)
+        platform_id=record_id(platform))
 
 
 @bp.get("/reach")

@@ -16,6 +16,7 @@ from lti_tool.demo_lms.models import DemoResourceLink, DemoToolRegistration
 from lti_tool.extensions import csrf, db
 from lti_tool.lti import claims
 from lti_tool.runtime import runtime
+from lti_tool.web import record_id
 
 bp = Blueprint("demo_lms", __name__, url_prefix="/demo-lms")
 csrf.exempt(bp)  # a stand-in for another site: the tool's CSRF tokens do not apply here
@@ -218,8 +219,8 @@ def line_items(course_id: str) -> tuple[Response, int] | Response:
         time.sleep(float(quirks["delay"]))
     filters = {} if quirks.get("ignore_filters") else request.args.to_dict()
     items = gradebook.list_line_items(db.session(), course_id, filters)
-    limit = int(request.args.get("limit") or quirks.get("page_size") or 0)
-    page = max(0, int(request.args.get("page", 0)))
+    limit = record_id(request.args.get("limit")) or int(quirks.get("page_size") or 0)
+    page = record_id(request.args.get("page")) or 0
     more = False
     if limit > 0:
         more = (page + 1) * limit < len(items)
@@ -280,8 +281,8 @@ def results(course_id: str, item_id: int) -> Response:
 @bp.get("/api/courses/<course_id>/memberships")
 def memberships(course_id: str) -> Response:
     _require(claims.SCOPE_NRPS)
-    limit = max(1, min(int(request.args.get("limit", 100)), 500))
-    page = max(0, int(request.args.get("page", 0)))
+    limit = max(1, min(record_id(request.args.get("limit")) or 100, 500))
+    page = record_id(request.args.get("page")) or 0
     body, next_url = gradebook.memberships(course_id, _urls(), page=page, limit=limit)
     response = jsonify(body)
     response.mimetype = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"

@@ -77,6 +77,7 @@ NOW = datetime(2026, 11, 24, 10, 0, 0, tzinfo=UTC)
     ("soon", None),
     ("-5", None),
     ("1.5", None),
+    ("²", None),  # str.isdigit() says yes, float() says no: the round must not fail on it
 ])
 def test_retry_after_header(header, seconds):
     assert retry_after_seconds(header, NOW) == seconds

@@ -7,6 +7,7 @@ import pytest
 from config.settings import ConfigError, ProductionConfig, check_production, config_from_env, database_uri
 from lti_tool.lti.launch import interface_language
 from lti_tool.lti.roles import Role, effective_role, parse_role
+from lti_tool.web import record_id
 
 
 @pytest.mark.parametrize(("roles", "expected"), [
@@ -69,3 +70,11 @@ def test_environment_overrides():
     assert settings["REDIS_URL"] == "redis://h:6379/0"
     assert settings["ENV_NAME"] == "production"
     assert database_uri("postgres://a/b") == "postgresql+psycopg://a/b"
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("42", 42), ("007", 7), ("", None), (None, None), ("-1", None), ("4.2", None), ("²", None), ("٣", None),
+    ("9" * 18, int("9" * 18)), ("9" * 19, None),
+])
+def test_record_id_takes_only_ids_a_database_holds(typed, expected):
+    assert record_id(typed) == expected
