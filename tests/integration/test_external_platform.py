@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import time
+import uuid
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.support.agent import text_of
+from lti_tool.lti import claims
+from tests.support.agent import autosubmit_form, text_of
+from tests.support.learner import csrf_of
 
 
-def launch(agent, external, *, role="Learner", mutate=None, sign=None, sub="u-1"):
+def launch(agent, external, *, role="Learner", mutate=None, sign=None, sub="u-1", deep_linking=False):
     step = agent.start_login(external.login_params(agent.base_url, user=sub))
     assert step.auth_url == external.base_url + "/auth"
-    body = external.claims(step.nonce, agent.base_url, role=role, sub=sub)
+    body = external.claims(step.nonce, agent.base_url, role=role, sub=sub, deep_linking=deep_linking)
     if mutate:
         mutate(body)
     token = (sign or external.sign)(body)
@@ -111,3 +115,41 @@ def test_scores_reach_an_external_platform_over_its_own_tokens(app, agent, exter
     assert score["userId"] == fresh_learner
     assert score["activityProgress"] == "InProgress" and score["gradingProgress"] == "Pending"
     assert score["timestamp"].endswith("Z")
+
+
+def test_deep_linking_with_an_external_platform(agent, external):
+    """The platform's own check of the tool's answer: signed with a key from the tool's JWKS."""
+    external.tool_jwks_url = agent.base_url + "/.well-known/jwks.json"
+    response, token, _ = launch(agent, external, role="Instructor", deep_linking=True)
+    assert response.status_code == 303 and response.headers["Location"].endswith("/instructor/deep-link")
+    page = agent.get(response.headers["Location"])
+
+    answer = agent.post(page.url, {"csrf_token": csrf_of(page.text), "item": ["module:unge", "programme:change"]})
+    action, fields = autosubmit_form(answer.text)
+
+    assert action == external.base_url + "/deep-link-return"
+    body = external.verify_tool_message(fields["JWT"])
+    sent = jwt.decode(token, options={"verify_signature": False})
+    assert body[claims.MESSAGE_TYPE] == claims.MSG_DEEP_LINKING_RESPONSE
+    assert body[claims.DEPLOYMENT_ID] == external.deployment_id
+    assert body[claims.DL_DATA] == sent[claims.DL_SETTINGS]["data"]
+    items = body[claims.DL_CONTENT_ITEMS]
+    assert [(i["custom"], i["lineItem"]["resourceId"]) for i in items] == [
+        ({"module": "unge"}, "unge"), ({"programme": "change"}, "change")]
+
+
+def test_instructor_dashboard_reads_the_external_roster(agent, external):
+    external.tool_jwks_url = agent.base_url + "/.well-known/jwks.json"
+    tag = uuid.uuid4().hex[:6]
+    external.members = [
+        {"user_id": f"ext-{tag}-{n}", "name": f"Medarbejder {tag} {n}", "roles": [claims.ROLE_PREFIX_CONTEXT + role],
+         "status": "Active"}
+        for n, role in enumerate(["Instructor", "Learner", "Learner", "Learner", "Learner"])]
+
+    response, _, _ = launch(agent, external, role="Instructor", sub=f"ext-{tag}-0")
+    board = text_of(agent.get(response.headers["Location"]).text)
+
+    # Three pages of two, over the platform's own access token: every learner, none opened it.
+    for n in range(1, 5):
+        assert f"Medarbejder {tag} {n}" in board
+    assert board.count("har ikke åbnet aktiviteten") >= 4

@@ -30,6 +30,8 @@ class ExternalPlatform:
         self.tool_jwks_url: str | None = None
         self.tokens: set[str] = set()
         self.scores: list[dict[str, Any]] = []
+        # The course roster its NRPS service answers with, two members a page.
+        self.members: list[dict[str, Any]] = []
         platform = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -44,6 +46,17 @@ class ExternalPlatform:
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
                     self.wfile.write(body)
+                    return
+                if self.path.startswith("/memberships"):
+                    status, body, link = platform.memberships(self.headers.get("Authorization", ""), self.path)
+                    data = json.dumps(body).encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/vnd.ims.lti-nrps.v2.membershipcontainer+json")
+                    if link:
+                        self.send_header("Link", f'<{link}>; rel="next"')
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
                     return
                 self.send_response(404)
                 self.end_headers()
@@ -104,6 +117,30 @@ class ExternalPlatform:
         self.scores.append(json.loads(raw))
         return 200, {}
 
+    def memberships(self, authorization: str, path: str) -> tuple[int, dict[str, Any], str | None]:
+        """NRPS 2.0: the roster, two members a page, linked by `Link: rel="next"`."""
+        from urllib.parse import parse_qs, urlsplit
+
+        if authorization.removeprefix("Bearer ") not in self.tokens:
+            return 401, {"error": "invalid_token"}, None
+        page = int(parse_qs(urlsplit(path).query).get("page", ["0"])[0])
+        chunk = self.members[page * 2:page * 2 + 2]
+        more = (page + 1) * 2 < len(self.members)
+        body = {"id": self.base_url + "/memberships", "context": {"id": "ext-course"}, "members": chunk}
+        return 200, body, f"{self.base_url}/memberships?page={page + 1}" if more else None
+
+    def verify_tool_message(self, token: str) -> dict[str, Any]:
+        """A message the tool signed for this platform (a deep-linking response), checked as a
+        platform checks it: the tool's JWKS, this platform as audience, the tool as issuer."""
+        import requests
+
+        header = jwt.get_unverified_header(token)
+        keys = requests.get(self.tool_jwks_url or "", timeout=5).json()["keys"]
+        jwk = next(k for k in keys if k["kid"] == header["kid"])
+        body: dict[str, Any] = jwt.decode(token, RSAAlgorithm.from_jwk(jwk), algorithms=["RS256"],
+                                          audience=self.issuer, issuer=self.client_id)
+        return body
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -144,7 +181,22 @@ class ExternalPlatform:
         }
 
     def claims(self, nonce: str, tool_base_url: str, *, role: str = "Learner", sub: str = "u-1",
-               link: str = "ext-link-1", locale: str = "da-DK") -> dict[str, Any]:
+               link: str = "ext-link-1", locale: str = "da-DK", deep_linking: bool = False) -> dict[str, Any]:
+        body = self._resource_link_claims(nonce, tool_base_url, role=role, sub=sub, link=link, locale=locale)
+        body["https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"] = {
+            "context_memberships_url": self.base_url + "/memberships", "service_versions": ["2.0"]}
+        if deep_linking:
+            body[LTI + "message_type"] = "LtiDeepLinkingRequest"
+            del body[LTI + "resource_link"], body[LTI + "custom"]
+            del body["https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"]["lineitem"]
+            body["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"] = {
+                "deep_link_return_url": self.base_url + "/deep-link-return",
+                "accept_types": ["ltiResourceLink"], "accept_presentation_document_targets": ["iframe", "window"],
+                "accept_multiple": True, "data": "ext-opaque-" + nonce[:8]}
+        return body
+
+    def _resource_link_claims(self, nonce: str, tool_base_url: str, *, role: str, sub: str, link: str,
+                              locale: str) -> dict[str, Any]:
         now = int(time.time())
         return {
             "iss": self.issuer,
