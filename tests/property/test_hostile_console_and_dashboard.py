@@ -63,3 +63,23 @@ def test_instructor_dashboard_filters_never_500(live, params, export):
         _cache[key] = live.agent().launch("hanne", "vejle-int", "rl-programme").url
     response = live.agent().get(_cache[key] + ("export.csv" if export else ""), params=params)
     assert response.status_code < 500, response.text[:300]
+
+
+path_part = st.text(min_size=1, max_size=30).filter(lambda t: "/" not in t and t not in (".", "..")) | st.sampled_from(
+    ["nyankomne", "unge", "change", "quiz-programmet", "x" * 300, "%2e%2e", "0"])
+
+
+@SETTINGS
+@given(module=path_part, activity=path_part, programme=path_part,
+       page=st.sampled_from(["module", "activity", "certificate", "pick", "grading"]))
+def test_pages_under_a_launch_with_odd_paths_never_500(live, module, activity, programme, page):
+    key = f"paths-{live.backend}"
+    if key not in _cache:
+        _cache[key] = (live.agent().launch("stor-kursus-l0778", "stor-kursus", "rl-stor").url,
+                       live.agent().launch("hanne", "stor-kursus", "rl-stor").url)
+    learner, instructor = _cache[key]
+    url = {"module": f"{learner}m/{module}/", "activity": f"{learner}m/{module}/a/{activity}",
+           "certificate": f"{learner}certificate/{programme}", "pick": f"{instructor}pick?choice={programme}",
+           "grading": f"{instructor}grading/{activity}"}[page]
+    response = live.agent().http.get(url, timeout=30)
+    assert response.status_code < 500, (url, response.text[:300])

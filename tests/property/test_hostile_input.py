@@ -190,3 +190,23 @@ def _instructor_board(live):
     if key not in _cache:
         _cache[key] = live.agent().launch("hanne", "stor-kursus", "rl-stor").url
     return _cache[key]
+
+
+@SETTINGS
+@given(fields=st.dictionaries(st.sampled_from(["pending", "registration", "csrf_token", "locale", "id", "x"]),
+                              st.text(max_size=60), max_size=4))
+def test_registration_confirmation_never_500(live, fields):
+    response = live.agent().http.post(live.base_url + "/lti/register", data=fields, timeout=30)
+    assert response.status_code < 500, response.text[:300]
+
+
+@SETTINGS
+@given(form=st.dictionaries(st.sampled_from(["user_id", "client_assertion", "grant_type", "scope",
+                                             "client_assertion_type", "JWT", "state", "nonce"]),
+                            st.text(max_size=60) | jwt_like, max_size=5),
+       endpoint=st.sampled_from(["/demo-lms/sign-in", "/demo-lms/token", "/demo-lms/auth",
+                                 "/demo-lms/register", "/demo-lms/api/courses/vejle-int/lineitems/1/scores"]))
+def test_demo_lms_endpoints_never_500(live, form, endpoint):
+    """The demo LMS is a real platform in the demo: its own endpoints refuse bad input cleanly too."""
+    response = live.app.test_client().post(endpoint, data=form)
+    assert response.status_code < 500, response.get_data(as_text=True)[:300]
