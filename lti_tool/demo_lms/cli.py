@@ -54,14 +54,16 @@ def setup() -> None:
 
 
 @demo_cli.command("outage")
-@click.argument("mode", type=click.Choice(["503", "slow", "delay", "429", "off"]))
-@click.option("--seconds", default=15, show_default=True, help="How long 'slow' and 'delay' requests hang.")
+@click.argument("mode", type=click.Choice(["503", "slow", "delay", "lost-answer", "429", "off"]))
+@click.option("--seconds", default=15, show_default=True,
+              help="How long 'slow', 'delay' and 'lost-answer' requests hang.")
 @click.option("--retry-after", default="30", show_default=True,
               help="The Retry-After header of '429' answers: seconds or an HTTP date.")
 def outage(mode: str, seconds: int, retry_after: str) -> None:
     """Make the demo LMS's gradebook fail, to watch scores wait in the outbox and arrive later.
 
-    503: unavailable; slow: hang, then 504; delay: hang, then accept; 429: too many requests."""
+    503: unavailable; slow: hang, then 504; delay: hang, then accept; lost-answer: store the
+    score, then hang (the tool times out not knowing it arrived); 429: too many requests."""
     from lti_tool.demo_lms.views import OUTAGE_KEY
     from lti_tool.runtime import runtime
 

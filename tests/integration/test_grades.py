@@ -629,3 +629,31 @@ def test_first_launch_of_a_graded_link_tells_the_lms_where_the_learner_stands(ap
     assert arrived is not None
     assert (arrived.activity_progress, arrived.grading_progress) == ("Completed", "FullyGraded")
     assert arrived.score_given is not None and arrived.score_given > 0
+
+
+def test_a_score_whose_answer_was_lost_is_resent_and_counted_once(app, agent, fresh_learner, lms_switches):
+    """The LMS stores the score but its answer comes after the tool's timeout: the tool retries,
+    the LMS answers 409 (it holds that timestamp), and the score stands once, as delivered."""
+    home = agent.launch(fresh_learner, "stor-kursus", "rl-stor")
+    deliver_all(app)  # the opening score (Initialized)
+    module = catalog(app).module("nyankomne")
+    quiz = next(a for a in module.activities if a.type == "quiz")
+    before = demo_score(fresh_learner).received
+    lms_switches.set(OUTAGE_KEY, {"mode": "lost-answer", "seconds": 3}, 600)  # test timeout is 2 s
+    submit(agent, home.url, module, quiz, correct_answer(quiz))
+
+    db.session.rollback()
+    report = runtime().deliver_scores(db.session)
+    assert report.retried == 1 and report.delivered == 0  # timed out: the tool cannot know
+    assert demo_score(fresh_learner).received == before + 1  # … but the LMS has it
+
+    lms_switches.delete(OUTAGE_KEY)
+    deliver_all(app)
+
+    db.session.rollback()
+    row = db.session.scalars(select(ScoreMessage).where(ScoreMessage.user_id == user_id_of(home.url))
+                             .order_by(ScoreMessage.id.desc())).first()
+    assert (row.state, row.attempts, row.last_error) == ("delivered", 2, "409: LMS holds a newer score")
+    held = demo_score(fresh_learner)
+    assert held.received == before + 1  # stored once
+    assert (held.activity_progress, held.timestamp) == ("InProgress", row.timestamp)
