@@ -230,6 +230,35 @@ def test_token_is_cached_and_a_401_refreshes_it_once(app, agent, fresh_learner):
                                                          ScoreMessage.state == "queued")).all() == []
 
 
+def test_a_token_that_expires_mid_run_is_replaced_before_the_lms_refuses_it(app, live, agent, fresh_learner,
+                                                                           monkeypatch):
+    """Tokens of the LMS's real lifetime: the tool stops using one shortly before it expires
+    (TOKEN_MARGIN) and fetches a new one, so no score meets a 401 and none waits."""
+    monkeypatch.setitem(live.app.config, "DEMO_TOKEN_LIFETIME", services.TOKEN_MARGIN + 2)
+    db.session.rollback()
+    platform = db.session.scalars(select(Platform).where(Platform.client_id == "integrationsloeft-demo")).one()
+    auth = services.PlatformAuth(platform.id, platform.client_id, platform.auth_token_url, None)
+    runtime().store.delete(services.TokenClient._cache_key(auth, ("https://purl.imsglobal.org/spec/lti-ags/scope/score",)))
+    home = agent.launch(fresh_learner, "stor-kursus", "rl-stor")
+    module = catalog(app).module("nyankomne")
+    exercises = [a for a in module.activities if a.is_exercise]
+    deliver_all(app)
+    fetches = services.stats["token_fetches"]
+
+    submit(agent, home.url, module, exercises[0], correct_answer(exercises[0]))
+    deliver_all(app)
+    assert services.stats["token_fetches"] == fetches  # still within its lifetime less the margin
+    time.sleep(2.5)  # now within TOKEN_MARGIN of its expiry
+    submit(agent, home.url, module, exercises[1], correct_answer(exercises[1]))
+    deliver_all(app)
+
+    assert services.stats["token_fetches"] == fetches + 1
+    db.session.rollback()
+    rows = db.session.scalars(select(ScoreMessage).where(ScoreMessage.user_id == user_id_of(home.url))).all()
+    assert rows and all(r.state in ("delivered", "superseded") and r.last_error is None for r in rows)
+    assert all(r.attempts <= 1 for r in rows)  # no 401 and retry on the way
+
+
 def test_line_item_is_created_when_the_link_has_none(app, live, fresh_learner):
     teacher = live.agent()
     page = teacher.launch("hanne", "stor-kursus", "rl-stor-manual")
