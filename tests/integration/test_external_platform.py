@@ -153,3 +153,20 @@ def test_instructor_dashboard_reads_the_external_roster(agent, external):
     for n in range(1, 5):
         assert f"Medarbejder {tag} {n}" in board
     assert board.count("har ikke åbnet aktiviteten") >= 4
+
+
+def test_the_lms_page_the_launch_came_from_may_frame_the_tool(agent, external):
+    """Canvas shows the tool on the customer's own domain, which is neither its issuer nor its
+    OIDC host: the signed launch's return_url names that page, and its origin may frame the tool."""
+    def from_canvas_page(body):
+        body[claims.LAUNCH_PRESENTATION]["return_url"] = "https://kommune.instructure.example/courses/7/modules"
+
+    response, _, _ = launch(agent, external, mutate=from_canvas_page)
+    framed = agent.get(response.headers["Location"]).headers["Content-Security-Policy"]
+    plain, _, _ = launch(agent, external)
+    not_framed = agent.get(plain.headers["Location"]).headers["Content-Security-Policy"]
+
+    ancestors = framed.split("frame-ancestors", 1)[1].split(";")[0].split()
+    assert "https://kommune.instructure.example" in ancestors
+    assert external.base_url in ancestors  # the registered platform's own origin
+    assert "https://kommune.instructure.example" not in not_framed
