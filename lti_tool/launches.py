@@ -22,7 +22,7 @@ from lti_tool.grading.outbox import enqueue_opening_score
 from lti_tool.lti.launch import Launch, LaunchInput, LaunchValidator, claim_text
 from lti_tool.lti.login import LoginRedirect, begin_login
 from lti_tool.lti.platform_keys import PlatformKeys
-from lti_tool.lti.roles import Role
+from lti_tool.lti.roles import is_enrolled_learner
 from lti_tool.lti.toolconf import DatabaseToolConf
 from lti_tool.models import Context, Deployment, GradeTarget, LaunchRecord, ResourceLink, User, utcnow
 from lti_tool.platforms import ToolInfo
@@ -152,7 +152,7 @@ def record_launch(session: Session, launch: Launch, lifetime: int, catalog: Cata
         if catalog is not None:
             bind_from_custom(link, catalog)
         target = _upsert_grade_target(session, launch, link)
-        if target is not None and catalog is not None and launch.role == Role.LEARNER:
+        if target is not None and catalog is not None and is_enrolled_learner(launch.roles):
             session.flush()
             enqueue_opening_score(session, catalog, user, link, target)
     record = LaunchRecord(

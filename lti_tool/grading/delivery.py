@@ -75,7 +75,7 @@ def retry_delay(attempts: int, retry_after: float | None = None,
     """How long to wait before the next try, or None when the row goes to the operator.
 
     Never sooner than the platform's Retry-After (capped at MAX_DELAY, so one answer cannot hold
-    a score back for days); never later than the back-off would have waited otherwise."""
+    a score back for days), and never sooner than the back-off either."""
     if attempts >= MAX_ATTEMPTS:
         return None
     delay = backoff(attempts, rng)
@@ -278,13 +278,14 @@ class Deliverer:
         """Make sure the row is still this worker's before sending it; renew the lease if it is
         running out, unless another worker took the row over meanwhile.
 
-        Performance: while more than half the lease is left, nobody else can have claimed the
-        row, so there is nothing to write (one commit per score instead of two). A newer score
-        for the same learner cannot overtake this one either: `claim` leaves it waiting while
-        this row is in flight, so sending the older first is only one message more.
+        Performance: on a row's first attempt, while more than half the lease is left, there is
+        nothing to write (one commit per score instead of two): nobody else can have claimed the
+        row, and a newer score for the same learner waits in `claim` while this one is in flight.
+        A row on a later attempt may have been taken back from a worker that died, next to a newer
+        score claimed meanwhile: it is always checked, and superseded rather than sent late.
         """
         now = utcnow()
-        if row.lease_until is not None and row.lease_until - now > self._lease / 2:
+        if row.attempts == 1 and row.lease_until is not None and row.lease_until - now > self._lease / 2:
             return "sending"
         if self._write(row, ~_newer_exists(), lease_until=now + self._lease):
             return "sending"

@@ -122,7 +122,8 @@ def enqueue_opening_score(session: Session, catalog: Catalog, user: User, link: 
 
     Initialized for someone new (AGS §3.4.4); for someone who already worked on the module
     through another link, their progress, so this link's column does not wait for their next
-    answer."""
+    answer. (An answer committed in another tab during this launch's transaction is not in it;
+    the learner's next answer or completion brings the column up to date.)"""
     from lti_tool.progress.service import module_statuses, placement_for
 
     known = select(ScoreMessage.id).where(ScoreMessage.grade_target_id == target.id,

@@ -15,11 +15,12 @@ from urllib.parse import urlparse
 
 import requests
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lti_tool.errors import ToolError
 from lti_tool.lti import claims
-from lti_tool.lti.safe_urls import UnsafeURL, check_url
+from lti_tool.lti.safe_urls import UnsafeURL, check_url, unambiguous_host
 from lti_tool.models import Platform, PlatformStatus
 from lti_tool.platforms import PlatformAlreadyRegistered, PlatformError, ToolInfo, add_platform
 from lti_tool.store import KeyValueStore
@@ -157,7 +158,7 @@ def _is_web_address(value: str, *, max_length: int = MAX_URL_LENGTH) -> bool:
     except ValueError:
         return False
     return (parsed.scheme in ("http", "https") and bool(parsed.hostname) and len(value) <= max_length
-            and not any(c.isspace() for c in value))
+            and not any(c.isspace() for c in value) and unambiguous_host(value) is not None)
 
 
 def _text(data: Mapping[str, object], name: str) -> str | None:
@@ -223,7 +224,7 @@ def parse_configuration(config_url: str, data: object, *,
     try:
         url, iss = urlparse(config_url), urlparse(issuer)
         canvas_cloud = (family == "canvas" and issuer in CANVAS_ISSUERS
-                        and is_canvas_cloud_host(url.hostname, canvas_hosts))
+                        and is_canvas_cloud_host(unambiguous_host(config_url), canvas_hosts))
     except ValueError:  # an unparseable address (a broken IPv6 literal) is simply not a match
         url = iss = urlparse("")
         canvas_cloud = False
@@ -379,6 +380,13 @@ def complete(session: Session, store: KeyValueStore, http: requests.Session, pen
              auto_approve: bool, locale: str) -> Platform:
     """Post the client registration (§3.5.2), then store the platform and its deployment."""
     record, configuration = pending(store, pending_id)
+    # One post per registration, even when the admin clicks twice: a second post would register
+    # the tool at the platform a second time.
+    sending = "registration-sending:" + pending_id
+    if not store.add(sending, 1, 120):
+        raise _explain("registration_in_progress", "second submit of one registration",
+                       str(_l("This registration is already being sent to your platform. Wait a moment, "
+                              "then look at the window where you confirmed it.")))
     metadata = client_metadata(base_url, scopes=configuration.granted_scopes,
                                deep_linking=configuration.offers_deep_linking, locale=locale)
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -388,11 +396,13 @@ def complete(session: Session, store: KeyValueStore, http: requests.Session, pen
         response = http.post(configuration.registration_endpoint, data=json.dumps(metadata), headers=headers,
                              allow_redirects=False)
     except (requests.RequestException, ValueError) as exc:
+        store.delete(sending)  # kept for a retry: it may not have arrived
         # It may have stored the registration and only been slow to answer.
         raise _after_acceptance(_explain("registration_unreachable", str(exc),
                                          str(_l("The platform did not answer the registration in time.")))) from exc
     _refuse_redirect(response)
     if response.status_code not in (200, 201):
+        store.delete(sending)
         raise _explain("registration_rejected", f"{response.status_code}: {response.text[:500]}",
                        str(_l("The platform refused the registration (%(status)s): %(text)s",
                               status=response.status_code, text=response.text[:300])))
@@ -409,7 +419,9 @@ def complete(session: Session, store: KeyValueStore, http: requests.Session, pen
             status=PlatformStatus.ACTIVE if auto_approve else PlatformStatus.PENDING,
             new_only=True,
         )
-    except PlatformAlreadyRegistered as exc:
+    except (PlatformAlreadyRegistered, IntegrityError) as exc:
+        # IntegrityError: another registration stored the same issuer and client ID a moment ago.
+        session.rollback()
         raise _after_acceptance(_explain(
             "registration_already_registered", str(exc),
             str(_l("The platform answered with a client ID that is already registered with the tool. The "

@@ -58,3 +58,13 @@ def effective_role(roles: Iterable[str]) -> Role:
         if scope in {"institution", "system"} and name in _ADMIN_ROLES:
             return Role.INSTRUCTOR
     return Role.LEARNER
+
+
+def is_enrolled_learner(roles: Iterable[str]) -> bool:
+    """A context Learner role (full, short or sub-role): someone with a gradebook row. Observers
+    (Mentor), guests and members with no role are learners to the tool, not to the gradebook."""
+    for uri in roles:
+        scope, name = parse_role(str(uri))
+        if scope == "context" and (name == "Learner" or str(uri).startswith(_SUBROLE_PREFIX + "Learner")):
+            return True
+    return False

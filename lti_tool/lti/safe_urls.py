@@ -6,9 +6,30 @@ import ipaddress
 import socket
 from urllib.parse import urlparse
 
+import urllib3
+
 
 class UnsafeURL(ValueError):
     """The URL is not an https URL on the public internet; the message says why."""
+
+
+def unambiguous_host(url: str) -> str | None:
+    """The URL's host, if every parser agrees on it; None for a URL that reads two ways.
+
+    A backslash or user-info ("https://evil.example\\@lms.example/") makes urllib's parser see
+    one host and requests/urllib3 connect to another: a guard that checks the first would let a
+    request through to the second (SSRF, or a forged Canvas host)."""
+    try:
+        parsed = urlparse(url)
+        parsed.port  # noqa: B018 - raises ValueError for a port that is not a number
+        connected = urllib3.util.parse_url(url).host
+    except ValueError:  # urllib3's LocationParseError is a ValueError too
+        return None
+    if "\\" in url or parsed.username is not None or parsed.password is not None or not parsed.hostname:
+        return None
+    if (connected or "").lower().strip("[]") != parsed.hostname.lower():
+        return None
+    return parsed.hostname
 
 
 def check_url(url: str, *, allow_private: bool) -> str:
@@ -20,6 +41,8 @@ def check_url(url: str, *, allow_private: bool) -> str:
         raise UnsafeURL(f"{url!r} is not a valid URL") from exc
     if parsed.scheme not in ("https", "http") or not parsed.hostname:
         raise UnsafeURL(f"{url!r} is not an http(s) URL")
+    if unambiguous_host(url) is None:
+        raise UnsafeURL(f"{url!r} names its host ambiguously (user-info or a backslash)")
     if allow_private:
         return url
     if parsed.scheme != "https":

@@ -192,8 +192,9 @@ def find_line_item(client: ServiceClient, lineitems_url: str, *, resource_id: st
         if response.status_code != 200:
             _raise_for(response, "listing line items")
         for item in response.json() or []:
-            if (isinstance(item, dict) and item.get("id") and item.get("resourceId") == resource_id
-                    and item.get("resourceLinkId") == resource_link_id):
+            # As text: some platforms give ids as numbers.
+            if (isinstance(item, dict) and item.get("id") and str(item.get("resourceId")) == resource_id
+                    and str(item.get("resourceLinkId")) == resource_link_id):
                 return str(item["id"])
         match = _NEXT_LINK.search(response.headers.get("Link", ""))
         url = urljoin(url, match.group(1)) if match else None

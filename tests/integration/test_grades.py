@@ -686,3 +686,43 @@ def test_a_score_whose_answer_was_lost_is_resent_and_counted_once(app, agent, fr
     held = demo_score(fresh_learner)
     assert held.received == before + 1  # stored once
     assert (held.activity_progress, held.timestamp) == ("InProgress", row.timestamp)
+
+
+def test_a_row_taken_back_from_a_dead_worker_never_overtakes_a_newer_score(app, agent, fresh_learner):
+    """A worker died holding an older score; a newer one was queued meanwhile. The next worker
+    claims both: the older is superseded, not sent after (or beside) the newer."""
+    target = rl_stor_target(agent, fresh_learner)
+    [older] = queue_scores(target, [fresh_learner])
+    db.session.execute(update(ScoreMessage).where(ScoreMessage.id == older.id).values(
+        state="sending", attempts=1, lease_owner="dead-worker", lease_until=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    [newer] = queue_scores(target, [fresh_learner])
+    db.session.execute(update(ScoreMessage).where(ScoreMessage.id == newer.id).values(
+        timestamp=older.timestamp + timedelta(milliseconds=5), score_given=80))
+    db.session.commit()
+    sent: list[dict[str, Any]] = []
+
+    report = one_round(WatchedHTTP(app, before_score=sent.append))
+
+    db.session.rollback()
+    assert db.session.get(ScoreMessage, older.id).state == "superseded"
+    assert db.session.get(ScoreMessage, newer.id).state == "delivered"
+    assert [b["scoreGiven"] for b in sent if b["userId"] == fresh_learner] == [80]
+    assert report.superseded == 1 and report.delivered == 1
+
+
+def test_an_observer_opening_a_graded_link_queues_no_score(app, agent):
+    """A Canvas observer (Mentor) has no gradebook row: the LMS would refuse the score (Canvas 422)."""
+    from lti_tool.lti import claims
+    from tests.support.crafting import crafted_launch
+
+    sub = "observer-" + uuid.uuid4().hex[:8]
+
+    def as_observer(body):
+        body.update(sub=sub)
+        body[claims.ROLES] = [claims.ROLE_PREFIX_CONTEXT + "Mentor"]
+
+    assert crafted_launch(app, agent, as_observer).status_code == 303
+    db.session.rollback()
+    user = db.session.scalars(select(User).where(User.sub == sub)).one()
+    assert db.session.scalars(select(ScoreMessage).where(ScoreMessage.user_id == user.id)).all() == []

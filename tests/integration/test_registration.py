@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -326,7 +327,11 @@ def test_canvas_cloud_issuer_is_accepted_from_instructure_hosts(config_url):
     ("https://canvas.aarhus.dk/config", "canvas", ()),  # a vanity domain the operator has not listed
     ("https://canvas.aarhus.dk/config", "canvas", ("canvas.vejle.dk",)),
     ("https://aarhus.instructure.com/config", "moodle", ()),  # Canvas's issuer, but not Canvas
-], ids=["foreign", "lookalike-prefix", "lookalike-suffix", "unlisted-vanity", "other-vanity", "not-canvas"])
+    # urllib sees sso.instructure.com, requests connects to attacker.example:
+    ("https://attacker.example\\@sso.instructure.com/config", "canvas", ()),
+    ("https://attacker.example@sso.instructure.com/config", "canvas", ()),
+], ids=["foreign", "lookalike-prefix", "lookalike-suffix", "unlisted-vanity", "other-vanity", "not-canvas",
+        "backslash-user-info", "user-info"])
 def test_canvas_cloud_issuer_is_refused_from_other_hosts(config_url, family, extra_hosts):
     with pytest.raises(RegistrationFailed) as refused:
         parse_configuration(config_url, canvas_configuration(family), canvas_hosts=extra_hosts)
@@ -562,3 +567,27 @@ def test_demo_lms_dynamic_registration_to_a_working_launch(app, live, runner):
     launched = learner.follow_forms(learner.get("/demo-lms/courses/vejle-int/initiate",
                                                 params={"link_id": "rl-nyankomne", "client_id": platform.client_id}))
     assert launched.status_code == 200 and "/c/" in launched.url
+
+
+def test_a_double_click_on_confirm_registers_the_tool_once(app, agent, fake_platforms):
+    """The second submit, while the first is still with the platform, is told so and posts nothing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def slowly(body: dict) -> dict:
+        time.sleep(1.0)  # the platform is slow to answer: the admin clicks again
+        return {**body, "client_id": platform.client_id, TOOL_CONFIGURATION: dict(body[TOOL_CONFIGURATION])}
+
+    platform = fake_platforms("moodle-openid-configuration.json", answer=slowly)
+    _, pending_id = register(agent, platform.base_url + "/openid-configuration")
+
+    def confirm(delay: float):
+        time.sleep(delay)
+        return agent.post("/lti/register", {"pending_id": pending_id})
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(confirm, (0.0, 0.3))
+
+    assert first.status_code == 200, first.text
+    assert second.status_code == 400 and "registration_in_progress" in second.text
+    assert len(platform.posted) == 1
+    assert len(platform.stored()) == 1

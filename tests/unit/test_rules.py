@@ -6,7 +6,7 @@ import pytest
 
 from config.settings import ConfigError, ProductionConfig, check_production, config_from_env, database_uri
 from lti_tool.lti.launch import interface_language
-from lti_tool.lti.roles import Role, effective_role, parse_role
+from lti_tool.lti.roles import Role, effective_role, is_enrolled_learner, parse_role
 from lti_tool.web import record_id
 
 
@@ -78,3 +78,16 @@ def test_environment_overrides():
 ])
 def test_record_id_takes_only_ids_a_database_holds(typed, expected):
     assert record_id(typed) == expected
+
+
+@pytest.mark.parametrize(("roles", "expected"), [
+    (["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"], True),
+    (["Learner"], True),
+    (["http://purl.imsglobal.org/vocab/lis/v2/membership/Learner#NonCreditLearner"], True),
+    (["urn:lti:role:ims/lis/Learner"], True),
+    (["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"], False),  # a Canvas observer
+    (["http://purl.imsglobal.org/vocab/lis/v2/institution/person#Student"], False),
+    ([], False),
+])
+def test_only_enrolled_learners_have_a_gradebook_row(roles, expected):
+    assert is_enrolled_learner(roles) is expected
