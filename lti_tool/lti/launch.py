@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -97,6 +98,17 @@ SHAPED_FIELDS = (
     (claims.DL_SETTINGS, "accept_presentation_document_targets", "a list of text"),
     (claims.LAUNCH_PRESENTATION, "return_url", "text"),
 )
+
+
+def _is_plain_json(value: Any, depth: int = 0) -> bool:
+    """Only what JSON itself can say: no NaN or Infinity, and not absurdly deep."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return depth < 32 and all(_is_plain_json(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return depth < 32 and all(_is_plain_json(v, depth + 1) for v in value)
+    return True
 
 
 def _has_shape(value: Any, kind: str) -> bool:
@@ -392,6 +404,10 @@ class LaunchValidator:
             raise WrongMessage(f"message type {message_type!r}", reason="wrong_message_type")
         if body.get(claims.VERSION) != claims.LTI_VERSION:
             raise WrongMessage(f"version {body.get(claims.VERSION)!r}", reason="wrong_version")
+        if not _is_plain_json(body):
+            # JSON has no NaN or Infinity (RFC 8259 §6), but Python's parser takes them, and
+            # PostgreSQL's json type refuses them when the claims are stored.
+            raise WrongMessage("claims hold NaN or Infinity", reason="malformed_claims")
         for name in OBJECT_CLAIMS:
             if name in body and not isinstance(body[name], dict):
                 raise WrongMessage(f"{name} is not an object", reason="malformed_claims")

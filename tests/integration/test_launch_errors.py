@@ -72,6 +72,10 @@ CLAIM_CASES = [
     ("overlong-resource-link-id", lambda b: b[claims.RESOURCE_LINK].update(id="r" * 256), 400,
      "malformed_claims", errors.WrongMessage),
     ("sub-not-text", _set("sub", {"id": 1}), 400, "invalid_token", errors.WrongMessage),
+    ("infinity-in-claims", lambda b: b[claims.LAUNCH_PRESENTATION].update(height=float("inf")), 400,
+     "malformed_claims", errors.WrongMessage),  # PostgreSQL's json refused it: a 500
+    ("nan-in-custom", lambda b: b[claims.CUSTOM].update(score=float("nan")), 400, "malformed_claims",
+     errors.WrongMessage),
 ]
 
 
