@@ -184,8 +184,6 @@ class Deliverer:
     def _line_item(self, target: GradeTarget, client: ServiceClient) -> str:
         if target.lineitem_url:
             return target.lineitem_url
-        if not target.lineitems_url:
-            raise ServiceError("the platform gave no line item and no line-item container", retry=False)
         # One worker at a time finds or creates a link's line item: the row lock (PostgreSQL;
         # SQLite runs a single worker) makes a second worker wait here and then read the URL the
         # first one stored, instead of creating a second column in the gradebook. NO KEY UPDATE,
@@ -239,27 +237,25 @@ class Deliverer:
 
     def _write(self, row: ScoreMessage, *conditions: ColumnElement[bool], **values: Any) -> bool:
         """Change the row only while this worker still holds its lease; commit. True if it did."""
-        result = cast(CursorResult[Any], self._session.execute(
+        result = self._session.execute(
             update(ScoreMessage)
             .where(ScoreMessage.id == row.id, ScoreMessage.lease_owner == self._owner,
                    ScoreMessage.state == "sending", *conditions)
-            .values(**values).execution_options(synchronize_session=False)))
-        self._session.commit()
-        if result.rowcount != 1:
-            return False
-        for key, value in values.items():  # the loaded row says what the database says, unchanged
-            set_committed_value(row, key, value)
-        return True
+            .values(**values).execution_options(synchronize_session=False))
+        return self._written(row, result, values)
 
     def _write_delivered(self, row: ScoreMessage, values: dict[str, Any]) -> bool:
         """_write for the outcome of nearly every score, through a statement built once."""
-        result = cast(CursorResult[Any], self._session.execute(_DELIVERED, {
+        result = self._session.execute(_DELIVERED, {
             "b_id": row.id, "b_owner": self._owner, "b_error": values["last_error"],
-            "b_at": values["delivered_at"]}))
+            "b_at": values["delivered_at"]})
+        return self._written(row, result, values)
+
+    def _written(self, row: ScoreMessage, result: Any, values: dict[str, Any]) -> bool:
         self._session.commit()
-        if result.rowcount != 1:
+        if cast(CursorResult[Any], result).rowcount != 1:
             return False
-        for key, value in values.items():
+        for key, value in values.items():  # the loaded row says what the database says, unchanged
             set_committed_value(row, key, value)
         return True
 
