@@ -3,8 +3,9 @@
 Only the newest row per (line item, learner) is ever sent: a new row supersedes the queued
 ones before it, and timestamps are strictly increasing, so an older score can never overwrite
 a newer one at the LMS (which answers 409 to a timestamp not later than the one it holds).
-Only learners' scores are queued: an instructor trying the activities out (their launch has an
-instructor role) has no gradebook row, and the LMS would refuse the score (Moodle: 400).
+Only enrolled learners' scores are queued (roles.is_enrolled_learner): an instructor trying the
+activities out, or an observer, has no gradebook row, and the LMS would refuse the score
+(Moodle: 400, Canvas: 422).
 """
 
 from __future__ import annotations
@@ -15,20 +16,20 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from lti_tool.content.model import Catalog, Module
+from lti_tool.content.model import Catalog, Module, Programme
 from lti_tool.grading.messages import ScoreValues, module_score, programme_score
-from lti_tool.lti.roles import Role, effective_role
+from lti_tool.lti.roles import is_enrolled_learner
 from lti_tool.models import GradeTarget, LaunchRecord, ResourceLink, ScoreMessage, User, utcnow
 from lti_tool.progress import rules
 
 
 def learner_links(launches: Iterable[tuple[int | None, list[str]]]) -> set[int]:
-    """The links whose latest launch, of (link, roles) pairs oldest first, was as a learner."""
+    """The links whose latest launch, of (link, roles) pairs oldest first, was as an enrolled learner."""
     latest: dict[int, list[str]] = {}
     for link_id, roles in launches:
         if link_id is not None:
             latest[link_id] = roles
-    return {link_id for link_id, roles in latest.items() if effective_role(roles) == Role.LEARNER}
+    return {link_id for link_id, roles in latest.items() if is_enrolled_learner(roles)}
 
 
 def _targets_for(session: Session, user_id: int, module: Module) -> list[tuple[GradeTarget, ResourceLink]]:
@@ -100,17 +101,15 @@ def enqueue_module_scores(session: Session, catalog: Catalog, user_id: int, modu
         if link.module_id:
             values = module_score(status, target.score_maximum, module.language)
         else:
-            values = _programme_values(session, catalog, user_id, module, target)
+            values = _programme_values(session, user_id, catalog.programmes[module.programme_id], target)
         enqueue(session, target, user, values)
         count += 1
     return count
 
 
-def _programme_values(session: Session, catalog: Catalog, user_id: int, module: Module,
-                      target: GradeTarget) -> ScoreValues:
+def _programme_values(session: Session, user_id: int, programme: Programme, target: GradeTarget) -> ScoreValues:
     from lti_tool.progress.service import module_statuses
 
-    programme = catalog.programmes[module.programme_id]
     statuses = module_statuses(session, user_id, programme.modules)
     overall = rules.programme_status(programme, {k: v.state for k, v in statuses.items()})
     return programme_score(list(statuses.values()), overall, target.score_maximum, programme.language)
@@ -131,12 +130,10 @@ def enqueue_opening_score(session: Session, catalog: Catalog, user: User, link: 
     placement = placement_for(link, catalog)
     if placement is None or session.scalar(known) is not None:
         return None
-    statuses = module_statuses(session, user.id, placement.modules)
     if link.module_id:
         module = placement.modules[0]
-        values = module_score(statuses[module.id], target.score_maximum, module.language)
+        status = module_statuses(session, user.id, [module])[module.id]
+        values = module_score(status, target.score_maximum, module.language)
     else:
-        overall = rules.programme_status(placement.programme, {k: v.state for k, v in statuses.items()})
-        values = programme_score(list(statuses.values()), overall, target.score_maximum,
-                                 placement.programme.language)
+        values = _programme_values(session, user.id, placement.programme, target)
     return enqueue(session, target, user, values)

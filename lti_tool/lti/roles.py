@@ -61,8 +61,13 @@ def effective_role(roles: Iterable[str]) -> Role:
 
 
 def is_enrolled_learner(roles: Iterable[str]) -> bool:
-    """A context Learner role (full, short or sub-role): someone with a gradebook row. Observers
-    (Mentor), guests and members with no role are learners to the tool, not to the gradebook."""
+    """A context Learner role (full, short or sub-role), and no teaching role: someone with a
+    gradebook row, whose scores go to the LMS. Observers (Mentor), guests and members with no
+    role are learners to the tool, not to the gradebook; an instructor who also holds Learner
+    is there to teach."""
+    roles = [str(r) for r in roles]
+    if effective_role(roles) == Role.INSTRUCTOR:
+        return False
     for uri in roles:
         scope, name = parse_role(str(uri))
         if scope == "context" and (name == "Learner" or str(uri).startswith(_SUBROLE_PREFIX + "Learner")):

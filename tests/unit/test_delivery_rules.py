@@ -89,10 +89,11 @@ def test_scores_count_only_where_the_latest_launch_was_as_a_learner():
         (2, [INSTRUCTOR]),  # an instructor trying the link out
         (3, [INSTRUCTOR]), (3, [LEARNER]),  # later launched it as a learner
         (4, [LEARNER]), (4, [INSTRUCTOR, LEARNER]),  # now an instructor there
-        (5, []),  # no role at all learns (LTI certification: "no role" launches are learners)
+        (5, []),  # no role: learns in the tool, but has no gradebook row to send to
+        (6, ["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"]),  # an observer
         (None, [LEARNER]),  # a launch without a resource link
     ]
-    assert learner_links(launches) == {1, 3, 5}
+    assert learner_links(launches) == {1, 3}
 
 
 class _Pages:

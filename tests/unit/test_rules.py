@@ -88,6 +88,8 @@ def test_record_id_takes_only_ids_a_database_holds(typed, expected):
     (["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"], False),  # a Canvas observer
     (["http://purl.imsglobal.org/vocab/lis/v2/institution/person#Student"], False),
     ([], False),
+    (["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor",
+      "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"], False),  # there to teach
 ])
 def test_only_enrolled_learners_have_a_gradebook_row(roles, expected):
     assert is_enrolled_learner(roles) is expected
