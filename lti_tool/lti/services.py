@@ -170,17 +170,27 @@ MEMBERSHIP_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?', re.IGNORECASE)
 
 
+def _next_page(url: str, response: requests.Response, first_url: str, what: str) -> str | None:
+    """The `Link: rel="next"` page (AGS §3.2, NRPS §2.4.2), resolved against this page, only on the
+    first page's origin: each request carries our access token, which no other host may see."""
+    match = _NEXT_LINK.search(response.headers.get("Link", ""))  # header names are case-insensitive
+    if not match:
+        return None
+    following = urljoin(url, str(match.group(1)))
+    if urlsplit(following)[:2] != urlsplit(first_url)[:2]:
+        raise ServiceError(f"{what}'s next page {following} is on another host", retry=False)
+    return following
+
+
 def find_line_item(client: ServiceClient, lineitems_url: str, *, resource_id: str, resource_link_id: str,
                    max_pages: int = 50) -> str | None:
     """The link's own line item in the container: the one with both its resourceLinkId and our
     resourceId, on any page (AGS 2.0 §3.2, pages linked by `Link: rel="next"`).
 
     The query filters are only a hint that platforms may ignore, so every item is checked: another
-    link's column with the same resourceId must never receive this link's scores. Next pages are
-    followed only on the container's own origin, since each request carries our access token.
+    link's column with the same resourceId must never receive this link's scores.
     """
     scopes = (claims.SCOPE_LINEITEM,)
-    origin = urlsplit(lineitems_url)[:2]
     url: str | None = lineitems_url
     params: dict[str, str] | None = {"resource_link_id": resource_link_id, "resource_id": resource_id}
     for _ in range(max_pages):
@@ -196,10 +206,7 @@ def find_line_item(client: ServiceClient, lineitems_url: str, *, resource_id: st
             if (isinstance(item, dict) and item.get("id") and str(item.get("resourceId")) == resource_id
                     and str(item.get("resourceLinkId")) == resource_link_id):
                 return str(item["id"])
-        match = _NEXT_LINK.search(response.headers.get("Link", ""))
-        url = urljoin(url, match.group(1)) if match else None
-        if url is not None and urlsplit(url)[:2] != origin:
-            raise ServiceError(f"the line item container's next page {url} is on another host", retry=False)
+        url = _next_page(url, response, lineitems_url, "the line item container")
         params = None  # the next page's URL carries its own query
     if url is not None:
         # Not found in the pages read, but there are more: creating one now could duplicate it.
@@ -236,7 +243,6 @@ def _raise_for(response: requests.Response, doing: str) -> None:
 def roster(client: ServiceClient, memberships_url: str, *, max_pages: int = 100) -> list[dict[str, Any]]:
     """Every member of the context, following `Link: rel="next"` pages (NRPS 2.0 §2.4.2)."""
     members: list[dict[str, Any]] = []
-    origin = urlsplit(memberships_url)[:2]
     url: str | None = memberships_url
     pages = 0
     while url and pages < max_pages:
@@ -244,10 +250,6 @@ def roster(client: ServiceClient, memberships_url: str, *, max_pages: int = 100)
         if response.status_code != 200:
             _raise_for(response, "reading the roster")
         members.extend(m for m in response.json().get("members", []) if isinstance(m, dict))
-        match = _NEXT_LINK.search(response.headers.get("Link", ""))  # header names are case-insensitive
-        url = urljoin(url, match.group(1)) if match else None
-        if url is not None and urlsplit(url)[:2] != origin:
-            # Each request carries our access token: never hand it to another host.
-            raise ServiceError(f"the roster's next page {url} is on another host", retry=False)
+        url = _next_page(url, response, memberships_url, "the roster")
         pages += 1
     return members
