@@ -138,3 +138,15 @@ class PlatformUnavailable(ToolError):
     reason = "platform_unavailable"
     message = _l("The learning platform did not answer in time.")
     hint = _l("Nothing was lost. Try again in a moment.")
+
+
+class NotAwaitingGrading(ToolError):
+    """The reflection was graded already, or the learner has sent a newer one since."""
+
+    status = 409
+    reason = "not_awaiting_grading"
+    message = _l("This answer is no longer waiting for grading.")
+    hint = _l(
+        "The learner may have sent a newer answer, or it has been graded. Open the list of answers "
+        "to grade again."
+    )

@@ -5,25 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from lti_tool.content.model import Activity, Module
-from lti_tool.errors import NotFound, ToolError
+from lti_tool.errors import NotAwaitingGrading, NotFound
 from lti_tool.models import LaunchRecord, Submission, User
-
-
-class NotAwaitingGrading(ToolError):
-    """The reflection was graded already, or the learner has sent a newer one since."""
-
-    status = 409
-    reason = "not_awaiting_grading"
-    message = _l("This answer is no longer waiting for grading.")
-    hint = _l(
-        "The learner may have sent a newer answer, or it has been graded. Open the list of answers "
-        "to grade again."
-    )
 
 
 @dataclass(frozen=True)
