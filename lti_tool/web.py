@@ -136,18 +136,13 @@ def install(app: Flask) -> None:
     if app.config.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
 
-    templates_ready = threading.Event()
-    compiling = threading.Lock()
+    app.extensions["templates_compiled"] = threading.Event()
 
     @app.before_request
     def _compile_templates_once() -> None:
         # Any server (flask run, gunicorn): the first request compiles every template while the
         # others wait, so no two threads compile at once (see compile_templates).
-        if not templates_ready.is_set():
-            with compiling:
-                if not templates_ready.is_set():
-                    compile_templates(app)
-                    templates_ready.set()
+        compile_templates(app)
 
     @app.before_request
     def _request_id() -> None:
@@ -223,18 +218,26 @@ def install(app: Flask) -> None:
         return render_error(tool_error)
 
 
-def compile_templates(app: Flask) -> int:
-    """Compile every template once, before threads serve requests; returns how many.
+_compiling = threading.Lock()
+
+
+def compile_templates(app: Flask) -> None:
+    """Compile every template, once per app, before its threads serve a page.
 
     CPython 3.11 before 3.11.8 can fail `compile()` running in two threads at once
     ("SystemError: AST constructor recursion depth mismatch", CPython gh-106905), and Jinja
     compiles a template on its first use: a class launching at nine into fresh gthread workers
-    would meet it. Compiled here, the templates come from Jinja's cache, and no learner waits.
+    would meet it. wsgi.py calls this at start-up so no learner waits; the first request of any
+    other server does.
     """
-    names = app.jinja_env.list_templates(extensions=["html"])
-    for name in names:
-        app.jinja_env.get_template(name)
-    return len(names)
+    done: threading.Event = app.extensions["templates_compiled"]
+    if done.is_set():
+        return
+    with _compiling:
+        if not done.is_set():
+            for name in app.jinja_env.list_templates(extensions=["html"]):
+                app.jinja_env.get_template(name)
+            done.set()
 
 
 def record_id(value: str | None) -> int | None:

@@ -27,7 +27,6 @@ from config import TestConfig
 from config.settings import database_uri
 from lti_tool import create_app
 from lti_tool.demo_lms.cli import setup_demo
-from lti_tool.web import compile_templates
 from tests.support.agent import Agent
 from tests.support.console import Console, make_operator
 from tests.support.external_platform import ExternalPlatform
@@ -90,7 +89,6 @@ class LiveServer:
 
 
 def start_live(app: Flask, port: int, backend: str) -> LiveServer:
-    compile_templates(app)  # as wsgi.py does before threads serve
     server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return LiveServer(app=app, base_url=f"http://127.0.0.1:{port}", backend=backend, server=server)
