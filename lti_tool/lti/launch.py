@@ -111,6 +111,31 @@ def _is_plain_json(value: Any, depth: int = 0) -> bool:
     return True
 
 
+def malformed_claim(body: dict[str, Any]) -> str | None:
+    """What is wrong with the shape of a signed token's claims, or None.
+
+    pylti1p3's validators and the tool's storage assume the shapes the specifications give;
+    anything else must be a clear 400, not an exception further on."""
+    if not _is_plain_json(body):
+        # JSON has no NaN or Infinity (RFC 8259 §6), but Python's parser takes them, and
+        # PostgreSQL's json type refuses them when the claims are stored.
+        return "claims hold NaN or Infinity"
+    for name in OBJECT_CLAIMS:
+        if name in body and not isinstance(body[name], dict):
+            return f"{name} is not an object"
+    for claim, key, kind in SHAPED_FIELDS:
+        value = body.get(claim, {}).get(key)
+        if value is not None and not _has_shape(value, kind):
+            return f"{claim} {key} is not {kind}"
+    identifiers = (("sub", body.get("sub")), ("context.id", body.get(claims.CONTEXT, {}).get("id")),
+                   ("resource_link.id", body.get(claims.RESOURCE_LINK, {}).get("id")))
+    for name, value in identifiers:
+        # Core §5.3.6, §5.4.1, §5.3.5: identifiers of at most 255 characters.
+        if value is not None and (not isinstance(value, str | int) or len(str(value)) > 255):
+            return f"{name} is not an identifier of at most 255 characters"
+    return None
+
+
 def _has_shape(value: Any, kind: str) -> bool:
     if kind == "text":
         return isinstance(value, str)
@@ -384,11 +409,6 @@ class LaunchValidator:
         if not self._store.add("nonce:" + nonce, 1, self._state_lifetime + self._leeway):
             raise ReplayedLaunch("nonce already used", reason="replayed_nonce")
 
-    @staticmethod
-    def _nested(body: dict[str, Any], claim: str) -> Any:
-        value = body.get(claim)
-        return value.get("id") if isinstance(value, dict) else None
-
     def _deployment(self, body: dict[str, Any], platform: Platform) -> Deployment:
         deployment_id = body.get(claims.DEPLOYMENT_ID)
         if not deployment_id:
@@ -404,23 +424,9 @@ class LaunchValidator:
             raise WrongMessage(f"message type {message_type!r}", reason="wrong_message_type")
         if body.get(claims.VERSION) != claims.LTI_VERSION:
             raise WrongMessage(f"version {body.get(claims.VERSION)!r}", reason="wrong_version")
-        if not _is_plain_json(body):
-            # JSON has no NaN or Infinity (RFC 8259 §6), but Python's parser takes them, and
-            # PostgreSQL's json type refuses them when the claims are stored.
-            raise WrongMessage("claims hold NaN or Infinity", reason="malformed_claims")
-        for name in OBJECT_CLAIMS:
-            if name in body and not isinstance(body[name], dict):
-                raise WrongMessage(f"{name} is not an object", reason="malformed_claims")
-        for claim, key, kind in SHAPED_FIELDS:
-            value = body.get(claim, {}).get(key)
-            if value is not None and not _has_shape(value, kind):
-                raise WrongMessage(f"{claim} {key} is not {kind}", reason="malformed_claims")
-        for name, value in (("sub", body.get("sub")), ("context.id", self._nested(body, claims.CONTEXT)),
-                            ("resource_link.id", self._nested(body, claims.RESOURCE_LINK))):
-            # Core §5.3.6, §5.4.1, §5.3.5: identifiers of at most 255 characters.
-            if value is not None and (not isinstance(value, str | int) or len(str(value)) > 255):
-                raise WrongMessage(f"{name} is not an identifier of at most 255 characters",
-                                   reason="malformed_claims")
+        problem = malformed_claim(body)
+        if problem:
+            raise WrongMessage(problem, reason="malformed_claims")
         if message_type == claims.MSG_DEEP_LINKING and "ltiResourceLink" not in (
                 body.get(claims.DL_SETTINGS, {}).get("accept_types") or []):
             # pylti1p3 refuses it too, as a bare "missing claims": say what is really wrong.
