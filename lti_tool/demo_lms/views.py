@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
@@ -243,27 +244,27 @@ def line_item(course_id: str, item_id: int) -> Response:
 OUTAGE_KEY = "demo-lms:outage"
 
 
-def _outage() -> tuple[str, int, dict[str, str]] | None:
-    """A simulated LMS outage (set by tests or `flask demo outage`) for score posts: 503s, hanging
-    requests, 429 with a Retry-After, or a slow but working gradebook ("delay")."""
-    outage = runtime().store.get(OUTAGE_KEY)
-    if not outage:
-        return None
+def _refusal(outage: dict[str, Any]) -> tuple[str, int, dict[str, str]] | None:
+    """How a simulated outage (set by tests or `flask demo outage`) answers a score post before
+    storing it: 503, hanging then 504 ("slow"), 429 with a Retry-After, or hanging then storing
+    ("delay"). None when the score is stored."""
     mode = outage.get("mode")
     if mode in ("slow", "delay"):
         time.sleep(float(outage.get("seconds", 5)))
         return ("gateway timeout", 504, {}) if mode == "slow" else None
     if mode == "429":
         return "too many requests", 429, {"Retry-After": str(outage.get("retry_after", 30))}
-    return "service unavailable", 503, {}
+    if mode == "503":
+        return "service unavailable", 503, {}
+    return None
 
 
 @bp.post("/api/courses/<course_id>/lineitems/<int:item_id>/scores")
 def scores(course_id: str, item_id: int) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     outage = runtime().store.get(OUTAGE_KEY) or {}
-    down = None if outage.get("mode") == "lost-answer" else _outage()
-    if down:
-        return down
+    refused = _refusal(outage)
+    if refused:
+        return refused
     _require(claims.SCOPE_SCORE)
     item = gradebook.get_line_item(db.session(), course_id, item_id)
     gradebook.post_score(db.session(), item, request.get_json(silent=True) or {})
