@@ -390,3 +390,19 @@ def test_grade_page_counts_the_queue_and_retries_all_parked(make_app, serve):
     assert states == {"queued"}
     page = text_of(operator.get("/admin/grades").text)
     assert "3 waiting" in page and "No parked scores." in page
+
+
+def test_reach_counts_toward_the_configured_target(make_app, serve):
+    """REACH_TARGET is the consortium's own goal (800 in the first programme, 2015–2017)."""
+    app = make_app(REACH_TARGET=40)
+    base_url = serve(app)
+    with app.app_context():
+        platform = seed_platform(db.session)
+        for _ in range(3):
+            seed_person(db.session, platform)  # each completed a module
+    operator = Console(base_url)
+    assert operator.sign_in(make_operator(app)).status_code == 302
+
+    page = text_of(operator.get("/admin/reach").text)
+
+    assert "3 of 40 practitioners have completed at least one module (8 %)" in page
