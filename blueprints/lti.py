@@ -48,6 +48,7 @@ def login() -> BaseResponse:
         store=rt.store,
         base_url=rt.base_url,
         state_lifetime=current_app.config["LOGIN_STATE_LIFETIME"],
+        platform_cache_seconds=current_app.config["PLATFORM_CACHE_SECONDS"],
     )
     g.frame_anywhere = True  # handshake pages only; see web._frame_ancestors
     response: BaseResponse

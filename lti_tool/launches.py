@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select
-from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import Table, and_, delete, exists, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from lti_tool.content.model import Catalog
 from lti_tool.errors import SessionExpired, StateMismatch
@@ -137,17 +136,108 @@ def complete_storage_check(session: Session, store: KeyValueStore, pending_id: s
     if not same_token(str(value), str(parked["state"])):
         raise StateMismatch("platform storage did not hold this launch's state", reason="storage_state_mismatch")
     launch = Launch(claims=parked["claims"], platform_id=parked["platform_id"], deployment_pk=parked["deployment_pk"])
-    return record_launch(session, launch, lifetime, catalog)
+    return record_launch(session, launch, lifetime, catalog, store)
 
 
-def record_launch(session: Session, launch: Launch, lifetime: int, catalog: Catalog | None = None) -> LaunchRecord:
+# Performance: a returning learner, through the same link, with the same name, course, custom
+# parameters and grade column, changes nothing the upserts below would write. Such a launch is
+# recognised by a digest of exactly those claims, kept in the shared store with the row ids it
+# led to, and costs one INSERT instead of ten statements. The INSERT checks that the rows still
+# exist (an erasure or a removed deployment in between sends the launch down the full path), and
+# the entry lives an hour, which is also how stale `users.last_seen_at` may become.
+KNOWN_LAUNCH_TTL = 3600
+_LAUNCHES = cast(Table, LaunchRecord.__table__)
+
+
+def _known_launch_key(launch: Launch, catalog: Catalog | None) -> str:
+    ags = launch.ags
+    written = [
+        launch.platform_id, launch.deployment_pk, launch.sub, launch.name, launch.email, launch.locale,
+        launch.context.get("id"), launch.context.get("label"), launch.context.get("title"),
+        launch.resource_link.get("id"), launch.resource_link.get("title"), launch.custom,
+        ags.get("lineitem"), ags.get("lineitems"), ags.get("scope"),
+        # an opening score is due only to enrolled learners, and the binding follows the content
+        is_enrolled_learner(launch.roles), catalog.digest if catalog is not None else "",
+    ]
+    digest = hashlib.sha256(json.dumps(written, sort_keys=True, default=str).encode()).hexdigest()
+    return "known-launch:" + digest
+
+
+@dataclass(frozen=True)
+class _KnownRows:
+    user_id: int
+    context_id: int | None
+    resource_link_id: int | None
+    grade_target_id: int | None
+
+
+def _launch_values(launch: Launch, rows: _KnownRows, lifetime: int, now: datetime) -> dict[str, Any]:
+    return {
+        "id": secrets.token_urlsafe(32),
+        "deployment_id": launch.deployment_pk,
+        "user_id": rows.user_id,
+        "context_id": rows.context_id,
+        "resource_link_id": rows.resource_link_id,
+        "message_type": launch.message_type,
+        "roles": launch.roles,
+        "locale": launch.locale,
+        "claims": launch.service_claims(),
+        "created_at": now,
+        "expires_at": now + timedelta(seconds=lifetime),
+    }
+
+
+def _insert_if_rows_exist(session: Session, values: dict[str, Any], rows: _KnownRows, sub: str) -> bool:
+    """INSERT … SELECT … WHERE the user (not erased since), course, link and grade column still exist."""
+    table = _LAUNCHES
+    still_there = [exists().where(User.id == rows.user_id, User.sub == sub)]
+    if rows.context_id is not None:
+        still_there.append(exists().where(Context.id == rows.context_id))
+    if rows.resource_link_id is not None:
+        still_there.append(exists().where(ResourceLink.id == rows.resource_link_id))
+    if rows.grade_target_id is not None:
+        still_there.append(exists().where(GradeTarget.id == rows.grade_target_id))
+    source = select(*[literal(value, table.c[name].type).label(name) for name, value in values.items()])
+    # RETURNING, not rowcount: psycopg reports -1 rows for an INSERT … SELECT.
+    statement = insert(table).from_select(list(values), source.where(and_(*still_there))).returning(table.c.id)
+    return session.execute(statement).first() is not None
+
+
+def _as_record(values: dict[str, Any]) -> LaunchRecord:
+    # Detached: the caller reads only what was just written (id, roles, message type).
+    return LaunchRecord(**values)
+
+
+def record_launch(session: Session, launch: Launch, lifetime: int, catalog: Catalog | None = None,
+                  store: KeyValueStore | None = None) -> LaunchRecord:
     """Store the user, course, link and the launch itself; return the launch with its new id."""
     now = utcnow()
+    known_key = _known_launch_key(launch, catalog) if store is not None else ""
+    known = store.get(known_key) if store is not None else None
+    if known is not None:
+        rows = _KnownRows(**known)
+        values = _launch_values(launch, rows, lifetime, now)
+        if _insert_if_rows_exist(session, values, rows, launch.sub):
+            session.commit()
+            return _as_record(values)
+        session.rollback()
+    rows = _write_launch_rows(session, launch, now, catalog)
+    values = _launch_values(launch, rows, lifetime, now)
+    session.execute(insert(_LAUNCHES).values(values))
+    session.commit()
+    if store is not None:
+        store.set(known_key, rows.__dict__, KNOWN_LAUNCH_TTL)
+    return _as_record(values)
+
+
+def _write_launch_rows(session: Session, launch: Launch, now: datetime, catalog: Catalog | None) -> _KnownRows:
+    """Upsert the user, course, link and grade column of a launch (no commit)."""
     user = _upsert_user(session, launch, now)
     context = _upsert_context(session, launch)
     session.flush()
     link = _upsert_resource_link(session, launch, context)
     session.flush()
+    target = None
     if link is not None:
         if catalog is not None:
             bind_from_custom(link, catalog)
@@ -155,28 +245,10 @@ def record_launch(session: Session, launch: Launch, lifetime: int, catalog: Cata
         if target is not None and catalog is not None and is_enrolled_learner(launch.roles):
             session.flush()
             enqueue_opening_score(session, catalog, user, link, target)
-    record = LaunchRecord(
-        id=secrets.token_urlsafe(32),
-        deployment_id=launch.deployment_pk,
-        user_id=user.id,
-        context_id=context.id if context else None,
-        resource_link_id=link.id if link else None,
-        message_type=launch.message_type,
-        roles=launch.roles,
-        locale=launch.locale,
-        claims=launch.service_claims(),
-        created_at=now,
-        expires_at=now + timedelta(seconds=lifetime),
-    )
-    session.add(record)
-    # Performance: the commit expires the record, and the caller reads it at once (id, roles,
-    # message type). Its values are exactly what was just written, so they are put back rather
-    # than read again from the database (one SELECT less per launch).
-    written = {attr.key: getattr(record, attr.key) for attr in sa_inspect(LaunchRecord).column_attrs}
-    session.commit()
-    for key, value in written.items():
-        set_committed_value(record, key, value)
-    return record
+    session.flush()
+    return _KnownRows(user_id=user.id, context_id=context.id if context else None,
+                      resource_link_id=link.id if link else None,
+                      grade_target_id=target.id if target else None)
 
 
 # Performance: every page of a launch shows its overview (user, course, link, platform name),
@@ -226,7 +298,7 @@ def accept_launch(
     from the platform before the launch is recorded."""
     signing = None  # the launch itself needs no tool key
     validator = LaunchValidator(
-        DatabaseToolConf(session, signing),
+        DatabaseToolConf(session, signing, float(settings.get("PLATFORM_CACHE_SECONDS", 0))),
         store,
         platform_keys,
         leeway=int(settings["JWT_LEEWAY"]),
@@ -237,22 +309,23 @@ def accept_launch(
     if not launch.bound_by_cookie:
         return PendingStorageCheck.park(store, launch, str(data.state))
     try:
-        return record_launch(session, launch, int(settings["LAUNCH_LIFETIME"]), catalog)
+        return record_launch(session, launch, int(settings["LAUNCH_LIFETIME"]), catalog, store)
     except IntegrityError:
         # Two first launches of one course (or one learner) at once: the other inserted the row
         # between our read and our insert. Read again; the launch itself was already validated.
         session.rollback()
-        return record_launch(session, launch, int(settings["LAUNCH_LIFETIME"]), catalog)
+        return record_launch(session, launch, int(settings["LAUNCH_LIFETIME"]), catalog, store)
 
 
 def start_login(
-    session: Session, params: dict[str, str], *, store: KeyValueStore, base_url: str, state_lifetime: int
+    session: Session, params: dict[str, str], *, store: KeyValueStore, base_url: str, state_lifetime: int,
+    platform_cache_seconds: float = 0,
 ) -> LoginRedirect:
     """Answer an OIDC login initiation with the redirect to the platform."""
     info = ToolInfo(base_url)
     return begin_login(
         params,
-        DatabaseToolConf(session, None),
+        DatabaseToolConf(session, None, platform_cache_seconds),
         store,
         redirect_uri=info.launch_url,
         tool_base_url=base_url,

@@ -176,6 +176,11 @@ class Catalog:
     # pack folders left out because of their problems
     rejected: list[str] = field(default_factory=list)
 
+    @cached_property
+    def digest(self) -> str:
+        """Which modules exist, in which programme: what binding a link to content depends on."""
+        return ";".join(sorted(f"{p.id}:{','.join(m.id for m in p.modules)}" for p in self.programmes.values()))
+
     def module(self, module_id: str) -> Module | None:
         for programme in self.programmes.values():
             found = programme.module(module_id)

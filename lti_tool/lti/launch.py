@@ -42,8 +42,7 @@ from lti_tool.lti import claims
 from lti_tool.lti.login import STATE_COOKIE_PREFIX, state_key
 from lti_tool.lti.platform_keys import PlatformKeys
 from lti_tool.lti.roles import Role, effective_role
-from lti_tool.lti.toolconf import DatabaseToolConf
-from lti_tool.models import Deployment, Platform
+from lti_tool.lti.toolconf import DatabaseToolConf, DeploymentSnapshot, PlatformSnapshot
 from lti_tool.store import KeyValueStore
 from lti_tool.tokens import same_token
 
@@ -305,7 +304,7 @@ class LaunchValidator:
         self._leeway = leeway
         self._max_bytes = max_token_bytes
         self._state_lifetime = state_lifetime
-        self._deployment_row: Deployment | None = None
+        self._deployment_row: DeploymentSnapshot | None = None
 
     def validate(self, data: LaunchInput) -> Launch:
         token, state = data.id_token, data.state
@@ -344,7 +343,7 @@ class LaunchValidator:
                       bound_by_cookie=bound_by_cookie, storage_target=login.get("storage_target"),
                       platform_origin=login.get("platform_origin"))
 
-    def _platform(self, body: dict[str, Any], login: dict[str, Any]) -> Platform:
+    def _platform(self, body: dict[str, Any], login: dict[str, Any]) -> PlatformSnapshot:
         iss = body.get("iss")
         if not iss:
             raise WrongMessage("no iss", reason="missing_iss")
@@ -372,7 +371,7 @@ class LaunchValidator:
             raise InactivePlatform(f"platform {platform.id} is {platform.status}")
         return platform
 
-    def _verify(self, token: str, key: Any, alg: str, platform: Platform) -> None:
+    def _verify(self, token: str, key: Any, alg: str, platform: PlatformSnapshot) -> None:
         try:
             jwt.decode(
                 token,
@@ -409,7 +408,7 @@ class LaunchValidator:
         if not self._store.add("nonce:" + nonce, 1, self._state_lifetime + self._leeway):
             raise ReplayedLaunch("nonce already used", reason="replayed_nonce")
 
-    def _deployment(self, body: dict[str, Any], platform: Platform) -> Deployment:
+    def _deployment(self, body: dict[str, Any], platform: PlatformSnapshot) -> DeploymentSnapshot:
         deployment_id = body.get(claims.DEPLOYMENT_ID)
         if not deployment_id:
             raise WrongMessage("no deployment_id", reason="missing_deployment_id")
