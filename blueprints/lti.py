@@ -32,13 +32,10 @@ from lti_tool.web import set_locale
 bp = Blueprint("lti", __name__)
 
 
-def _lti_limit() -> str:
-    return str(current_app.config["LIMIT_LTI"])
-
 
 @bp.route("/lti/login", methods=["GET", "POST"])
 @csrf.exempt
-@limiter.limit(_lti_limit)
+@limiter.limit("LIMIT_LTI")
 def login() -> BaseResponse:
     params = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()}
     rt = runtime()
@@ -82,7 +79,7 @@ def login() -> BaseResponse:
 
 @bp.route("/lti/launch", methods=["POST"])
 @csrf.exempt
-@limiter.limit(_lti_limit)
+@limiter.limit("LIMIT_LTI")
 def launch() -> BaseResponse:
     id_token = request.form.get("id_token")
     set_locale(unverified_locale(id_token))  # error pages speak the launch's language
@@ -104,7 +101,7 @@ def launch() -> BaseResponse:
 
 @bp.post("/lti/launch/verify")
 @csrf.exempt
-@limiter.limit(_lti_limit)
+@limiter.limit("LIMIT_LTI")
 def verify_storage() -> BaseResponse:
     """The page read the state back from platform storage: finish the parked launch."""
     rt = runtime()

@@ -21,12 +21,9 @@ def _failed(error: registration.RegistrationFailed) -> tuple[str, int]:
     return render_template("registration/failed.html", error=error), 400
 
 
-def _limit() -> str:
-    return str(current_app.config["LIMIT_REGISTRATION"])
-
 
 @bp.get("/lti/register")
-@limiter.limit(_limit)
+@limiter.limit("LIMIT_REGISTRATION")
 def start() -> str | tuple[str, int]:
     config_url = request.args.get("openid_configuration", "")
     if not config_url:
@@ -43,7 +40,7 @@ def start() -> str | tuple[str, int]:
 
 
 @bp.post("/lti/register")
-@limiter.limit(_limit)
+@limiter.limit("LIMIT_REGISTRATION")
 @csrf.exempt  # the random pending id is the form's secret; the page may have no cookies in a popup
 def finish() -> str | tuple[str, int]:
     rt = runtime()

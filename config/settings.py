@@ -58,7 +58,7 @@ class EmbeddedConfig:
     # cloud's shared issuer (https://canvas.instructure.com): a customer's own Canvas domain.
     # Anyone can claim that issuer, so list only hosts known to be Canvas cloud's. Default none.
     CANVAS_CLOUD_EXTRA_HOSTS: tuple[str, ...] = ()
-    # Rate limits per client address (Flask-Limiter syntax).
+    # Rate limits per client address and endpoint ("600 per minute"; several separated by ";").
     RATELIMIT_ENABLED = True
     LIMIT_LTI = "600 per minute"
     LIMIT_REGISTRATION = "30 per minute"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, exists, insert, literal, select
+from sqlalchemy import ColumnElement, Insert, Integer, Table, and_, bindparam, delete, exists, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -187,20 +188,28 @@ def _launch_values(launch: Launch, rows: _KnownRows, lifetime: int, now: datetim
     }
 
 
-def _insert_if_rows_exist(session: Session, values: dict[str, Any], rows: _KnownRows, sub: str) -> bool:
-    """INSERT … SELECT … WHERE the user (not erased since), course, link and grade column still exist."""
+@functools.cache
+def _insert_if_rows_exist_statement() -> Insert:
+    """INSERT … SELECT … WHERE the user (not erased since), course, link and grade column still exist.
+
+    Built once, with bound parameters, so SQLAlchemy compiles it once (a statement built from
+    literals is compiled again on every launch)."""
     table = _LAUNCHES
-    still_there = [exists().where(User.id == rows.user_id, User.sub == sub)]
-    if rows.context_id is not None:
-        still_there.append(exists().where(Context.id == rows.context_id))
-    if rows.resource_link_id is not None:
-        still_there.append(exists().where(ResourceLink.id == rows.resource_link_id))
-    if rows.grade_target_id is not None:
-        still_there.append(exists().where(GradeTarget.id == rows.grade_target_id))
-    source = select(*[literal(value, table.c[name].type).label(name) for name, value in values.items()])
+    columns = [c.name for c in table.columns]
+    params = {name: bindparam(name, type_=table.c[name].type) for name in columns}
+    sub = bindparam("sub", type_=User.sub.type)
+    optional = [(Context.id, params["context_id"]), (ResourceLink.id, params["resource_link_id"]),
+                (GradeTarget.id, bindparam("grade_target_id", type_=Integer))]
+    still_there: list[ColumnElement[bool]] = [exists().where(User.id == params["user_id"], User.sub == sub)]
+    still_there += [or_(param.is_(None), exists().where(pk == param)) for pk, param in optional]
+    source = select(*[params[name].label(name) for name in columns]).where(and_(*still_there))
     # RETURNING, not rowcount: psycopg reports -1 rows for an INSERT … SELECT.
-    statement = insert(table).from_select(list(values), source.where(and_(*still_there))).returning(table.c.id)
-    return session.execute(statement).first() is not None
+    return insert(table).from_select(columns, source).returning(table.c.id)
+
+
+def _insert_if_rows_exist(session: Session, values: dict[str, Any], rows: _KnownRows, sub: str) -> bool:
+    parameters = {**values, "sub": sub, "grade_target_id": rows.grade_target_id}
+    return session.execute(_insert_if_rows_exist_statement(), parameters).first() is not None
 
 
 def _as_record(values: dict[str, Any]) -> LaunchRecord:

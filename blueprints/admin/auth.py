@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -16,13 +16,10 @@ from lti_tool.operators import LoginRefused, authenticate
 log = logging.getLogger("lti_tool.admin")
 
 
-def _login_limit() -> str:
-    return str(current_app.config["LIMIT_CONSOLE_LOGIN"])
-
 
 @bp.route("/login", methods=["GET", "POST"])
 # Only attempts count: every console form fetches the login page for its CSRF token.
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit("LIMIT_CONSOLE_LOGIN", methods=("POST",))
 def login() -> str | BaseResponse | tuple[str, int]:
     if request.method == "GET":
         return render_template("admin/login.html", expired=request.args.get("expired") == "1",

@@ -12,15 +12,20 @@ DB-backed ToolConf) and the per-message claim validators. Its gaps are closed he
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import logging
 import math
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 import jwt
 import requests
+from jwt.api_jws import PyJWS
+from jwt.exceptions import DecodeError
+from jwt.utils import base64url_decode, base64url_encode
 from pylti1p3.contrib.flask.message_launch import FlaskMessageLaunch
 from pylti1p3.contrib.flask.request import FlaskRequest
 from pylti1p3.exception import LtiException
@@ -265,6 +270,41 @@ class LaunchInput:
     cookies: dict[str, str] = field(default_factory=dict)
 
 
+_BASE64URL = re.compile(rb"[A-Za-z0-9_-]*")
+
+
+class _StrictJWS(PyJWS):
+    """PyJWS with its base64url check done by one regular expression.
+
+    Performance: PyJWS checks every byte of the three segments in a Python loop, about 0.2 ms
+    for a Moodle-sized token. The rules are PyJWS's own: at most two '=' and only where they
+    belong, the base64url alphabet, and a canonical encoding (GHSA-hxm8-2xgr-2p9m)."""
+
+    @staticmethod
+    def _decode_base64url_segment(segment: bytes, name: str) -> bytes:
+        stripped = segment.rstrip(b"=")
+        padding = len(segment) - len(stripped)
+        if (padding > 2 or (padding and len(segment) % 4 != 0) or len(stripped) % 4 == 1
+                or _BASE64URL.fullmatch(stripped) is None):
+            raise DecodeError(f"Invalid {name} padding")
+        try:
+            decoded = base64url_decode(stripped)
+        except (TypeError, binascii.Error) as err:
+            raise DecodeError(f"Invalid {name} padding") from err
+        if base64url_encode(decoded) != stripped:
+            raise DecodeError(f"Invalid {name} padding")
+        return decoded
+
+
+class _PyJWT(jwt.PyJWT):
+    def __init__(self) -> None:
+        super().__init__()
+        self._jws = _StrictJWS(options=self._get_sig_options())
+
+
+JWT_DECODER = _PyJWT()
+
+
 # Performance: pylti1p3 builds a requests.Session per MessageLaunch unless given one. The
 # validator never fetches anything (platform keys come from PlatformKeys), so all share this one.
 _UNUSED_HTTP = requests.Session()
@@ -373,7 +413,7 @@ class LaunchValidator:
 
     def _verify(self, token: str, key: Any, alg: str, platform: PlatformSnapshot) -> None:
         try:
-            jwt.decode(
+            JWT_DECODER.decode(
                 token,
                 key,
                 algorithms=[alg],
@@ -402,10 +442,11 @@ class LaunchValidator:
         # The marker goes first so a racing duplicate that finds the state gone is told it is
         # a replay. The atomic pop is the single point where a launch is accepted: of two
         # identical posts, racing or not, only one gets the record.
-        self._store.set("state-used:" + state, 1, self._state_lifetime)
-        if self._store.pop(state_key(state)) is None:
+        taken, nonce_is_new = self._store.spend(state_key(state), "state-used:" + state, "nonce:" + nonce,
+                                                self._state_lifetime + self._leeway)
+        if taken is None:
             raise ReplayedLaunch("state consumed concurrently", reason="replayed_state")
-        if not self._store.add("nonce:" + nonce, 1, self._state_lifetime + self._leeway):
+        if not nonce_is_new:
             raise ReplayedLaunch("nonce already used", reason="replayed_nonce")
 
     def _deployment(self, body: dict[str, Any], platform: PlatformSnapshot) -> DeploymentSnapshot:

@@ -28,6 +28,11 @@ ALLOWED_ALGORITHMS = ("RS256", "RS384", "RS512")
 
 _parse_lock = threading.Lock()
 _parsed: dict[str, RSAPublicKey] = {}
+# Performance: the key a launch needs, as this process last found it in the store, for a minute.
+# The store's JWKS (PLATFORM_JWKS_TTL) still decides which keys are trusted; this only saves a
+# store read and a JSON decode per launch.
+RECENT_SECONDS = 60.0
+_recent: dict[tuple[str, str, str], tuple[float, RSAPublicKey]] = {}
 _fetch_locks: dict[str, threading.Lock] = {}
 stats = {"fetches": 0, "hits": 0}
 
@@ -112,6 +117,10 @@ class PlatformKeys:
             raise BadSignature("token header has no kid", reason="missing_kid")
         if alg not in ALLOWED_ALGORITHMS:
             raise BadSignature(f"algorithm {alg!r} refused", reason="bad_algorithm")
+        recent = _recent.get((url, kid, alg))
+        if recent is not None and recent[0] > time.monotonic():
+            stats["hits"] += 1
+            return recent[1]
         cached = self._store.get(self._cache_key(url))
         jwk = _find(cached, kid)
         if jwk is None:
@@ -123,7 +132,12 @@ class PlatformKeys:
             stats["hits"] += 1
         if jwk.get("alg", alg) != alg:
             raise BadSignature(f"key {kid!r} is not for {alg}", reason="bad_algorithm")
-        return _parse_jwk(jwk)
+        key = _parse_jwk(jwk)
+        with _parse_lock:
+            if len(_recent) > 512:
+                _recent.clear()
+            _recent[(url, kid, alg)] = (time.monotonic() + RECENT_SECONDS, key)
+        return key
 
 
 def _find(record: dict[str, Any] | None, kid: str) -> dict[str, Any] | None:

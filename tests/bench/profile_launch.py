@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-n", type=int, default=300)
     parser.add_argument("--pyinstrument", help="write a profile of the measured launches here (.html or .txt)")
     parser.add_argument("--show-sql", action="store_true", help="print the statements of one launch")
+    parser.add_argument("--cprofile", help="write cProfile statistics of the measured launches here (.prof)")
     args = parser.parse_args(argv)
 
     flush_redis()
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
                 for step, cpu, sql, rcalls in marks:
                     record[step].append((cpu, sql, rcalls))
 
-        for i in range(60):  # warm-up: users created, JWKS fetched, caches filled
+        for i in range(200):  # warm-up: every user launched once, JWKS fetched, caches filled
             one(i, None)
         record: dict[str, list[Any]] = collections.defaultdict(list)
         profiler = None
@@ -101,10 +102,18 @@ def main(argv: list[str] | None = None) -> None:
 
             profiler = Profiler(interval=0.0002)
             profiler.start()
+        if args.cprofile:
+            import cProfile
+
+            cprofiler = cProfile.Profile(time.process_time)  # CPU, not waiting
+            cprofiler.enable()
         started = time.process_time()
         for i in range(args.n):
             one(i, record)
         total = time.process_time() - started
+        if args.cprofile:
+            cprofiler.disable()
+            cprofiler.dump_stats(args.cprofile)
         if profiler is not None:
             profiler.stop()
             with open(args.pyinstrument, "w") as fh:
