@@ -18,6 +18,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
+from blueprints.access import answer_with_page
 from lti_tool.extensions import csrf, db
 from lti_tool.launches import PendingStorageCheck, accept_launch, complete_storage_check, start_login
 from lti_tool.limits import limiter
@@ -117,7 +118,11 @@ def _landing(record: LaunchRecord) -> BaseResponse:
         return redirect(url_for("instructor.deep_link", launch_id=record.id), code=303)
     if effective_role(record.roles) == Role.INSTRUCTOR:
         return redirect(url_for("instructor.home", launch_id=record.id), code=303)
-    return redirect(url_for("learner.home", launch_id=record.id), code=303)
+    # A learner's launch answers with the first page itself (see access.answer_with_page).
+    response = make_response(answer_with_page("learner.home", record.id))
+    response.headers["Content-Location"] = url_for("learner.home", launch_id=record.id)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/.well-known/jwks.json")

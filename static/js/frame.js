@@ -1,3 +1,10 @@
+// A learner's launch is answered with the first page itself, not a redirect to it: put the page's
+// own address in the history, so a reload or "back" asks for the page, not the spent launch again.
+(function () {
+  var own = document.body && document.body.getAttribute("data-canonical-url");
+  if (own && window.history && window.history.replaceState) { window.history.replaceState(null, "", own); }
+})();
+
 // Tell the LMS how tall the page is when it is shown inside an iframe (lti.frameResize,
 // supported by Canvas, Moodle and others); harmless when the page is opened in its own window.
 (function () {

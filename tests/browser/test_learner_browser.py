@@ -102,6 +102,24 @@ def unbound_link(live: Any) -> str:
     return UNBOUND_LINK
 
 
+# --- 0. the launch answers with the first page; a reload asks for the page, not the launch -------
+
+def test_reloading_the_first_page_does_not_post_the_spent_launch_again(site, context, page, fresh_learner):
+    sign_in(context, site.base_url, fresh_learner)
+    frame = open_in_lms(page, site.base_url, "stor-kursus", "rl-stor")
+    expect(frame.get_by_role("link", name=MODULE_TITLE)).to_be_visible()
+    first = launch_id(frame)  # frame.js put the page's own address in the history
+
+    posts: list[str] = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    frame.evaluate("location.reload()")
+    frame.wait_for_load_state()
+
+    expect(frame.get_by_role("link", name=MODULE_TITLE)).to_be_visible()
+    assert launch_id(frame) == first
+    assert posts == []
+
+
 # --- 1. a whole module, with autosave and a reload half-way ---------------------------------------
 
 def test_learner_completes_a_module_in_the_lms_frame(site, context, page, fresh_learner):

@@ -19,6 +19,15 @@ def text_of(page: str) -> str:
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))).strip()
 
 
+def landing_url(response: requests.Response) -> str:
+    """Where a launch POST brought the browser: a learner's first page answers the POST itself
+    (its Content-Location), staff pages follow a 303."""
+    if response.status_code == 303:
+        return response.headers["Location"]
+    assert response.status_code == 200, (response.status_code, text_of(response.text))
+    return response.headers["Content-Location"]
+
+
 def autosubmit_form(page: str) -> tuple[str, dict[str, str]] | None:
     match = FORM.search(page)
     if not match:
@@ -55,7 +64,17 @@ class Agent:
         return self.http.get(self.url(path), timeout=30, **kwargs)  # type: ignore[arg-type]
 
     def post(self, path: str, data: dict[str, str] | None = None, **kwargs: object) -> requests.Response:
-        return self.http.post(self.url(path), data=data, timeout=30, **kwargs)  # type: ignore[arg-type]
+        response = self.http.post(self.url(path), data=data, timeout=30, **kwargs)  # type: ignore[arg-type]
+        return self.as_address_bar_shows(response)
+
+    def as_address_bar_shows(self, response: requests.Response) -> requests.Response:
+        """A page that names its own address (a learner's launch answers with the first page)
+        is where static/js/frame.js puts the browser: `response.url` becomes that address."""
+        own = re.search(r'<body[^>]*data-canonical-url="([^"]+)"', response.text) if response.ok else None
+        if own:
+            assert response.headers.get("Content-Location") == html.unescape(own.group(1))
+            response.url = self.url(html.unescape(own.group(1)))
+        return response
 
     def follow_forms(self, response: requests.Response, limit: int = 5) -> requests.Response:
         for _ in range(limit):
