@@ -6,10 +6,8 @@ so a misconfigured instance stops at once with a clear message instead of failin
 
 from lti_tool import create_app
 from lti_tool.health import require_ready
-from lti_tool.web import compile_templates
+from lti_tool.web import ready_to_serve
 
 app = create_app()
 require_ready(app)
-# Validate and load the content packs now: problems are logged at start-up, not on a first launch.
-app.extensions["integrationsloeft"].catalog()
-compile_templates(app)  # before gunicorn's threads serve: see its docstring
+ready_to_serve(app)

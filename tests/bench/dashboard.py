@@ -177,6 +177,12 @@ def measure(app: Any, launch_id: str, repeat: int, statements: list[str]) -> dic
         walls, cpus, queries = [], [], []
         for key in timings:
             timings[key].clear()
+        profiler = None
+        if os.environ.get("BENCH_CPROFILE"):
+            import cProfile
+
+            profiler = cProfile.Profile(time.process_time)
+            profiler.enable()
         for _ in range(repeat):
             statements.clear()
             w0, c0 = time.perf_counter(), time.process_time()
@@ -185,6 +191,9 @@ def measure(app: Any, launch_id: str, repeat: int, statements: list[str]) -> dic
             cpus.append(time.process_time() - c0)
             queries.append(len(statements))
             assert response.status_code == 200
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(os.environ["BENCH_CPROFILE"])
     finally:
         dash.build, view.render_template = original_build, original_render
     return {
@@ -213,8 +222,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         os.environ.update(env)
         from lti_tool import create_app
         from lti_tool.extensions import db
+        from lti_tool.web import ready_to_serve
 
         app = create_app()
+        ready_to_serve(app)  # as wsgi.py does in every production web process
         statements: list[str] = []
         with app.app_context():
             event.listen(db.engine, "before_cursor_execute",

@@ -3,7 +3,8 @@
 It is an LTI 1.3 platform the tool knows only through `flask platforms add`: it serves its JWKS
 (counting every fetch), signs id_tokens locally with a key built once at start-up, and drives
 complete launches the way a browser does: OIDC login -> redirect with state and nonce -> signed
-id_token posted to the tool -> the learner's first page. Each thread keeps one HTTP connection
+id_token posted to the tool -> the learner's first page (the answer to that POST, or the page a 303
+leads to). Each thread keeps one HTTP connection
 pool (requests.Session) and clears its cookies after every launch, as if each launch came from
 another browser.
 
@@ -142,11 +143,14 @@ class Launcher(threading.Thread):
         t1 = time.perf_counter()
         launch = self.http.post(p.tool_url + "/lti/launch", data={"id_token": token, "state": state},
                                 allow_redirects=False, timeout=30)
-        if launch.status_code != 303:
-            return self._error(f"launch {launch.status_code}")
         t2 = time.perf_counter()
-        page = self.http.get(p.tool_url + launch.headers["Location"], timeout=30)
-        t3 = time.perf_counter()
+        if launch.status_code == 200:
+            page, t3 = launch, t2  # a learner's launch answers with the first page itself
+        elif launch.status_code == 303:
+            page = self.http.get(p.tool_url + launch.headers["Location"], timeout=30)
+            t3 = time.perf_counter()
+        else:
+            return self._error(f"launch {launch.status_code}")
         if page.status_code != 200 or 'class="cards"' not in page.text:
             return self._error(f"page {page.status_code}")
         self.latencies.append(t3 - t0)

@@ -165,7 +165,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           r["tool_cpu_ms_per_launch"], r["jwks_fetches"], r["loadgen_cpu_ms_per_launch"], r["errors"]]
          for r in results]))
     print()
-    print(table(["concurrency", "login p50 ms", "launch POST p50 ms", "learner page p50 ms",
+    print(table(["concurrency", "login p50 ms", "launch POST (with the first page) p50 ms",
+                 "page after a redirect p50 ms",
                  "PostgreSQL+Redis CPU ms/launch", "machine busy %", "other processes %"],
                 [[r["concurrency"], r["login_p50_ms"], r["launch_p50_ms"], r["page_p50_ms"],
                   r["services_cpu_ms_per_launch"], r["machine_busy_pct"], r["foreign_cpu_pct"]] for r in results]))
