@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+
 import pytest
 
 from config.settings import ConfigError
@@ -66,6 +69,23 @@ def test_login_is_rate_limited_with_a_localised_page(make_app):
     limited = client.get("/lti/login", query_string={"iss": "x"}, headers={"Accept-Language": "da"})
     assert limited.status_code == 429
     assert "Prøv igen om et minut" in limited.get_data(as_text=True) or "rate_limited" in limited.get_data(as_text=True)
+
+
+def test_rate_limits_are_counted_once_for_every_instance(make_app):
+    """On Redis, two instances share one count per client address and endpoint."""
+    if not os.environ.get("TEST_REDIS_URL"):
+        pytest.skip("TEST_REDIS_URL not set")
+    shared = {"RATELIMIT_ENABLED": True, "LIMIT_LTI": "3 per minute", "REDIS_URL": os.environ["TEST_REDIS_URL"],
+              "REDIS_PREFIX": f"il-limits-{uuid.uuid4().hex[:8]}:"}
+    a, b = make_app(**shared).test_client(), make_app(**shared).test_client()
+    login = {"query_string": {"iss": "x"}}
+
+    assert [a.get("/lti/login", **login).status_code for _ in range(2)] == [400, 400]
+    assert b.get("/lti/login", **login).status_code == 400
+    assert b.get("/lti/login", **login).status_code == 429
+    assert a.get("/lti/login", **login).status_code == 429
+    # Another endpoint has its own count.
+    assert a.post("/lti/launch", data={}).status_code == 400
 
 
 def test_oversized_request_is_refused_before_parsing(agent):

@@ -63,6 +63,26 @@ def _pop_in_process(folder: str) -> object:
     return FileStore(folder).pop("shared")
 
 
+def test_spend_marks_takes_and_claims_once(store):
+    """A launch's state and nonce: the marker is set, the state taken, the nonce claimed."""
+    store.set("state:s1", {"nonce": "n1"}, ttl=60)
+
+    assert store.spend("state:s1", "used:s1", "nonce:n1", 60) == ({"nonce": "n1"}, True)
+    assert store.get("used:s1") == 1 and store.get("state:s1") is None
+    # The same state again: nothing to take.
+    assert store.spend("state:s1", "used:s1", "nonce:n1", 60)[0] is None
+    # Another state, but a nonce already claimed: taken, and the nonce is not new.
+    store.set("state:s2", {"nonce": "n1"}, ttl=60)
+    assert store.spend("state:s2", "used:s2", "nonce:n1", 60) == ({"nonce": "n1"}, False)
+
+
+def test_spend_hands_a_state_to_exactly_one_of_many(store):
+    store.set("state:race", {"nonce": "nr"}, ttl=60)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: store.spend("state:race", "used:race", "nonce:nr", 60), range(8)))
+    assert [r for r in results if r[0] is not None] == [({"nonce": "nr"}, True)]
+
+
 def test_file_pop_is_atomic_across_processes(tmp_path):
     folder = str(tmp_path / "store")
     FileStore(folder).set("shared", "only-once", ttl=60)
