@@ -17,6 +17,7 @@ import pytest
 from jwt.api_jws import PyJWS
 from sqlalchemy import func, select, text
 
+from lti_tool.demo_lms import platform as demo
 from lti_tool.extensions import db
 from lti_tool.lti.launch import JWT_DECODER
 from lti_tool.lti.toolconf import REGISTRATIONS
@@ -58,7 +59,8 @@ def test_a_returning_learner_is_recorded_without_rewriting_their_rows(app, agent
 
 def _demo_platform_id(app) -> int:
     issuer = app.config["TOOL_BASE_URL"] + "/demo-lms"
-    return db.session.scalars(select(Platform.id).where(Platform.issuer == issuer)).one()
+    return db.session.scalars(select(Platform.id).where(Platform.issuer == issuer,
+                                                        Platform.client_id == demo.CLIENT_ID)).one()
 
 
 def _login_status(agent) -> int:
