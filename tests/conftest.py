@@ -147,7 +147,8 @@ def external(live: LiveServer, runner: Any) -> Iterator[ExternalPlatform]:
     platform.close()
 
 
-_learner_numbers = iter(range(1, 1000))
+# 900–959 are kept back for test_grades' two-worker test, which queues scores for them directly.
+_learner_numbers = iter([n for n in range(1, 1000) if not 900 <= n < 960])
 
 
 def _next_fresh_learner() -> str:

@@ -123,6 +123,16 @@ def wait_for(lms: str, expected: int, timeout: float) -> bool:
     return False
 
 
+def _stop(workers: list[subprocess.Popen[bytes]]) -> None:
+    for w in workers:
+        w.terminate()
+    for w in workers:
+        try:
+            w.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            w.kill()
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scores", type=int, default=10_000)
@@ -222,16 +232,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "p50_s": percentile(lat_b, 50), "p95_s": percentile(lat_b, 95), "p99_s": percentile(lat_b, 99),
                 "max_s": max(lat_b) if lat_b else float("nan"), "connections": report_b["connections"],
             }
+            _stop(workers)  # before their schema is dropped, or they fail on its missing tables
             with app.app_context():
                 db.engine.dispose()
     finally:
-        for w in workers:
-            w.terminate()
-        for w in workers:
-            try:
-                w.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                w.kill()
+        _stop(workers)
         server.terminate()
         server.wait()
 
