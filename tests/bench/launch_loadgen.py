@@ -4,9 +4,9 @@ It is an LTI 1.3 platform the tool knows only through `flask platforms add`: it 
 (counting every fetch), signs id_tokens locally with a key built once at start-up, and drives
 complete launches the way a browser does: OIDC login -> redirect with state and nonce -> signed
 id_token posted to the tool -> the learner's first page (the answer to that POST, or the page a 303
-leads to). Each thread keeps one HTTP connection
-pool (requests.Session) and clears its cookies after every launch, as if each launch came from
-another browser.
+leads to). Each thread keeps one keep-alive connection (http.client: requests costs about three
+times its CPU per request, and this process shares the machine with the tool) and forgets its
+cookies after every launch, as if each launch came from another browser.
 
 Protocol (JSON lines): it prints {"ready": ...} with its registration values, then answers each
 {"cmd": "run", "concurrency": n, "seconds": s} on stdin with one result line ({"cmd": "prime", ...}
@@ -16,6 +16,7 @@ launches every learner once instead); {"cmd": "quit"} ends it.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import random
 import sys
@@ -24,13 +25,11 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
-import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
-from requests.adapters import HTTPAdapter
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
@@ -111,6 +110,49 @@ class Platform:
         return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid})
 
 
+class Answer:
+    def __init__(self, status: int, headers: http.client.HTTPMessage, text: str) -> None:
+        self.status_code, self.headers, self.text = status, headers, text
+
+
+class Browser:
+    """One keep-alive connection to the tool and a cookie jar, for the load generator's threads."""
+
+    def __init__(self, base_url: str) -> None:
+        parts = urlsplit(base_url)
+        self._host, self._port = parts.hostname or "127.0.0.1", parts.port or 80
+        self._conn: http.client.HTTPConnection | None = None
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, form: dict[str, str] | None = None) -> Answer:
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        for attempt in (1, 2):  # the server may have closed an idle keep-alive connection
+            if self._conn is None:
+                self._conn = http.client.HTTPConnection(self._host, self._port, timeout=30)
+            try:
+                self._conn.request(method, path, body=body, headers=headers)
+                response = self._conn.getresponse()
+                text = response.read().decode()
+                break
+            except (http.client.HTTPException, ConnectionError):
+                self.close()
+                if attempt == 2:
+                    raise
+        for cookie in response.headers.get_all("Set-Cookie") or []:
+            name, _, value = cookie.split(";", 1)[0].partition("=")
+            self.cookies[name.strip()] = value.strip()
+        return Answer(response.status, response.headers, text)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
 class Launcher(threading.Thread):
     def __init__(self, platform: Platform, deadline: float, seed: int, subs: list[str] | None = None) -> None:
         super().__init__(daemon=True)
@@ -118,9 +160,7 @@ class Launcher(threading.Thread):
         self.deadline = deadline
         self.rng = random.Random(seed)
         self.subs = subs  # launch exactly these learners once each (priming), else random ones
-        self.http = requests.Session()
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=1)
-        self.http.mount("http://", adapter)
+        self.http = Browser(platform.tool_url)
         self.latencies: list[float] = []
         self.steps: list[tuple[float, float, float]] = []
         self.errors: dict[str, int] = {}
@@ -134,20 +174,19 @@ class Launcher(threading.Thread):
         params = {"iss": p.issuer, "login_hint": sub, "target_link_uri": p.tool_url + "/lti/launch",
                   "client_id": p.client_id, "lti_deployment_id": p.deployment_id}
         t0 = time.perf_counter()
-        login = self.http.get(p.tool_url + "/lti/login", params=params, allow_redirects=False, timeout=30)
+        login = self.http.request("GET", "/lti/login?" + urlencode(params))
         if login.status_code != 302:
             return self._error(f"login {login.status_code}")
         query = parse_qs(urlsplit(login.headers["Location"]).query)
         state, nonce = query["state"][0], query["nonce"][0]
         token = p.sign(p.claims(nonce, sub))
         t1 = time.perf_counter()
-        launch = self.http.post(p.tool_url + "/lti/launch", data={"id_token": token, "state": state},
-                                allow_redirects=False, timeout=30)
+        launch = self.http.request("POST", "/lti/launch", {"id_token": token, "state": state})
         t2 = time.perf_counter()
         if launch.status_code == 200:
             page, t3 = launch, t2  # a learner's launch answers with the first page itself
         elif launch.status_code == 303:
-            page = self.http.get(p.tool_url + launch.headers["Location"], timeout=30)
+            page = self.http.request("GET", launch.headers["Location"])
             t3 = time.perf_counter()
         else:
             return self._error(f"launch {launch.status_code}")
@@ -164,7 +203,7 @@ class Launcher(threading.Thread):
                 break
             try:
                 self.one(sub)
-            except requests.RequestException as exc:
+            except (OSError, http.client.HTTPException) as exc:
                 self._error(type(exc).__name__)
             finally:
                 self.http.cookies.clear()  # the next launch is another browser
