@@ -122,6 +122,7 @@ ENV_SETTINGS: dict[str, type] = {
     "REDIS_PREFIX": str,
     "RATELIMIT_ENABLED": bool,
     "LIMIT_LTI": str,
+    "PLATFORM_CACHE_SECONDS": float,
     "LIMIT_REGISTRATION": str,
     "LIMIT_CONSOLE_LOGIN": str,
     "ALLOW_PRIVATE_REGISTRATION_URLS": bool,
