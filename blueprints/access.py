@@ -43,7 +43,7 @@ def launch_required(view: F) -> F:
                 raise BadFormToken("launch form token missing or wrong")
         return view(*args, **kwargs)
 
-    wrapper.launch_view = view  # type: ignore[attr-defined]
+    wrapper.launch_view = view  # type: ignore[attr-defined]  # for answer_with_page
     return wrapper  # type: ignore[return-value]
 
 

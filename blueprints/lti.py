@@ -33,7 +33,6 @@ from lti_tool.web import set_locale
 bp = Blueprint("lti", __name__)
 
 
-
 @bp.route("/lti/login", methods=["GET", "POST"])
 @csrf.exempt
 @limiter.limit("LIMIT_LTI")

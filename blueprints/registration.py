@@ -21,7 +21,6 @@ def _failed(error: registration.RegistrationFailed) -> tuple[str, int]:
     return render_template("registration/failed.html", error=error), 400
 
 
-
 @bp.get("/lti/register")
 @limiter.limit("LIMIT_REGISTRATION")
 def start() -> str | tuple[str, int]:

@@ -16,7 +16,6 @@ from lti_tool.operators import LoginRefused, authenticate
 log = logging.getLogger("lti_tool.admin")
 
 
-
 @bp.route("/login", methods=["GET", "POST"])
 # Only attempts count: every console form fetches the login page for its CSRF token.
 @limiter.limit("LIMIT_CONSOLE_LOGIN", methods=("POST",))
