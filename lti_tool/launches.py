@@ -64,7 +64,7 @@ def _upsert_context(session: Session, launch: Launch) -> Context | None:
 
 
 def _upsert_resource_link(
-    session: Session, launch: Launch, context: Context | None
+    session: Session, launch: Launch, context: Context | None, catalog: Catalog | None
 ) -> ResourceLink | None:
     link_id = launch.resource_link.get("id")
     if not link_id or context is None:
@@ -82,7 +82,15 @@ def _upsert_resource_link(
         link.context_id = context.id
         session.add(link)
     link.title = claim_text(launch.resource_link.get("title"), 512)
-    link.custom = launch.custom
+    custom = launch.custom
+    # The platform's custom parameters (set by deep linking) place the link when it is new, when
+    # they change, or while it opens nothing; a placement an instructor picked by hand stays until
+    # then. So an unchanged launch writes nothing here, and the known-launch shortcut (which
+    # skips this) and the full path give every learner the same placement.
+    rebind = link.id is None or link.custom != custom or not link.programme_id
+    link.custom = custom
+    if rebind and catalog is not None:
+        bind_from_custom(link, catalog)
     return link
 
 
@@ -244,12 +252,10 @@ def _write_launch_rows(session: Session, launch: Launch, now: datetime, catalog:
     user = _upsert_user(session, launch, now)
     context = _upsert_context(session, launch)
     session.flush()
-    link = _upsert_resource_link(session, launch, context)
+    link = _upsert_resource_link(session, launch, context, catalog)
     session.flush()
     target = None
     if link is not None:
-        if catalog is not None:
-            bind_from_custom(link, catalog)
         target = _upsert_grade_target(session, launch, link)
         if target is not None and catalog is not None and is_enrolled_learner(launch.roles):
             session.flush()

@@ -19,12 +19,14 @@ from sqlalchemy import func, select, text
 
 from lti_tool.demo_lms import platform as demo
 from lti_tool.extensions import db
+from lti_tool.lti import claims
 from lti_tool.lti.launch import JWT_DECODER
 from lti_tool.lti.toolconf import REGISTRATIONS
 from lti_tool.models import LaunchRecord, Platform, User
 from lti_tool.platforms import change_status
 from tests.support.agent import landing_url, text_of
 from tests.support.crafting import crafted_launch, demo_login
+from tests.support.learner import csrf_of
 
 
 def _user(sub: str) -> User:
@@ -55,6 +57,32 @@ def test_a_returning_learner_is_recorded_without_rewriting_their_rows(app, agent
     user = _user(sub)
     assert user.name == "Aya Haddad Nielsen"
     assert user.last_seen_at > first_seen
+
+
+def test_a_placement_picked_by_hand_stays_through_later_launches(app, agent, live):
+    """The platform's custom parameters place a link when they are new or change; an instructor's
+    own pick for the link stays, whether a learner's launch takes the shortcut or the full path."""
+    link = "picked-" + uuid.uuid4().hex[:8]
+
+    def on_link(sub, role):
+        def mutate(body):
+            body.update(sub=sub)
+            body[claims.RESOURCE_LINK] = {"id": link, "title": "Udvalgt modul"}
+            body[claims.CUSTOM] = {"module": "nyankomne"}
+            body[claims.ROLES] = [claims.ROLE_PREFIX_CONTEXT + role]
+        return mutate
+
+    staff = live.agent()
+    landing = staff.get(landing_url(crafted_launch(app, staff, on_link("hanne-" + link, "Instructor"))))
+    pick = staff.get(landing.url + "pick")
+    staff.http.post(pick.url, data={"csrf_token": csrf_of(pick.text), "placement": "module:unge"}, timeout=30)
+
+    first = crafted_launch(app, agent, on_link("first-" + link, "Learner"))  # a new learner: the full path
+    again = crafted_launch(app, agent, on_link("first-" + link, "Learner"))  # the same again: the shortcut
+
+    for page in (first, again):
+        text = text_of(page.text)
+        assert "Unge" in text and "Nyankomne flygtninge" not in text
 
 
 def _demo_platform_id(app) -> int:
