@@ -25,6 +25,11 @@ MEDIA_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".pdf", ".docx"
 @bp.get("/")
 @launch_required
 def home() -> str | Response:
+    return course_page()
+
+
+def course_page() -> str | Response:
+    """The course's first page for `g.launch`; also the answer to a learner's launch POST."""
     view = learning.course_home(db.session(), runtime().catalog(), g.launch)
     if view.placement is None:
         if effective_role(g.launch.roles) == Role.INSTRUCTOR:
