@@ -8,7 +8,7 @@ import hmac
 import json
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -145,7 +145,7 @@ def complete_storage_check(session: Session, store: KeyValueStore, pending_id: s
     if not same_token(str(value), str(parked["state"])):
         raise StateMismatch("platform storage did not hold this launch's state", reason="storage_state_mismatch")
     launch = Launch(claims=parked["claims"], platform_id=parked["platform_id"], deployment_pk=parked["deployment_pk"])
-    return record_launch(session, launch, lifetime, catalog, store)
+    return record_launch(session, store, launch, lifetime, catalog)
 
 
 # Performance: a returning learner, through the same link, with the same name, course, custom
@@ -225,12 +225,12 @@ def _as_record(values: dict[str, Any]) -> LaunchRecord:
     return LaunchRecord(**values)
 
 
-def record_launch(session: Session, launch: Launch, lifetime: int, catalog: Catalog | None = None,
-                  store: KeyValueStore | None = None) -> LaunchRecord:
+def record_launch(session: Session, store: KeyValueStore, launch: Launch, lifetime: int,
+                  catalog: Catalog | None) -> LaunchRecord:
     """Store the user, course, link and the launch itself; return the launch with its new id."""
     now = utcnow()
-    known_key = _known_launch_key(launch, catalog) if store is not None else ""
-    known = store.get(known_key) if store is not None else None
+    known_key = _known_launch_key(launch, catalog)
+    known = store.get(known_key)
     if known is not None:
         rows = _KnownRows(**known)
         values = _launch_values(launch, rows, lifetime, now)
@@ -242,8 +242,7 @@ def record_launch(session: Session, launch: Launch, lifetime: int, catalog: Cata
     values = _launch_values(launch, rows, lifetime, now)
     session.execute(insert(_LAUNCHES).values(values))
     session.commit()
-    if store is not None:
-        store.set(known_key, rows.__dict__, KNOWN_LAUNCH_TTL)
+    store.set(known_key, asdict(rows), KNOWN_LAUNCH_TTL)
     return _as_record(values)
 
 
@@ -329,12 +328,12 @@ def accept_launch(
     if not launch.bound_by_cookie:
         return PendingStorageCheck.park(store, launch, str(data.state))
     try:
-        return record_launch(session, launch, int(settings["LAUNCH_LIFETIME"]), catalog, store)
+        return record_launch(session, store, launch, int(settings["LAUNCH_LIFETIME"]), catalog)
     except IntegrityError:
         # Two first launches of one course (or one learner) at once: the other inserted the row
         # between our read and our insert. Read again; the launch itself was already validated.
         session.rollback()
-        return record_launch(session, launch, int(settings["LAUNCH_LIFETIME"]), catalog, store)
+        return record_launch(session, store, launch, int(settings["LAUNCH_LIFETIME"]), catalog)
 
 
 def start_login(

@@ -27,13 +27,10 @@ class KeyValueStore(Protocol):
     def pop(self, key: str) -> Any | None: ...
     def delete(self, key: str) -> None: ...
     def ping(self) -> bool: ...
-    def spend(self, key: str, marker: str, once: str, ttl: int) -> tuple[Any | None, bool]: ...
-
-
-def spend_in_steps(store: KeyValueStore, key: str, marker: str, once: str, ttl: int) -> tuple[Any | None, bool]:
-    store.set(marker, 1, ttl)
-    value = store.pop(key)
-    return value, store.add(once, 1, ttl) if value is not None else False
+    def spend(self, key: str, marker: str, once: str, ttl: int) -> tuple[Any | None, bool]:
+        """Set `marker`, pop `key` and claim `once` (a launch's state and nonce). Returns the popped
+        value (None if another caller had it) and whether `once` was new for it."""
+        ...
 
 
 class RedisStore:
@@ -62,15 +59,13 @@ class RedisStore:
         self._redis.delete(self._k(key))
 
     def spend(self, key: str, marker: str, once: str, ttl: int) -> tuple[Any | None, bool]:
-        """Set `marker`, pop `key` and add `once`, in one round trip (a launch's state and nonce).
-
-        Returns the popped value and whether `once` was new."""
+        # One round trip, one transaction.
         pipe = self._redis.pipeline(transaction=True)
         pipe.set(self._k(marker), b"1", ex=max(1, ttl))
         pipe.getdel(self._k(key))
         pipe.set(self._k(once), b"1", ex=max(1, ttl), nx=True)
         _, raw, added = pipe.execute()
-        return (None if raw is None else json.loads(raw)), bool(added)
+        return (None, False) if raw is None else (json.loads(raw), bool(added))
 
     def ping(self) -> bool:
         return bool(self._redis.ping())
@@ -163,7 +158,11 @@ class FileStore:
         self._path(key).unlink(missing_ok=True)
 
     def spend(self, key: str, marker: str, once: str, ttl: int) -> tuple[Any | None, bool]:
-        return spend_in_steps(self, key, marker, once, ttl)
+        # In steps, not one transaction: only the caller that popped the value claims `once`, or a
+        # racer that found `key` gone could claim it first and refuse the one real launch too.
+        self.set(marker, 1, ttl)
+        value = self.pop(key)
+        return value, value is not None and self.add(once, 1, ttl)
 
     def ping(self) -> bool:
         return self._dir.is_dir() and os.access(self._dir, os.W_OK)

@@ -151,7 +151,8 @@ def check_formatter(app: Any) -> int:
     return checked
 
 
-def measure(app: Any, launch_id: str, repeat: int, statements: list[str]) -> dict[str, Any]:
+def measure(app: Any, launch_id: str, repeat: int, statements: list[str],
+            cprofile: str | None = None) -> dict[str, Any]:
     import blueprints.instructor as view
     from lti_tool import dashboard as dash
 
@@ -178,7 +179,7 @@ def measure(app: Any, launch_id: str, repeat: int, statements: list[str]) -> dic
         for key in timings:
             timings[key].clear()
         profiler = None
-        if os.environ.get("BENCH_CPROFILE"):
+        if cprofile:
             import cProfile
 
             profiler = cProfile.Profile(time.process_time)
@@ -191,9 +192,9 @@ def measure(app: Any, launch_id: str, repeat: int, statements: list[str]) -> dic
             cpus.append(time.process_time() - c0)
             queries.append(len(statements))
             assert response.status_code == 200
-        if profiler is not None:
+        if profiler is not None and cprofile:
             profiler.disable()
-            profiler.dump_stats(os.environ["BENCH_CPROFILE"])
+            profiler.dump_stats(cprofile)
     finally:
         dash.build, view.render_template = original_build, original_render
     return {
@@ -211,6 +212,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--learners", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--show-sql", action="store_true")
+    parser.add_argument("--cprofile", help="write cProfile statistics (CPU) of the largest size's renders here")
     args = parser.parse_args(argv)
     rng = random.Random(7)
     flush_redis()
@@ -233,7 +235,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         checked = check_formatter(app)
         launches = {size: seed_course(app, size, rng) for size in sizes}
         for size in sizes:
-            results[size] = measure(app, launches[size], args.repeat if size == args.learners else 5, statements)
+            results[size] = measure(app, launches[size], args.repeat if size == args.learners else 5, statements,
+                                    args.cprofile if size == args.learners else None)
         with app.app_context():
             db.engine.dispose()
 

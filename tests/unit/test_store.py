@@ -70,7 +70,7 @@ def test_spend_marks_takes_and_claims_once(store):
     assert store.spend("state:s1", "used:s1", "nonce:n1", 60) == ({"nonce": "n1"}, True)
     assert store.get("used:s1") == 1 and store.get("state:s1") is None
     # The same state again: nothing to take.
-    assert store.spend("state:s1", "used:s1", "nonce:n1", 60)[0] is None
+    assert store.spend("state:s1", "used:s1", "nonce:n1", 60) == (None, False)
     # Another state, but a nonce already claimed: taken, and the nonce is not new.
     store.set("state:s2", {"nonce": "n1"}, ttl=60)
     assert store.spend("state:s2", "used:s2", "nonce:n1", 60) == ({"nonce": "n1"}, False)
