@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 
@@ -86,6 +87,29 @@ def test_rate_limits_are_counted_once_for_every_instance(make_app):
     assert a.get("/lti/login", **login).status_code == 429
     # Another endpoint has its own count.
     assert a.post("/lti/launch", data={}).status_code == 400
+
+
+def test_registration_is_rate_limited(make_app):
+    client = make_app(RATELIMIT_ENABLED=True, LIMIT_REGISTRATION="2 per minute").test_client()
+    statuses = [client.get("/lti/register").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]  # the page asking for the platform's configuration, twice
+
+
+def test_an_unreachable_rate_counter_refuses_nobody(make_app):
+    """Rate limits protect the tool; an outage of their counter must not lock every learner out."""
+    app = make_app(RATELIMIT_ENABLED=True, LIMIT_LTI="1 per minute", RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+    client = app.test_client()
+    # Listened to here: the app's migrations (alembic's fileConfig) replace the root's handlers.
+    logged: list[logging.LogRecord] = []
+    listener = logging.Handler(logging.WARNING)
+    listener.emit = logged.append  # type: ignore[method-assign]
+    logging.getLogger("lti_tool.limits").addHandler(listener)
+    try:
+        statuses = [client.get("/lti/login", query_string={"iss": "x"}).status_code for _ in range(3)]
+    finally:
+        logging.getLogger("lti_tool.limits").removeHandler(listener)
+    assert statuses == [400, 400, 400]  # refused for what they are, not 429 and not 500
+    assert len([r for r in logged if "rate limit storage unreachable" in r.getMessage()]) == 3
 
 
 def test_oversized_request_is_refused_before_parsing(agent):
