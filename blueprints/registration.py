@@ -11,7 +11,6 @@ from lti_tool.extensions import csrf, db
 from lti_tool.limits import limiter
 from lti_tool.lti import registration
 from lti_tool.runtime import runtime
-from lti_tool.web import frame_ancestors
 
 bp = Blueprint("registration", __name__)
 
@@ -49,6 +48,5 @@ def finish() -> str | tuple[str, int]:
             auto_approve=bool(current_app.config["AUTO_APPROVE_REGISTRATIONS"]), locale=str(get_locale() or "da"))
     except registration.RegistrationFailed as error:
         return _failed(error)
-    frame_ancestors.reset()
     details: dict[str, Any] = {"platform": platform, "deployments": [d.deployment_id for d in platform.deployments]}
     return render_template("registration/done.html", **details)

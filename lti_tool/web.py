@@ -19,6 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lti_tool import errors
 from lti_tool.lti.launch import LANGUAGES, interface_language
+from lti_tool.lti.toolconf import when_platforms_change
 from lti_tool.metrics import LAUNCHES, REQUEST_SECONDS
 
 log = logging.getLogger("lti_tool.web")
@@ -94,6 +95,8 @@ class _FrameAncestors:
 
 
 frame_ancestors = _FrameAncestors()
+# Who may frame the tool follows the platforms: this instance re-reads them after its own changes.
+when_platforms_change(frame_ancestors.reset)
 
 
 def _origin(url: str | None) -> str | None:

@@ -12,14 +12,11 @@ from blueprints.admin import bp
 from lti_tool import console, gdpr
 from lti_tool import platforms as service
 from lti_tool.extensions import db
-from lti_tool.web import frame_ancestors
 
 log = logging.getLogger("lti_tool.admin")
 
 
 def _changed(platform_id: int, message: str) -> BaseResponse:
-    # Who may frame the tool follows the platforms; this instance re-reads them now.
-    frame_ancestors.reset()
     flash(message, "ok")
     return redirect(url_for("admin.platform", platform_id=platform_id))
 
@@ -93,7 +90,6 @@ def purge_platform(platform_id: int) -> BaseResponse:
         return redirect(url_for("admin.platform", platform_id=platform_id) + "#purge")
     name = platform.name
     counts = gdpr.purge_platform(db.session(), platform_id)
-    frame_ancestors.reset()
     log.warning("operator %s purged platform %s: %s", g.operator.id, platform_id, counts)
     flash(_("%(name)s and all its data were deleted.", name=name), "ok")
     return redirect(url_for("admin.platforms"))

@@ -3,7 +3,8 @@
 Performance: every login and launch needs its platform's registration. The rows change rarely
 (an operator's action), so each process keeps what it read for a few seconds
 (`PLATFORM_CACHE_SECONDS`) as plain, immutable snapshots. A change made through this process
-clears its cache at commit; other instances see it when their entries expire.
+clears its cache at commit (and whatever else registered with `when_platforms_change`); other
+instances see it when their entries expire.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +90,13 @@ class RegistrationCache:
 
 REGISTRATIONS = RegistrationCache()
 _CHANGED = "platforms_changed"
+# What this process forgets when a commit through it changed platforms or deployments.
+_FORGET: list[Callable[[], None]] = [REGISTRATIONS.clear]
+
+
+def when_platforms_change(forget: Callable[[], None]) -> None:
+    """Call `forget` after every commit, through this process, that changed platforms or deployments."""
+    _FORGET.append(forget)
 
 
 @event.listens_for(Session, "before_flush")
@@ -106,7 +115,8 @@ def _note_bulk_platform_changes(state: ORMExecuteState) -> None:
 @event.listens_for(Session, "after_commit")
 def _forget_changed_platforms(session: Session) -> None:
     if session.info.pop(_CHANGED, False):
-        REGISTRATIONS.clear()
+        for forget in _FORGET:
+            forget()
 
 
 @event.listens_for(Session, "after_rollback")

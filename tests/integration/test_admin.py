@@ -190,7 +190,7 @@ def test_approve_disable_and_enable_a_platform(app, console):
     assert approved.status_code == 302
     assert fresh(Platform, platform.id).status == PlatformStatus.ACTIVE
     assert "is now active" in text_of(console.get(approved.headers["Location"]).text)
-    # The approved platform may frame the tool at once (the frame-ancestors cache was reset).
+    # The approved platform may frame the tool at once (the commit reset the frame-ancestors cache).
     assert origin in console.get("/no/such/page").headers["Content-Security-Policy"]
 
     console.post(f"/admin/platforms/{platform.id}/status", {"action": "disable"})
