@@ -1,15 +1,15 @@
 """The platforms' public keys (JWKS): cached in the shared store, refetched only on an unknown kid.
 
 pylti1p3 fetches the JWKS on every launch, or caches it for a fixed time with no refetch when a
-platform rotates its keys (D2L rotates hourly). Here a launch costs one store read in steady
-state; an unknown kid triggers one fetch, shared by every process through a store lock, and at
-most one per `min_refetch` seconds so forged kids cannot make us hammer the platform.
+platform rotates its keys (D2L rotates hourly). Here a launch in steady state uses the key this
+process found in the store less than a minute ago; an unknown kid triggers one fetch, shared by
+every process through a store lock, and at most one per `min_refetch` seconds so forged kids
+cannot make us hammer the platform.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import threading
 import time
@@ -26,31 +26,21 @@ log = logging.getLogger(__name__)
 
 ALLOWED_ALGORITHMS = ("RS256", "RS384", "RS512")
 
-_parse_lock = threading.Lock()
-_parsed: dict[str, RSAPublicKey] = {}
-# Performance: the key a launch needs, as this process last found it in the store, for a minute.
-# The store's JWKS (PLATFORM_JWKS_TTL) still decides which keys are trusted; this only saves a
-# store read and a JSON decode per launch.
+# Performance: the key a launch needs, as this process last found it in the store, for a minute;
+# a launch in steady state reads neither the store nor a JWK. The store's JWKS
+# (PLATFORM_JWKS_TTL) still decides which keys are trusted.
 RECENT_SECONDS = 60.0
+_recent_lock = threading.Lock()
 _recent: dict[tuple[str, str, str], tuple[float, RSAPublicKey]] = {}
 _fetch_locks: dict[str, threading.Lock] = {}
 stats = {"fetches": 0, "hits": 0}
 
 
 def _parse_jwk(jwk: dict[str, Any]) -> RSAPublicKey:
-    # Parsed keys are memoised by their exact content, so a changed key is parsed anew.
-    fingerprint = hashlib.sha256(json.dumps(jwk, sort_keys=True).encode()).hexdigest()
-    key = _parsed.get(fingerprint)
-    if key is None:
-        parsed = RSAAlgorithm.from_jwk(jwk)
-        if not isinstance(parsed, RSAPublicKey):
-            raise BadSignature("JWK is not an RSA public key", reason="bad_key")
-        with _parse_lock:
-            if len(_parsed) > 512:
-                _parsed.clear()
-            _parsed[fingerprint] = parsed
-        key = parsed
-    return key
+    parsed = RSAAlgorithm.from_jwk(jwk)
+    if not isinstance(parsed, RSAPublicKey):
+        raise BadSignature("JWK is not an RSA public key", reason="bad_key")
+    return parsed
 
 
 class PlatformKeys:
@@ -133,7 +123,7 @@ class PlatformKeys:
         if jwk.get("alg", alg) != alg:
             raise BadSignature(f"key {kid!r} is not for {alg}", reason="bad_algorithm")
         key = _parse_jwk(jwk)
-        with _parse_lock:
+        with _recent_lock:
             if len(_recent) > 512:
                 _recent.clear()
             _recent[(url, kid, alg)] = (time.monotonic() + RECENT_SECONDS, key)
