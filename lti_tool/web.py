@@ -247,8 +247,8 @@ def compile_templates(app: Flask) -> None:
     CPython 3.11 before 3.11.8 can fail `compile()` running in two threads at once
     ("SystemError: AST constructor recursion depth mismatch", CPython gh-106905), and Jinja
     compiles a template on its first use: a class launching at nine into fresh gthread workers
-    would meet it. wsgi.py calls this at start-up so no learner waits; the first request of any
-    other server does.
+    would meet it. wsgi.py calls this at start-up (ready_to_serve) so no learner waits; the first
+    request of any other server does.
     """
     done: threading.Event = app.extensions["templates_compiled"]
     if done.is_set():
