@@ -14,9 +14,9 @@ from flask import current_app, g, request
 
 from lti_tool.errors import AccessDenied, ToolError
 from lti_tool.extensions import db
-from lti_tool.launches import find_launch, form_token
+from lti_tool.launches import form_token
+from lti_tool.live_launch import LiveLaunch, find_launch
 from lti_tool.lti.roles import Role, effective_role
-from lti_tool.models import LaunchRecord
 from lti_tool.tokens import same_token
 from lti_tool.web import set_locale
 
@@ -46,7 +46,7 @@ def launch_required(view: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def enter_launch(launch_id: str) -> LaunchRecord:
+def enter_launch(launch_id: str) -> LiveLaunch:
     """Make the live launch `launch_id` this request's (`g.launch`, and its language)."""
     record = find_launch(db.session(), launch_id, current_app.config["LAUNCH_LIFETIME"])
     g.launch = record

@@ -14,6 +14,7 @@ from lti_tool.lti import deep_linking
 from lti_tool.lti.keys import signing_key
 from lti_tool.lti.roles import Role
 from lti_tool.lti.services import roster
+from lti_tool.models import Platform, ResourceLink
 from lti_tool.overview import launch_overview
 from lti_tool.progress import review, service
 from lti_tool.progress.scoring import AnswerError
@@ -32,15 +33,15 @@ def _placement() -> service.Placement:
 
 def _dashboard(placement: service.Placement) -> dash.Dashboard:
     record = g.launch
-    platform = record.deployment.platform
     url = (record.claims.get("nrps") or {}).get("context_memberships_url")
     members, problem = None, None
     if url:
         rt = runtime()
+        platform = db.session.get_one(Platform, record.platform_id)
         cache_key = f"roster:{platform.id}:{record.context_id}"
         members, problem = dash.roster_or_none(lambda: dash.cached_roster(
             rt.store, cache_key, lambda: roster(rt.service_client(db.session(), platform), url)))
-    return dash.build(db.session(), platform_id=platform.id, context_pk=record.context_id,
+    return dash.build(db.session(), platform_id=record.platform_id, context_pk=record.context_id,
                       modules=placement.modules, roster=members, roster_problem=problem)
 
 
@@ -110,9 +111,9 @@ def grade(submission_id: int) -> str | BaseResponse:
 @role_required(Role.INSTRUCTOR)
 def pick() -> str | BaseResponse:
     """Bind a resource link made by hand in the LMS to a programme or a module."""
-    link = g.launch.resource_link
-    if link is None:
+    if g.launch.resource_link is None:
         raise NotFound("launch without resource link")
+    link = db.session.get_one(ResourceLink, g.launch.resource_link.id)
     catalog = runtime().catalog()
     if request.method == "POST":
         service.bind_link(db.session(), catalog, link, request.form.get("placement", ""))
@@ -133,7 +134,6 @@ def deep_link() -> str:
     if request.method == "GET":
         return render_template("instructor/deep_link.html", overview=launch_overview(g.launch), settings=settings,
                                programmes=list(catalog.programmes.values()), locale=g.launch.locale)
-    platform = g.launch.deployment.platform
     cancelled = "cancel" in request.form or not settings.accepts_links
     choices = [] if cancelled else request.form.getlist("item")
     if not settings.accept_multiple:
@@ -143,7 +143,7 @@ def deep_link() -> str:
     message = _("Nothing was added.") if not items else _("%(count)s activities added from Integrationsløft.",
                                                           count=len(items))
     token = deep_linking.response_token(
-        signing_key(db.session(), str(runtime().settings["SECRET_KEY"])), client_id=platform.client_id,
-        platform_issuer=platform.issuer, deployment_id=g.launch.deployment.deployment_id, settings=settings,
+        signing_key(db.session(), str(runtime().settings["SECRET_KEY"])), client_id=g.launch.platform_client_id,
+        platform_issuer=g.launch.platform_issuer, deployment_id=g.launch.deployment_id, settings=settings,
         items=items, message=message)
     return render_template("lti/form_post.html", action=settings.return_url, fields={"JWT": token})

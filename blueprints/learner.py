@@ -25,12 +25,15 @@ MEDIA_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".pdf", ".docx"
 @bp.get("/")
 @launch_required
 def home() -> str | Response:
-    return course_page()
+    return course_page(course_view())
 
 
-def course_page() -> str | Response:
+def course_view() -> learning.CourseHome:
+    return learning.course_home(db.session(), runtime().catalog(), g.launch)
+
+
+def course_page(view: learning.CourseHome) -> str | Response:
     """The course's first page for `g.launch`; also the answer to a learner's launch POST."""
-    view = learning.course_home(db.session(), runtime().catalog(), g.launch)
     if view.placement is None:
         if effective_role(g.launch.roles) == Role.INSTRUCTOR:
             return redirect(url_for("instructor.pick", launch_id=g.launch.id))
@@ -52,7 +55,7 @@ def activity(module_id: str, activity_id: str) -> str:
     catalog = runtime().catalog()
     _, found = learning.reachable_module(catalog, g.launch, module_id)
     page = learning.activity_page(db.session(), catalog, g.launch, found, activity_id,
-                                  retake=request.args.get("retake") == "1", seed=g.launch.user.sub)
+                                  retake=request.args.get("retake") == "1", seed=g.launch.user_sub)
     return render_template("learner/activity.html", overview=launch_overview(g.launch), page=page,
                            error=request.args.get("error"))
 

@@ -19,7 +19,7 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from blueprints.access import enter_launch
-from blueprints.learner import course_page
+from blueprints.learner import course_page, course_view
 from lti_tool.extensions import csrf, db
 from lti_tool.launches import PendingStorageCheck, accept_launch, complete_storage_check, start_login
 from lti_tool.limits import limiter
@@ -114,16 +114,20 @@ def verify_storage() -> BaseResponse:
 
 
 def _landing(record: LaunchRecord) -> BaseResponse:
-    if record.message_type == "LtiDeepLinkingRequest":
-        return redirect(url_for("instructor.deep_link", launch_id=record.id), code=303)
-    if effective_role(record.roles) == Role.INSTRUCTOR:
-        return redirect(url_for("instructor.home", launch_id=record.id), code=303)
+    """Where an accepted launch goes; commits the launch recorded in this transaction."""
+    if record.message_type == "LtiDeepLinkingRequest" or effective_role(record.roles) == Role.INSTRUCTOR:
+        db.session.commit()
+        endpoint = "instructor.deep_link" if record.message_type == "LtiDeepLinkingRequest" else "instructor.home"
+        return redirect(url_for(endpoint, launch_id=record.id), code=303)
     # A learner's launch answers with the first page itself instead of a 303 to it: one round trip
     # less for every learner of a class launching at once. The page names its own address, and
     # static/js/frame.js puts it in the history, so a reload asks for the page, not the spent launch.
+    # The page is read in the launch's transaction, and the launch committed before it is rendered.
     enter_launch(record.id)
+    view = course_view()
+    db.session.commit()
     g.canonical_url = url_for("learner.home", launch_id=record.id)
-    response = make_response(course_page())
+    response = make_response(course_page(view))
     response.headers["Content-Location"] = g.canonical_url
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -12,7 +12,9 @@ graceful_timeout = 20
 keepalive = 5
 max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "0"))
 max_requests_jitter = 100
-accesslog = os.environ.get("ACCESS_LOG", "-") or None
+# The app writes one JSON access line per request (LOG_REQUESTS), with its request id and without
+# query strings; gunicorn's plain-text one only when asked for (ACCESS_LOG=- or a file).
+accesslog = os.environ.get("ACCESS_LOG") or None
 # Each worker loads the app itself (no preload): keys and connections are per process.
 preload_app = False
 

@@ -70,6 +70,9 @@ class EmbeddedConfig:
     SESSION_COOKIE_SAMESITE = "Lax"
     LOG_LEVEL = "INFO"
     LOG_JSON = False
+    # One access line per request from the app (JSON in production, with the request id);
+    # gunicorn's own access log is off unless ACCESS_LOG names a file ("-": stdout).
+    LOG_REQUESTS = True
     # The programme's goal: this many practitioners completing at least one module.
     REACH_TARGET = 800
     # Learners not seen for this long are erased by `flask gdpr purge-expired` (days).
@@ -114,6 +117,7 @@ ENV_SETTINGS: dict[str, type] = {
     "PROXY_FIX": bool,
     "LOG_LEVEL": str,
     "LOG_JSON": bool,
+    "LOG_REQUESTS": bool,
     "GRADE_WORKER_THREAD": bool,
     "TOOL_KEY_GRACE": int,
     "PLATFORM_CACHE_SECONDS": float,

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Insert, Integer, Table, and_, bindparam, delete, exists, insert, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from lti_tool.content.model import Catalog
 from lti_tool.errors import SessionExpired, StateMismatch
@@ -24,7 +24,7 @@ from lti_tool.lti.login import LoginRedirect, begin_login
 from lti_tool.lti.platform_keys import PlatformKeys
 from lti_tool.lti.roles import is_enrolled_learner
 from lti_tool.lti.toolconf import DatabaseToolConf
-from lti_tool.models import Context, Deployment, GradeTarget, LaunchRecord, ResourceLink, User, utcnow
+from lti_tool.models import Context, GradeTarget, LaunchRecord, ResourceLink, User, utcnow
 from lti_tool.platforms import ToolInfo
 from lti_tool.progress.service import bind_from_custom
 from lti_tool.store import KeyValueStore
@@ -138,7 +138,7 @@ class PendingStorageCheck:
 
 def complete_storage_check(session: Session, store: KeyValueStore, pending_id: str, value: str, *,
                            lifetime: int, catalog: Catalog | None) -> LaunchRecord:
-    """Record a parked launch once the page read the same state back from the platform."""
+    """Record a parked launch once the page read the same state back from the platform (no commit)."""
     parked = store.pop("pending-launch:" + pending_id) if pending_id else None
     if parked is None:
         raise SessionExpired("parked launch unknown, expired or already completed", reason="storage_check_expired")
@@ -227,7 +227,11 @@ def _as_record(values: dict[str, Any]) -> LaunchRecord:
 
 def record_launch(session: Session, store: KeyValueStore, launch: Launch, lifetime: int,
                   catalog: Catalog | None) -> LaunchRecord:
-    """Store the user, course, link and the launch itself; return the launch with its new id."""
+    """Store the user, course, link and the launch itself; return the launch with its new id.
+
+    The caller commits. Performance: the first page is read in the same transaction, so a launch
+    costs one BEGIN and one COMMIT. (The known-launch entry may be written before the commit: a
+    launch that then fails to commit leaves an entry whose rows the next INSERT finds missing.)"""
     now = utcnow()
     known_key = _known_launch_key(launch, catalog)
     known = store.get(known_key)
@@ -235,13 +239,11 @@ def record_launch(session: Session, store: KeyValueStore, launch: Launch, lifeti
         rows = _KnownRows(**known)
         values = _launch_values(launch, rows, lifetime, now)
         if _insert_if_rows_exist(session, values, rows, launch.sub):
-            session.commit()
             return _as_record(values)
         session.rollback()
     rows = _write_launch_rows(session, launch, now, catalog)
     values = _launch_values(launch, rows, lifetime, now)
     session.execute(insert(_LAUNCHES).values(values))
-    session.commit()
     store.set(known_key, asdict(rows), KNOWN_LAUNCH_TTL)
     return _as_record(values)
 
@@ -265,35 +267,6 @@ def _write_launch_rows(session: Session, launch: Launch, now: datetime, catalog:
                       grade_target_id=target.id if target else None)
 
 
-# Performance: every page of a launch shows its overview (user, course, link, platform name),
-# so these are loaded with the launch in one query instead of one lazy load each.
-_WITH_OVERVIEW = (
-    joinedload(LaunchRecord.user),
-    joinedload(LaunchRecord.context),
-    joinedload(LaunchRecord.resource_link),
-    joinedload(LaunchRecord.deployment).joinedload(Deployment.platform),
-)
-
-
-# Performance: built once; SQLAlchemy then finds its compiled form by the statement's cache key
-# instead of assembling the eager-load options again for every page.
-_FIND_LAUNCH = select(LaunchRecord).options(*_WITH_OVERVIEW).where(LaunchRecord.id == bindparam("launch_id"))
-
-
-def find_launch(session: Session, launch_id: str, lifetime: int) -> LaunchRecord:
-    """The live launch with this id, its lifetime extended while it is in use."""
-    record = (session.execute(_FIND_LAUNCH, {"launch_id": launch_id}).unique().scalar_one_or_none()
-              if launch_id and len(launch_id) <= 64 else None)
-    now = utcnow()
-    if record is None or record.expires_at < now:
-        raise SessionExpired(f"launch {launch_id[:8]}… unknown or expired")
-    # Extend only when half the lifetime is gone: one write per half-lifetime, not per request.
-    if record.expires_at - now < timedelta(seconds=lifetime / 2):
-        record.expires_at = now + timedelta(seconds=lifetime)
-        session.commit()
-    return record
-
-
 def purge_expired_launches(session: Session, older_than: timedelta = timedelta(days=30)) -> int:
     """Delete launch records that expired long ago; progress is kept elsewhere."""
     result = session.execute(delete(LaunchRecord).where(LaunchRecord.expires_at < utcnow() - older_than))
@@ -310,7 +283,7 @@ def accept_launch(
     settings: Mapping[str, Any],
     catalog: Catalog | None = None,
 ) -> LaunchRecord | PendingStorageCheck:
-    """Validate a launch POST and record it; raises a named ToolError when it is refused.
+    """Validate a launch POST and record it (the caller commits); raises a named ToolError when it is refused.
 
     Without the state cookie (a framed page whose browser blocks third-party cookies), a login
     that used platform storage yields a PendingStorageCheck: the page must read the state back

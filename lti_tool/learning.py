@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from lti_tool.content.model import Activity, Catalog, Module, Programme
 from lti_tool.errors import NotFound
-from lti_tool.models import LaunchRecord, Submission
+from lti_tool.live_launch import LiveLaunch
+from lti_tool.models import Submission
 from lti_tool.progress import rules, scoring, service
 
 STATE_LABELS = {
@@ -52,7 +53,7 @@ class CourseHome:
                 and self.programme_status is not None)
 
 
-def course_home(session: Session, catalog: Catalog, launch: LaunchRecord) -> CourseHome:
+def course_home(session: Session, catalog: Catalog, launch: LiveLaunch) -> CourseHome:
     placement = service.placement_for(launch.resource_link, catalog)
     if placement is None:
         return CourseHome(None, (), None, "")
@@ -62,7 +63,7 @@ def course_home(session: Session, catalog: Catalog, launch: LaunchRecord) -> Cou
     return CourseHome(placement, cards, programme_status, placement.programme.title_in(launch.locale))
 
 
-def reachable_module(catalog: Catalog, launch: LaunchRecord, module_id: str) -> tuple[service.Placement, Module]:
+def reachable_module(catalog: Catalog, launch: LiveLaunch, module_id: str) -> tuple[service.Placement, Module]:
     """The module, if the launch's link opens it (a learner stays inside what was placed)."""
     placement = service.placement_for(launch.resource_link, catalog)
     module = placement.module(module_id) if placement else None
@@ -162,7 +163,7 @@ class ActivityPage:
         return round(100 * self.submission.score)
 
 
-def activity_page(session: Session, catalog: Catalog, launch: LaunchRecord, module: Module, activity_id: str, *,
+def activity_page(session: Session, catalog: Catalog, launch: LiveLaunch, module: Module, activity_id: str, *,
                   retake: bool, seed: str) -> ActivityPage:
     activity = module.activity(activity_id)
     if activity is None:
@@ -205,12 +206,12 @@ class CertificateView:
     status: rules.ProgrammeStatus
 
 
-def certificate_page(session: Session, catalog: Catalog, launch: LaunchRecord, programme_id: str) -> CertificateView:
+def certificate_page(session: Session, catalog: Catalog, launch: LiveLaunch, programme_id: str) -> CertificateView:
     """The learner's certificate (issued on first view once the programme is complete), or how far they are."""
     programme = catalog.programmes.get(programme_id)
     if programme is None:
         raise NotFound(f"programme {programme_id!r}")
-    issued = service.certificate_for(session, launch.user, programme, launch.locale)
+    issued = service.certificate_for(session, launch.user_id, launch.user_name, programme, launch.locale)
     statuses = service.module_statuses(session, launch.user_id, programme.modules)
     status = rules.programme_status(programme, {k: v.state for k, v in statuses.items()})
     return CertificateView(programme, issued, status)

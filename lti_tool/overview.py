@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lti_tool.live_launch import LiveLaunch
 from lti_tool.lti.roles import Role, effective_role
-from lti_tool.models import LaunchRecord
 
 
 @dataclass(frozen=True)
@@ -20,16 +20,15 @@ class LaunchOverview:
     opened_in_iframe: bool
 
 
-def launch_overview(record: LaunchRecord) -> LaunchOverview:
+def launch_overview(record: LiveLaunch) -> LaunchOverview:
     presentation = record.claims.get("presentation", {})
-    context = record.context
     return LaunchOverview(
         launch_id=record.id,
-        user_name=record.user.name,
-        course_title=(context.title or context.label) if context else None,
+        user_name=record.user_name,
+        course_title=record.course_title,
         link_title=record.resource_link.title if record.resource_link else None,
         role=effective_role(record.roles),
-        platform_name=record.deployment.platform.name,
+        platform_name=record.platform_name,
         return_url=presentation.get("return_url"),
         opened_in_iframe=presentation.get("document_target", "iframe") == "iframe",
     )

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from flask import Flask, Response, g, jsonify, render_template, request
+from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -23,6 +24,7 @@ from lti_tool.lti.toolconf import when_platforms_change
 from lti_tool.metrics import LAUNCHES, REQUEST_SECONDS
 
 log = logging.getLogger("lti_tool.web")
+access_log = logging.getLogger("lti_tool.access")
 
 
 def select_locale() -> str:
@@ -31,6 +33,22 @@ def select_locale() -> str:
     if locale:
         return str(locale)
     return request.accept_languages.best_match(LANGUAGES) or "da"
+
+
+def request_translations() -> Any:
+    """The catalogue of this request's locale, looked up once per request and locale.
+
+    Performance: flask-babel's template gettext finds the domain, the locale (formatting its name)
+    and the catalogue again for every string, about 15 µs each; a learner's page has some thirty."""
+    if not g:  # outside a request, as flask-babel does
+        return get_translations()
+    cached = g.get("_translations")
+    current = getattr(g.get("_flask_babel"), "babel_locale", None)
+    if cached is not None and current is not None and cached[0] is current:
+        return cached[1]
+    translations = get_translations()  # decides the locale on first use
+    g._translations = (getattr(g.get("_flask_babel"), "babel_locale", None), translations)
+    return translations
 
 
 def set_locale(locale: str | None) -> None:
@@ -136,6 +154,13 @@ def install(app: Flask) -> None:
     from lti_tool.launches import form_token
 
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "da")
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: request_translations().ugettext(s),
+        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     app.jinja_env.globals["launch_csrf_token"] = lambda: form_token(str(app.config["SECRET_KEY"]), g.launch.id)
     if app.config.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
@@ -155,11 +180,22 @@ def install(app: Flask) -> None:
         g.locale = None
         g.started = time.perf_counter()
 
+    log_requests = bool(app.config.get("LOG_REQUESTS", True))
+
     @app.teardown_request
     def _observe(_: BaseException | None) -> None:
-        if "started" in g and request.endpoint:
-            REQUEST_SECONDS.labels(request.endpoint, request.method, str(g.get("status", 0))).observe(
-                time.perf_counter() - g.started)
+        if "started" not in g:
+            return
+        seconds = time.perf_counter() - g.started
+        status = g.get("status", 0)
+        if request.endpoint:
+            REQUEST_SECONDS.labels(request.endpoint, request.method, str(status)).observe(seconds)
+        if log_requests:
+            # The access line, with the request id like every other line. The path only: query
+            # strings carry login hints and other platform identifiers.
+            access_log.info("%s %s %s %.1f ms", request.method, request.path, status, seconds * 1000,
+                            extra={"status": status, "path": request.path, "method": request.method,
+                                   "duration_ms": round(seconds * 1000, 1)})
 
     @app.after_request
     def _headers(response: Response) -> Response:

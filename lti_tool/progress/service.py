@@ -11,15 +11,15 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lti_tool.content.model import Activity, Catalog, Module, Programme
 from lti_tool.errors import ToolError
-from lti_tool.models import ActivityState, Certificate, ModuleProgress, ResourceLink, Submission, User, utcnow
+from lti_tool.models import ActivityState, Certificate, ModuleProgress, ResourceLink, Submission, utcnow
 from lti_tool.progress import rules, scoring
 from lti_tool.progress.scoring import AnswerError
 
@@ -63,7 +63,17 @@ def bind_from_custom(link: ResourceLink, catalog: Catalog) -> None:
         link.module_id = None
 
 
-def placement_for(link: ResourceLink | None, catalog: Catalog) -> Placement | None:
+class PlacedLink(Protocol):
+    """What a link opens, as a ResourceLink row or a live launch's LinkRef holds it."""
+
+    @property
+    def programme_id(self) -> str | None: ...
+
+    @property
+    def module_id(self) -> str | None: ...
+
+
+def placement_for(link: PlacedLink | None, catalog: Catalog) -> Placement | None:
     if link is None or not link.programme_id:
         return None
     programme = catalog.programmes.get(link.programme_id)
@@ -77,18 +87,23 @@ def placement_for(link: ResourceLink | None, catalog: Catalog) -> Placement | No
 
 # --- reading state -------------------------------------------------------------------------
 
+_STATES = cast(Table, ActivityState.__table__)
+# Built once, from the table's columns: compiled once, and run without the ORM's machinery.
+_RECORDS = select(_STATES.c.module_id, _STATES.c.activity_id, _STATES.c.status, _STATES.c.score,
+                  _STATES.c.passed, _STATES.c.attempts).where(
+    _STATES.c.user_id == bindparam("user_id"), _STATES.c.module_id.in_(bindparam("module_ids", expanding=True)))
+
+
 def _records(session: Session, user_id: int,
              module_ids: Sequence[str]) -> dict[str, dict[str, rules.ActivityRecord]]:
     """The learner's activity records, by module and activity.
 
     Performance: the columns the rules read, not ActivityState objects (every learner page
-    and every launch reads them; the session still flushes pending changes first)."""
+    and every launch reads them). A table-level statement does not flush the session by itself,
+    so it is flushed here first (nothing to do when nothing is pending)."""
+    session.flush()
     by_module: dict[str, dict[str, rules.ActivityRecord]] = {m: {} for m in module_ids}
-    rows = session.execute(
-        select(ActivityState.module_id, ActivityState.activity_id, ActivityState.status, ActivityState.score,
-               ActivityState.passed, ActivityState.attempts)
-        .where(ActivityState.user_id == user_id, ActivityState.module_id.in_(module_ids))
-    )
+    rows = session.execute(_RECORDS, {"user_id": user_id, "module_ids": list(module_ids)})
     for module_id, activity_id, status, score, passed, attempts in rows:
         by_module.setdefault(module_id, {})[activity_id] = rules.ActivityRecord(
             status=status, score=score, passed=passed, attempts=attempts)
@@ -281,21 +296,22 @@ def new_certificate_code() -> str:
     return "-".join(raw[i:i + 4] for i in range(0, 12, 4))
 
 
-def certificate_for(session: Session, user: User, programme: Programme, locale: str) -> Certificate | None:
+def certificate_for(session: Session, user_id: int, holder_name: str | None, programme: Programme,
+                    locale: str) -> Certificate | None:
     """The learner's certificate for a completed programme; issued on first request."""
     existing = session.scalars(
-        select(Certificate).where(Certificate.user_id == user.id, Certificate.programme_id == programme.id)
+        select(Certificate).where(Certificate.user_id == user_id, Certificate.programme_id == programme.id)
     ).first()
     if existing:
         return existing
-    statuses = module_statuses(session, user.id, programme.modules)
+    statuses = module_statuses(session, user_id, programme.modules)
     status = rules.programme_status(programme, {k: v.state for k, v in statuses.items()})
     if not status.completed:
         return None
     completed = [m.title for m in programme.modules if statuses[m.id].state == rules.COMPLETED]
-    certificate = Certificate(code=new_certificate_code(), user_id=user.id, programme_id=programme.id,
-                              holder_name=user.name, programme_title=programme.title_in(locale), modules=completed,
-                              issued_at=_programme_completed_at(session, user.id, programme))
+    certificate = Certificate(code=new_certificate_code(), user_id=user_id, programme_id=programme.id,
+                              holder_name=holder_name, programme_title=programme.title_in(locale), modules=completed,
+                              issued_at=_programme_completed_at(session, user_id, programme))
     session.add(certificate)
     try:
         session.commit()
@@ -303,7 +319,7 @@ def certificate_for(session: Session, user: User, programme: Programme, locale: 
         # Two requests issued it at once (a double click): the other one's certificate stands.
         session.rollback()
         return session.scalars(
-            select(Certificate).where(Certificate.user_id == user.id, Certificate.programme_id == programme.id)
+            select(Certificate).where(Certificate.user_id == user_id, Certificate.programme_id == programme.id)
         ).one()
     return certificate
 
