@@ -201,7 +201,7 @@ class Gunicorn:
 
 
 def start_gunicorn(env: dict[str, str], port: int, log_path: Path, *, workers: int = 2,
-                   threads: int = 4) -> Gunicorn:
+                   threads: int = 2) -> Gunicorn:
     env = dict(env, PORT=str(port), WEB_WORKERS=str(workers), WEB_THREADS=str(threads))
     log = open(log_path, "wb")  # noqa: SIM115 - lives as long as the server
     process = subprocess.Popen([str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"],

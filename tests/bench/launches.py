@@ -2,7 +2,7 @@
 
     .venv/bin/python -m tests.bench.launches [--seconds 10] [--levels 1,8,32]
 
-The tool runs as in production (gunicorn, config/gunicorn.conf.py, 2 workers x 4 threads) on a
+The tool runs as in production (gunicorn, config/gunicorn.conf.py, 2 workers x 2 threads) on a
 fresh PostgreSQL schema; a separate load-generator process (tests/bench/launch_loadgen.py) is
 the platform: registered with `flask platforms add`, it serves its own JWKS and signs every
 id_token locally. Per concurrency level it prints launches/s, latency of the whole launch
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--users", type=int, default=500, help="distinct learners the launches cycle through")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     levels = [int(x) for x in args.levels.split(",")]
 
