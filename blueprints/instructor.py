@@ -37,10 +37,9 @@ def _dashboard(placement: service.Placement) -> dash.Dashboard:
     members, problem = None, None
     if url:
         rt = runtime()
-        platform = db.session.get_one(Platform, record.platform_id)
-        cache_key = f"roster:{platform.id}:{record.context_id}"
-        members, problem = dash.roster_or_none(lambda: dash.cached_roster(
-            rt.store, cache_key, lambda: roster(rt.service_client(db.session(), platform), url)))
+        cache_key = f"roster:{record.platform_id}:{record.context_id}"
+        members, problem = dash.roster_or_none(lambda: dash.cached_roster(rt.store, cache_key, lambda: roster(
+            rt.service_client(db.session(), db.session.get_one(Platform, record.platform_id)), url)))
     return dash.build(db.session(), platform_id=record.platform_id, context_pk=record.context_id,
                       modules=placement.modules, roster=members, roster_problem=problem)
 
