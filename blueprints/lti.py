@@ -21,13 +21,18 @@ from werkzeug.wrappers import Response as BaseResponse
 from blueprints.access import enter_launch
 from blueprints.learner import course_page, course_view
 from lti_tool.extensions import csrf, db
-from lti_tool.launches import PendingStorageCheck, accept_launch, complete_storage_check, start_login
+from lti_tool.launches import (
+    PendingStorageCheck,
+    RecordedLaunch,
+    accept_launch,
+    complete_storage_check,
+    start_login,
+)
 from lti_tool.limits import limiter
 from lti_tool.lti.keys import published_jwks
 from lti_tool.lti.launch import LaunchInput, unverified_locale
 from lti_tool.lti.roles import Role, effective_role
 from lti_tool.metrics import LAUNCHES
-from lti_tool.models import LaunchRecord
 from lti_tool.runtime import runtime
 from lti_tool.web import set_locale
 
@@ -113,7 +118,7 @@ def verify_storage() -> BaseResponse:
     return _landing(record)
 
 
-def _landing(record: LaunchRecord) -> BaseResponse:
+def _landing(record: RecordedLaunch) -> BaseResponse:
     """Where an accepted launch goes; commits the launch recorded in this transaction."""
     if record.message_type == "LtiDeepLinkingRequest" or effective_role(record.roles) == Role.INSTRUCTOR:
         db.session.commit()

@@ -70,9 +70,9 @@ class EmbeddedConfig:
     SESSION_COOKIE_SAMESITE = "Lax"
     LOG_LEVEL = "INFO"
     LOG_JSON = False
-    # One access line per request from the app (JSON in production, with the request id);
-    # gunicorn's own access log is off unless ACCESS_LOG names a file ("-": stdout).
-    LOG_REQUESTS = True
+    # One access line per request from the app, with the request id (on in production; the
+    # development server writes its own). gunicorn's access log is off unless ACCESS_LOG is set.
+    LOG_REQUESTS = False
     # The programme's goal: this many practitioners completing at least one module.
     REACH_TARGET = 800
     # Learners not seen for this long are erased by `flask gdpr purge-expired` (days).
@@ -92,6 +92,7 @@ class ProductionConfig(EmbeddedConfig):
     ALLOW_PRIVATE_REGISTRATION_URLS = False
     SESSION_COOKIE_SECURE = True
     LOG_JSON = True
+    LOG_REQUESTS = True
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
 
 

@@ -137,7 +137,7 @@ class PendingStorageCheck:
 
 
 def complete_storage_check(session: Session, store: KeyValueStore, pending_id: str, value: str, *,
-                           lifetime: int, catalog: Catalog | None) -> LaunchRecord:
+                           lifetime: int, catalog: Catalog | None) -> RecordedLaunch:
     """Record a parked launch once the page read the same state back from the platform (no commit)."""
     parked = store.pop("pending-launch:" + pending_id) if pending_id else None
     if parked is None:
@@ -220,13 +220,21 @@ def _insert_if_rows_exist(session: Session, values: dict[str, Any], rows: _Known
     return session.execute(_insert_if_rows_exist_statement(), parameters).first() is not None
 
 
-def _as_record(values: dict[str, Any]) -> LaunchRecord:
-    # Detached: the caller reads only what was just written (id, roles, message type).
-    return LaunchRecord(**values)
+@dataclass(frozen=True)
+class RecordedLaunch:
+    """What the landing needs of a launch just recorded; its pages read it with find_launch."""
+
+    id: str
+    message_type: str
+    roles: list[str]
+
+
+def _as_record(values: dict[str, Any]) -> RecordedLaunch:
+    return RecordedLaunch(values["id"], values["message_type"], values["roles"])
 
 
 def record_launch(session: Session, store: KeyValueStore, launch: Launch, lifetime: int,
-                  catalog: Catalog | None) -> LaunchRecord:
+                  catalog: Catalog | None) -> RecordedLaunch:
     """Store the user, course, link and the launch itself; return the launch with its new id.
 
     The caller commits. Performance: the first page is read in the same transaction, so a launch
@@ -282,7 +290,7 @@ def accept_launch(
     platform_keys: PlatformKeys,
     settings: Mapping[str, Any],
     catalog: Catalog | None = None,
-) -> LaunchRecord | PendingStorageCheck:
+) -> RecordedLaunch | PendingStorageCheck:
     """Validate a launch POST and record it (the caller commits); raises a named ToolError when it is refused.
 
     Without the state cookie (a framed page whose browser blocks third-party cookies), a login

@@ -9,7 +9,7 @@ import sys
 from flask import Flask, g, has_request_context
 
 
-class _RequestIdFilter(logging.Filter):
+class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = g.get("request_id", "-") if has_request_context() else "-"
         return True
@@ -37,7 +37,7 @@ def configure_logging(app: Flask) -> None:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler._integrationsloeft = True  # type: ignore[attr-defined]
-    handler.addFilter(_RequestIdFilter())
+    handler.addFilter(RequestIdFilter())
     if app.config.get("LOG_JSON"):
         handler.setFormatter(JsonFormatter())
     else:

@@ -89,6 +89,9 @@ def tool_env(schema: str, base_url: str, **extra: str) -> dict[str, str]:
         TOOL_BASE_URL=base_url,
         # As in production: grades go through their own worker processes, not a web thread.
         GRADE_WORKER_THREAD="0",
+        # As in production: one JSON access line per request, written to the benchmark's log file.
+        LOG_REQUESTS="1",
+        LOG_JSON="1",
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)

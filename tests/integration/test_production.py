@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import os
 import uuid
@@ -11,6 +13,7 @@ import pytest
 from config.settings import ConfigError
 from lti_tool import create_app
 from lti_tool.health import require_ready
+from lti_tool.logs import JsonFormatter, RequestIdFilter
 from tests.conftest import settings_for
 from tests.support.crafting import crafted_launch
 
@@ -116,3 +119,44 @@ def test_oversized_request_is_refused_before_parsing(agent):
     response = agent.post("/lti/launch", {"id_token": "x" * (3 * 1024 * 1024), "state": "s"})
     assert response.status_code == 413
     assert "Traceback" not in response.text
+
+
+def test_each_request_writes_one_json_access_line_with_its_request_id_and_no_query(make_app):
+    """Production logs: JSON lines that all carry the request's id; the access line names the path
+    but not the query string, where login hints and other platform identifiers travel."""
+    app = make_app(LOG_REQUESTS=True)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("lti_tool")
+    logger.addHandler(handler)
+    try:
+        response = app.test_client().get("/lti/login", query_string={"iss": "https://unknown.example",
+                                                                     "login_hint": "person-4711"},
+                                         headers={"X-Request-Id": "req42"})
+    finally:
+        logger.removeHandler(handler)
+    assert response.status_code == 400
+    assert response.headers["X-Request-Id"] == "req42"
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert {line["request_id"] for line in lines} == {"req42"}
+    access = [line for line in lines if line["logger"] == "lti_tool.access"]
+    assert len(access) == 1
+    assert access[0]["method"] == "GET" and access[0]["path"] == "/lti/login" and access[0]["status"] == 400
+    assert isinstance(access[0]["duration_ms"], float)
+    assert any(line["logger"] != "lti_tool.access" for line in lines)  # the refusal's own warning
+    assert "person-4711" not in stream.getvalue()
+
+
+def test_the_access_line_can_be_switched_off(make_app):
+    app = make_app(LOG_REQUESTS=False)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("lti_tool.access").addHandler(handler)
+    try:
+        assert app.test_client().get("/healthz").status_code == 200
+    finally:
+        logging.getLogger("lti_tool.access").removeHandler(handler)
+    assert records == []
