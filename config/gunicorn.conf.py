@@ -6,7 +6,7 @@ import os
 bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_WORKERS", multiprocessing.cpu_count()))
 # Two threads per worker: one can wait on the database, Redis or an LMS while the other runs.
-# More contend for the GIL: on 2 cores, 2 x 4 cost 15 % more CPU per launch than 2 x 2, and a
+# More contend for the GIL: on 2 cores, 2 x 4 cost about 10 % more CPU per launch than 2 x 2, and a
 # higher p95 (docs/performance.md). Raise it where many requests wait on slow LMSs.
 threads = int(os.environ.get("WEB_THREADS", "2"))
 worker_class = "gthread" if threads > 1 else "sync"

@@ -42,12 +42,13 @@ def request_translations() -> Any:
     and the catalogue again for every string, about 15 µs each; a learner's page has some thirty."""
     if not g:  # outside a request, as flask-babel does
         return get_translations()
-    cached = g.get("_translations")
-    current = getattr(g.get("_flask_babel"), "babel_locale", None)
+    state = g._get_current_object()  # one context lookup instead of one per attribute
+    cached = getattr(state, "_translations", None)
+    current = getattr(getattr(state, "_flask_babel", None), "babel_locale", None)
     if cached is not None and current is not None and cached[0] is current:
         return cached[1]
     translations = get_translations()  # decides the locale on first use
-    g._translations = (getattr(g.get("_flask_babel"), "babel_locale", None), translations)
+    state._translations = (getattr(getattr(state, "_flask_babel", None), "babel_locale", None), translations)
     return translations
 
 
@@ -184,17 +185,20 @@ def install(app: Flask) -> None:
 
     @app.teardown_request
     def _observe(_: BaseException | None) -> None:
-        if "started" not in g:
+        state, current = g._get_current_object(), request._get_current_object()  # type: ignore[attr-defined]
+        started = getattr(state, "started", None)
+        if started is None:
             return
-        seconds = time.perf_counter() - g.started
-        status = g.get("status", 0)
-        if request.endpoint:
-            REQUEST_SECONDS.labels(request.endpoint, request.method, str(status)).observe(seconds)
+        seconds = time.perf_counter() - started
+        status = getattr(state, "status", 0)
+        if current.endpoint:
+            REQUEST_SECONDS.labels(current.endpoint, current.method, str(status)).observe(seconds)
         if log_requests:
             # The access line, with the request id like every other line. The path only: query
             # strings carry login hints and other platform identifiers.
-            access_log.info("%s %s %s %.1f ms", request.method, request.path, status, seconds * 1000,
-                            extra={"status": status, "path": request.path, "method": request.method,
+            path, method = current.path, current.method
+            access_log.info("%s %s %s %.1f ms", method, path, status, seconds * 1000,
+                            extra={"status": status, "path": path, "method": method,
                                    "duration_ms": round(seconds * 1000, 1)})
 
     @app.after_request
