@@ -155,6 +155,7 @@ def complete_storage_check(session: Session, store: KeyValueStore, pending_id: s
 # exist (an erasure or a removed deployment in between sends the launch down the full path), and
 # the entry lives an hour, which is also how stale `users.last_seen_at` may become.
 KNOWN_LAUNCH_TTL = 3600
+KNOWN_LAUNCH_PREFIX = "known-launch:"
 _LAUNCHES = cast(Table, LaunchRecord.__table__)
 
 
@@ -172,7 +173,7 @@ def _known_launch_key(launch: Launch, catalog: Catalog | None) -> str:
         is_enrolled_learner(launch.roles), catalog.digest if catalog is not None else "",
     ]
     digest = hashlib.sha256(json.dumps(written, sort_keys=True, default=str).encode()).hexdigest()
-    return "known-launch:" + digest
+    return KNOWN_LAUNCH_PREFIX + digest
 
 
 @dataclass(frozen=True)
@@ -257,9 +258,11 @@ def record_launch(session: Session, store: KeyValueStore, launch: Launch, lifeti
     costs one BEGIN and one COMMIT. (The known-launch entry may be written before the commit: a
     launch that then fails to commit leaves an entry whose rows the next INSERT finds missing.)"""
     now = utcnow()
-    known_key = _known_launch_key(launch, catalog)
-    known = (launch.read_with_state[known_key] if known_key in launch.read_with_state
-             else store.get(known_key))
+    # Read with the login's state when validated (known_launch_key_of): the key was computed then,
+    # by the same function from the same claims.
+    peeked = [key for key in launch.read_with_state if key.startswith(KNOWN_LAUNCH_PREFIX)]
+    known_key = peeked[0] if peeked else _known_launch_key(launch, catalog)
+    known = launch.read_with_state[known_key] if peeked else store.get(known_key)
     if known is not None:
         rows = _KnownRows(**known)
         values = _launch_values(launch, rows, lifetime, now)
