@@ -219,7 +219,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     sizes = sorted({10, 100, args.learners})
     results: dict[int, dict[str, Any]] = {}
     with fresh_schema("bench_dash") as schema:
-        env = tool_env(schema, "http://127.0.0.1:5997")
+        # In process: the access line would go to this script's own output.
+        env = tool_env(schema, "http://127.0.0.1:5997", LOG_REQUESTS="0")
         prepare_tool(env)
         os.environ.update(env)
         from lti_tool import create_app

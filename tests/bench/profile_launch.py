@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> None:
     flush_redis()
     base_url = "http://127.0.0.1:5999"
     with fresh_schema("bench_prof") as schema:
-        env = tool_env(schema, base_url, LIMIT_LTI="1000000 per minute")
+        # In process: the access line would go to this script's own output.
+        env = tool_env(schema, base_url, LIMIT_LTI="1000000 per minute", LOG_REQUESTS="0")
         prepare_tool(env)
         platform = Platform(base_url, users=200)
         reg = platform.registration()
