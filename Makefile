@@ -28,7 +28,7 @@ demo: install
 	@echo "  Integrationsløft with the demo LMS: open http://$(HOST):$(PORT)/demo-lms/"
 	@echo "  Operator console: http://$(HOST):$(PORT)/admin/ (operator@demo.example / demo-operator-password)"
 	@echo ""
-	DEMO_LMS=1 TOOL_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask run --host $(HOST) --port $(PORT)
+	DEMO_LMS=1 LOG_REQUESTS=0 TOOL_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask run --host $(HOST) --port $(PORT)
 
 # Lint and types first (seconds), then the suite: a style or type slip fails like a test.
 test: install browser-deps

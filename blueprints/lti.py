@@ -25,6 +25,7 @@ from lti_tool.launches import (
     PendingStorageCheck,
     RecordedLaunch,
     accept_launch,
+    commit_launch,
     complete_storage_check,
     start_login,
 )
@@ -121,7 +122,7 @@ def verify_storage() -> BaseResponse:
 def _landing(record: RecordedLaunch) -> BaseResponse:
     """Where an accepted launch goes; commits the launch recorded in this transaction."""
     if record.message_type == "LtiDeepLinkingRequest" or effective_role(record.roles) == Role.INSTRUCTOR:
-        db.session.commit()
+        commit_launch(db.session(), runtime().store, record)
         endpoint = "instructor.deep_link" if record.message_type == "LtiDeepLinkingRequest" else "instructor.home"
         return redirect(url_for(endpoint, launch_id=record.id), code=303)
     # A learner's launch answers with the first page itself instead of a 303 to it: one round trip
@@ -130,7 +131,7 @@ def _landing(record: RecordedLaunch) -> BaseResponse:
     # The page is read in the launch's transaction, and the launch committed before it is rendered.
     enter_launch(record.id)
     view = course_view()
-    db.session.commit()
+    commit_launch(db.session(), runtime().store, record)
     g.canonical_url = url_for("learner.home", launch_id=record.id)
     response = make_response(course_page(view))
     response.headers["Content-Location"] = g.canonical_url

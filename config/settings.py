@@ -70,9 +70,9 @@ class EmbeddedConfig:
     SESSION_COOKIE_SAMESITE = "Lax"
     LOG_LEVEL = "INFO"
     LOG_JSON = False
-    # One access line per request from the app, with the request id (on in production; the
-    # development server writes its own). gunicorn's access log is off unless ACCESS_LOG is set.
-    LOG_REQUESTS = False
+    # One access line per request from the app, with the request id, under any server (`make demo`
+    # turns it off: the development server writes its own). gunicorn's is off unless ACCESS_LOG is set.
+    LOG_REQUESTS = True
     # The programme's goal: this many practitioners completing at least one module.
     REACH_TARGET = 800
     # Learners not seen for this long are erased by `flask gdpr purge-expired` (days).
@@ -92,7 +92,6 @@ class ProductionConfig(EmbeddedConfig):
     ALLOW_PRIVATE_REGISTRATION_URLS = False
     SESSION_COOKIE_SECURE = True
     LOG_JSON = True
-    LOG_REQUESTS = True
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
 
 
@@ -107,6 +106,7 @@ class TestConfig(EmbeddedConfig):
     PLATFORM_JWKS_MIN_REFETCH = 0
     HTTP_TIMEOUT = (2.0, 2.0)
     RATELIMIT_ENABLED = False  # the limits have their own test
+    LOG_REQUESTS = False  # the access line has its own test
 
 
 ENV_SETTINGS: dict[str, type] = {

@@ -178,10 +178,22 @@ def _known_launch_key(launch: Launch, catalog: Catalog | None) -> str:
 
 @dataclass(frozen=True)
 class _KnownRows:
+    # The deployment (so the platform) the rows were written for: the key names it by issuer,
+    # audience and deployment id, which a second registration of one issuer could share.
+    deployment_pk: int
     user_id: int
     context_id: int | None
     resource_link_id: int | None
     grade_target_id: int | None
+
+
+def _known_rows(entry: Any, launch: Launch) -> _KnownRows | None:
+    """The cached rows, if they were written for this launch's deployment."""
+    try:
+        rows = _KnownRows(**entry)
+    except TypeError:  # an entry of another shape (an older release's): not known
+        return None
+    return rows if rows.deployment_pk == launch.deployment_pk else None
 
 
 def _launch_values(launch: Launch, rows: _KnownRows, lifetime: int, now: datetime) -> dict[str, Any]:
@@ -231,6 +243,19 @@ class RecordedLaunch:
     id: str
     message_type: str
     roles: list[str]
+    # The known-launch entry the full path wrote rows for, to remember once they are committed.
+    to_remember: tuple[str, dict[str, Any]] | None = None
+
+
+def commit_launch(session: Session, store: KeyValueStore, recorded: RecordedLaunch) -> None:
+    """Commit a recorded launch, then remember its rows for the next launch with the same claims.
+
+    Only after the commit: an entry for rows that were rolled back would let later launches skip
+    the upserts (a new name, the opening score) for as long as it lives."""
+    session.commit()
+    if recorded.to_remember is not None:
+        key, rows = recorded.to_remember
+        store.set(key, rows, KNOWN_LAUNCH_TTL)
 
 
 def known_launch_key_of(catalog: Catalog | None) -> Callable[[dict[str, Any]], str | None]:
@@ -246,25 +271,24 @@ def known_launch_key_of(catalog: Catalog | None) -> Callable[[dict[str, Any]], s
     return key
 
 
-def _as_record(values: dict[str, Any]) -> RecordedLaunch:
-    return RecordedLaunch(values["id"], values["message_type"], values["roles"])
+def _as_record(values: dict[str, Any], to_remember: tuple[str, dict[str, Any]] | None = None) -> RecordedLaunch:
+    return RecordedLaunch(values["id"], values["message_type"], values["roles"], to_remember)
 
 
 def record_launch(session: Session, store: KeyValueStore, launch: Launch, lifetime: int,
                   catalog: Catalog | None) -> RecordedLaunch:
     """Store the user, course, link and the launch itself; return the launch with its new id.
 
-    The caller commits. Performance: the first page is read in the same transaction, so a launch
-    costs one BEGIN and one COMMIT. (The known-launch entry may be written before the commit: a
-    launch that then fails to commit leaves an entry whose rows the next INSERT finds missing.)"""
+    The caller commits, with commit_launch. Performance: the first page is read in the same
+    transaction, so a launch costs one BEGIN and one COMMIT."""
     now = utcnow()
     # Read with the login's state when validated (known_launch_key_of): the key was computed then,
     # by the same function from the same claims.
     peeked = [key for key in launch.read_with_state if key.startswith(KNOWN_LAUNCH_PREFIX)]
     known_key = peeked[0] if peeked else _known_launch_key(launch, catalog)
     known = launch.read_with_state[known_key] if peeked else store.get(known_key)
-    if known is not None:
-        rows = _KnownRows(**known)
+    rows = _known_rows(known, launch) if known is not None else None
+    if rows is not None:
         values = _launch_values(launch, rows, lifetime, now)
         if _insert_if_rows_exist(session, values, rows, launch.sub):
             return _as_record(values)
@@ -272,8 +296,7 @@ def record_launch(session: Session, store: KeyValueStore, launch: Launch, lifeti
     rows = _write_launch_rows(session, launch, now, catalog)
     values = _launch_values(launch, rows, lifetime, now)
     session.execute(insert(_LAUNCHES).values(values))
-    store.set(known_key, asdict(rows), KNOWN_LAUNCH_TTL)
-    return _as_record(values)
+    return _as_record(values, (known_key, asdict(rows)))
 
 
 def _write_launch_rows(session: Session, launch: Launch, now: datetime, catalog: Catalog | None) -> _KnownRows:
@@ -290,7 +313,8 @@ def _write_launch_rows(session: Session, launch: Launch, now: datetime, catalog:
             session.flush()
             enqueue_opening_score(session, catalog, user, link, target)
     session.flush()
-    return _KnownRows(user_id=user.id, context_id=context.id if context else None,
+    return _KnownRows(deployment_pk=launch.deployment_pk, user_id=user.id,
+                      context_id=context.id if context else None,
                       resource_link_id=link.id if link else None,
                       grade_target_id=target.id if target else None)
 

@@ -56,6 +56,13 @@ def set_locale(locale: str | None) -> None:
     g.locale = interface_language(locale) if locale else None
 
 
+def logged_path() -> str:
+    """The request's path for the logs, its launch id masked: the id stands in for a session."""
+    path = str(request.path)
+    launch_id = (request.view_args or {}).get("launch_id")
+    return path.replace(launch_id, "…") if isinstance(launch_id, str) and launch_id else path
+
+
 def wants_json() -> bool:
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
@@ -67,11 +74,11 @@ def render_error(error: errors.ToolError) -> tuple[Any, int]:
     log.warning(
         "%s %s -> %s %s: %s",
         request.method,
-        request.path,
+        logged_path(),
         error.status,
         error.reason,
         error.detail,
-        extra={"reason": error.reason, "status": error.status, "path": request.path},
+        extra={"reason": error.reason, "status": error.status, "path": logged_path()},
     )
     if wants_json():
         return jsonify(error=error.reason, message=str(error.message)), error.status
@@ -181,7 +188,7 @@ def install(app: Flask) -> None:
         g.locale = None
         g.started = time.perf_counter()
 
-    log_requests = bool(app.config.get("LOG_REQUESTS", True))
+    log_requests = bool(app.config["LOG_REQUESTS"])
 
     @app.teardown_request
     def _observe(_: BaseException | None) -> None:
@@ -194,9 +201,9 @@ def install(app: Flask) -> None:
         if current.endpoint:
             REQUEST_SECONDS.labels(current.endpoint, current.method, str(status)).observe(seconds)
         if log_requests:
-            # The access line, with the request id like every other line. The path only: query
-            # strings carry login hints and other platform identifiers.
-            path, method = current.path, current.method
+            # The access line, with the request id like every other line. The path only, and
+            # without a launch id: query strings carry login hints, a launch id opens the launch.
+            path, method = logged_path(), current.method
             access_log.info("%s %s %s %.1f ms", method, path, status, seconds * 1000,
                             extra={"status": status, "path": path, "method": method,
                                    "duration_ms": round(seconds * 1000, 1)})
@@ -254,7 +261,7 @@ def install(app: Flask) -> None:
         from lti_tool.extensions import db
 
         db.session.rollback()
-        log.exception("unexpected error on %s %s", request.method, request.path)
+        log.exception("unexpected error on %s %s", request.method, logged_path())
         tool_error = errors.ToolError(repr(error), reason="internal_error")
         tool_error.status = 500
         tool_error.message = _("Something went wrong on our side. Nothing you did was lost.")

@@ -99,9 +99,7 @@ def _records(session: Session, user_id: int,
     """The learner's activity records, by module and activity.
 
     Performance: the columns the rules read, not ActivityState objects (every learner page
-    and every launch reads them). A table-level statement does not flush the session by itself,
-    so it is flushed here first (nothing to do when nothing is pending)."""
-    session.flush()
+    and every launch reads them). The session still flushes pending changes first."""
     by_module: dict[str, dict[str, rules.ActivityRecord]] = {m: {} for m in module_ids}
     rows = session.execute(_RECORDS, {"user_id": user_id, "module_ids": list(module_ids)})
     for module_id, activity_id, status, score, passed, attempts in rows:

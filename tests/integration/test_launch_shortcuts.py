@@ -18,12 +18,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.api_jws import PyJWS
 from sqlalchemy import func, select, text
 
+from blueprints import lti as lti_views
+from lti_tool import errors
 from lti_tool.demo_lms import platform as demo
 from lti_tool.extensions import db
+from lti_tool.launches import commit_launch, record_launch
 from lti_tool.lti import claims
-from lti_tool.lti.launch import JWT_DECODER
+from lti_tool.lti.launch import JWT_DECODER, Launch
 from lti_tool.lti.toolconf import REGISTRATIONS
-from lti_tool.models import LaunchRecord, Platform, User
+from lti_tool.models import Deployment, LaunchRecord, Platform, User
 from lti_tool.platforms import change_status
 from lti_tool.runtime import runtime
 from tests.support.agent import landing_url, text_of
@@ -97,6 +100,60 @@ def test_a_returning_learners_entry_is_read_with_the_login_state(app, agent, mon
     assert forged.status_code == 400 and "bad_signature" in forged.text
     assert db.session.scalar(select(func.count()).select_from(LaunchRecord)
                              .where(LaunchRecord.user_id == _user(sub).id)) == launches
+
+
+def test_a_launch_that_fails_before_its_commit_leaves_no_shortcut_behind(app, agent, monkeypatch):
+    """Rows written by a launch that was rolled back are not remembered: the next launch with the
+    same claims writes them (here, the learner's new name) instead of skipping to one INSERT."""
+    sub = "rollback-" + uuid.uuid4().hex[:8]
+    assert landing_url(crafted_launch(app, agent, lambda body: body.update(sub=sub, name="Aya Haddad")))
+
+    def unreadable_first_page():
+        raise errors.NotFound("the first page could not be read (simulated)")
+
+    monkeypatch.setattr(lti_views, "course_view", unreadable_first_page)
+    failed = crafted_launch(app, agent, lambda body: body.update(sub=sub, name="Aya Haddad Nielsen"))
+    assert failed.status_code == 404
+    assert _user(sub).name == "Aya Haddad"  # rolled back
+    monkeypatch.undo()
+
+    again = crafted_launch(app, agent, lambda body: body.update(sub=sub, name="Aya Haddad Nielsen"))
+
+    assert "Aya Haddad Nielsen" in text_of(again.text)
+    assert _user(sub).name == "Aya Haddad Nielsen"
+
+
+def test_rows_remembered_for_one_registration_are_not_used_for_another(app):
+    """Two registrations of one issuer under one deployment id, a token addressed to both: the
+    claims are the same, the platform is not, so the second launch gets its own learner."""
+    with app.app_context():
+        rt = runtime()
+        first_platform = db.session.get_one(Platform, _demo_platform_id(app))
+        first_deployment = first_platform.deployments[0]
+        second_platform = Platform(issuer=first_platform.issuer, client_id="second-" + uuid.uuid4().hex[:8],
+                                   auth_login_url=first_platform.auth_login_url,
+                                   auth_token_url=first_platform.auth_token_url,
+                                   key_set_url=first_platform.key_set_url, name="Second registration")
+        second_deployment = Deployment(platform=second_platform, deployment_id=first_deployment.deployment_id)
+        db.session.add_all([second_platform, second_deployment])
+        db.session.commit()
+        try:
+            body = demo_claims(app, "nonce-" + uuid.uuid4().hex[:8])
+            body.update(sub="shared-" + uuid.uuid4().hex[:8],
+                        aud=[first_platform.client_id, second_platform.client_id])
+            recorded = []
+            for platform, deployment in ((first_platform, first_deployment), (second_platform, second_deployment)):
+                launch = Launch(claims={**body, "azp": platform.client_id}, platform_id=platform.id,
+                                deployment_pk=deployment.id)
+                record = record_launch(db.session, rt.store, launch, 3600, rt.catalog())
+                commit_launch(db.session, rt.store, record)
+                recorded.append(db.session.get_one(LaunchRecord, record.id))
+            assert [r.user.platform_id for r in recorded] == [first_platform.id, second_platform.id]
+            assert recorded[0].user_id != recorded[1].user_id
+        finally:
+            db.session.rollback()
+            db.session.delete(db.session.get_one(Platform, second_platform.id))
+            db.session.commit()
 
 
 def test_a_placement_picked_by_hand_stays_through_later_launches(app, agent, live):

@@ -149,6 +149,26 @@ def test_each_request_writes_one_json_access_line_with_its_request_id_and_no_que
     assert "person-4711" not in stream.getvalue()
 
 
+def test_logs_mask_the_launch_id_in_paths(make_app):
+    """A launch id in a URL opens that launch for hours: the logs name the page, not the id."""
+    app = make_app(LOG_REQUESTS=True)
+    launch_id = "L" * 43
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("lti_tool")
+    logger.addHandler(handler)
+    try:
+        response = app.test_client().get(f"/c/{launch_id}/m/nyankomne/")
+    finally:
+        logger.removeHandler(handler)
+    assert response.status_code in (401, 403, 410)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["path"] for line in lines if line["logger"] == "lti_tool.access"] == ["/c/…/m/nyankomne/"]
+    assert len(lines) >= 2 and launch_id not in stream.getvalue()
+
+
 def test_the_access_line_can_be_switched_off(make_app):
     app = make_app(LOG_REQUESTS=False)
     records: list[logging.LogRecord] = []
