@@ -121,10 +121,8 @@ def test_oversized_request_is_refused_before_parsing(agent):
     assert "Traceback" not in response.text
 
 
-def test_each_request_writes_one_json_access_line_with_its_request_id_and_no_query(make_app):
-    """Production logs: JSON lines that all carry the request's id; the access line names the path
-    but not the query string, where login hints and other platform identifiers travel."""
-    app = make_app(LOG_REQUESTS=True)
+def _logged(app, path, **request_options):
+    """The response to a GET, and the log as production writes it (JSON lines with the request id)."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.addFilter(RequestIdFilter())
@@ -132,41 +130,38 @@ def test_each_request_writes_one_json_access_line_with_its_request_id_and_no_que
     logger = logging.getLogger("lti_tool")
     logger.addHandler(handler)
     try:
-        response = app.test_client().get("/lti/login", query_string={"iss": "https://unknown.example",
-                                                                     "login_hint": "person-4711"},
-                                         headers={"X-Request-Id": "req42"})
+        response = app.test_client().get(path, **request_options)
     finally:
         logger.removeHandler(handler)
+    return response, stream.getvalue()
+
+
+def test_each_request_writes_one_json_access_line_with_its_request_id_and_no_query(make_app):
+    """Production logs: JSON lines that all carry the request's id; the access line names the path
+    but not the query string, where login hints and other platform identifiers travel."""
+    response, log = _logged(make_app(LOG_REQUESTS=True), "/lti/login",
+                            query_string={"iss": "https://unknown.example", "login_hint": "person-4711"},
+                            headers={"X-Request-Id": "req42"})
     assert response.status_code == 400
     assert response.headers["X-Request-Id"] == "req42"
-    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    lines = [json.loads(line) for line in log.splitlines()]
     assert {line["request_id"] for line in lines} == {"req42"}
     access = [line for line in lines if line["logger"] == "lti_tool.access"]
     assert len(access) == 1
     assert access[0]["method"] == "GET" and access[0]["path"] == "/lti/login" and access[0]["status"] == 400
     assert isinstance(access[0]["duration_ms"], float)
     assert any(line["logger"] != "lti_tool.access" for line in lines)  # the refusal's own warning
-    assert "person-4711" not in stream.getvalue()
+    assert "person-4711" not in log
 
 
 def test_logs_mask_the_launch_id_in_paths(make_app):
     """A launch id in a URL opens that launch for hours: the logs name the page, not the id."""
-    app = make_app(LOG_REQUESTS=True)
     launch_id = "L" * 43
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(RequestIdFilter())
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("lti_tool")
-    logger.addHandler(handler)
-    try:
-        response = app.test_client().get(f"/c/{launch_id}/m/nyankomne/")
-    finally:
-        logger.removeHandler(handler)
+    response, log = _logged(make_app(LOG_REQUESTS=True), f"/c/{launch_id}/m/nyankomne/")
     assert response.status_code in (401, 403, 410)
-    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    lines = [json.loads(line) for line in log.splitlines()]
     assert [line["path"] for line in lines if line["logger"] == "lti_tool.access"] == ["/c/…/m/nyankomne/"]
-    assert len(lines) >= 2 and launch_id not in stream.getvalue()
+    assert len(lines) >= 2 and launch_id not in log
 
 
 def test_the_access_line_can_be_switched_off(make_app):
