@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -155,17 +155,13 @@ def complete_storage_check(session: Session, store: KeyValueStore, pending_id: s
 # exist (an erasure or a removed deployment in between sends the launch down the full path), and
 # the entry lives an hour, which is also how stale `users.last_seen_at` may become.
 KNOWN_LAUNCH_TTL = 3600
-KNOWN_LAUNCH_PREFIX = "known-launch:"
 _LAUNCHES = cast(Table, LaunchRecord.__table__)
 
 
 def _known_launch_key(launch: Launch, catalog: Catalog | None) -> str:
-    """The digest of what the upserts would write. From the claims alone (the issuer, audience and
-    deployment name the platform and deployment rows), so it can be read before validation."""
     ags = launch.ags
     written = [
-        launch.issuer, launch.claims.get("aud"), launch.deployment_id,
-        launch.sub, launch.name, launch.email, launch.locale,
+        launch.platform_id, launch.deployment_pk, launch.sub, launch.name, launch.email, launch.locale,
         launch.context.get("id"), launch.context.get("label"), launch.context.get("title"),
         launch.resource_link.get("id"), launch.resource_link.get("title"), launch.custom,
         ags.get("lineitem"), ags.get("lineitems"), ags.get("scope"),
@@ -173,27 +169,15 @@ def _known_launch_key(launch: Launch, catalog: Catalog | None) -> str:
         is_enrolled_learner(launch.roles), catalog.digest if catalog is not None else "",
     ]
     digest = hashlib.sha256(json.dumps(written, sort_keys=True, default=str).encode()).hexdigest()
-    return KNOWN_LAUNCH_PREFIX + digest
+    return "known-launch:" + digest
 
 
 @dataclass(frozen=True)
 class _KnownRows:
-    # The deployment (so the platform) the rows were written for: the key names it by issuer,
-    # audience and deployment id, which a second registration of one issuer could share.
-    deployment_pk: int
     user_id: int
     context_id: int | None
     resource_link_id: int | None
     grade_target_id: int | None
-
-
-def _known_rows(entry: Any, launch: Launch) -> _KnownRows | None:
-    """The cached rows, if they were written for this launch's deployment."""
-    try:
-        rows = _KnownRows(**entry)
-    except TypeError:  # an entry of another shape (an older release's): not known
-        return None
-    return rows if rows.deployment_pk == launch.deployment_pk else None
 
 
 def _launch_values(launch: Launch, rows: _KnownRows, lifetime: int, now: datetime) -> dict[str, Any]:
@@ -258,19 +242,6 @@ def commit_launch(session: Session, store: KeyValueStore, recorded: RecordedLaun
         store.set(key, rows, KNOWN_LAUNCH_TTL)
 
 
-def known_launch_key_of(catalog: Catalog | None) -> Callable[[dict[str, Any]], str | None]:
-    """For LaunchValidator.validate's `peek`: the known-launch entry is read with the login's state,
-    one Redis round trip instead of two. Claims too malformed for a key (refused later) read nothing."""
-
-    def key(body: dict[str, Any]) -> str | None:
-        try:
-            return _known_launch_key(Launch(claims=body, platform_id=0, deployment_pk=0), catalog)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            return None
-
-    return key
-
-
 def _as_record(values: dict[str, Any], to_remember: tuple[str, dict[str, Any]] | None = None) -> RecordedLaunch:
     return RecordedLaunch(values["id"], values["message_type"], values["roles"], to_remember)
 
@@ -282,13 +253,10 @@ def record_launch(session: Session, store: KeyValueStore, launch: Launch, lifeti
     The caller commits, with commit_launch. Performance: the first page is read in the same
     transaction, so a launch costs one BEGIN and one COMMIT."""
     now = utcnow()
-    # Read with the login's state when validated (known_launch_key_of): the key was computed then,
-    # by the same function from the same claims.
-    peeked = [key for key in launch.read_with_state if key.startswith(KNOWN_LAUNCH_PREFIX)]
-    known_key = peeked[0] if peeked else _known_launch_key(launch, catalog)
-    known = launch.read_with_state[known_key] if peeked else store.get(known_key)
-    rows = _known_rows(known, launch) if known is not None else None
-    if rows is not None:
+    known_key = _known_launch_key(launch, catalog)
+    known = store.get(known_key)
+    if known is not None:
+        rows = _KnownRows(**known)
         values = _launch_values(launch, rows, lifetime, now)
         if _insert_if_rows_exist(session, values, rows, launch.sub):
             return _as_record(values)
@@ -313,8 +281,7 @@ def _write_launch_rows(session: Session, launch: Launch, now: datetime, catalog:
             session.flush()
             enqueue_opening_score(session, catalog, user, link, target)
     session.flush()
-    return _KnownRows(deployment_pk=launch.deployment_pk, user_id=user.id,
-                      context_id=context.id if context else None,
+    return _KnownRows(user_id=user.id, context_id=context.id if context else None,
                       resource_link_id=link.id if link else None,
                       grade_target_id=target.id if target else None)
 
@@ -349,7 +316,7 @@ def accept_launch(
         max_token_bytes=int(settings["MAX_ID_TOKEN_BYTES"]),
         state_lifetime=int(settings["LOGIN_STATE_LIFETIME"]),
     )
-    launch = validator.validate(data, peek=known_launch_key_of(catalog))
+    launch = validator.validate(data)
     if not launch.bound_by_cookie:
         return PendingStorageCheck.park(store, launch, str(data.state))
     try:

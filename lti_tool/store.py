@@ -14,7 +14,6 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -23,7 +22,6 @@ import redis
 
 class KeyValueStore(Protocol):
     def get(self, key: str) -> Any | None: ...
-    def get_many(self, keys: Sequence[str]) -> list[Any | None]: ...
     def set(self, key: str, value: Any, ttl: int) -> None: ...
     def add(self, key: str, value: Any, ttl: int) -> bool: ...
     def pop(self, key: str) -> Any | None: ...
@@ -46,10 +44,6 @@ class RedisStore:
     def get(self, key: str) -> Any | None:
         raw = cast(bytes | None, self._redis.get(self._k(key)))
         return None if raw is None else json.loads(raw)
-
-    def get_many(self, keys: Sequence[str]) -> list[Any | None]:
-        raws = cast(list[bytes | None], self._redis.mget([self._k(key) for key in keys]))
-        return [None if raw is None else json.loads(raw) for raw in raws]
 
     def set(self, key: str, value: Any, ttl: int) -> None:
         self._redis.set(self._k(key), json.dumps(value), ex=max(1, ttl))
@@ -105,9 +99,6 @@ class FileStore:
 
     def get(self, key: str) -> Any | None:
         return self._read(self._path(key))
-
-    def get_many(self, keys: Sequence[str]) -> list[Any | None]:
-        return [self._read(self._path(key)) for key in keys]
 
     def set(self, key: str, value: Any, ttl: int) -> None:
         path = self._path(key)

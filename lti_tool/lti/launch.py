@@ -17,7 +17,6 @@ import json
 import logging
 import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -166,8 +165,6 @@ class Launch:
     bound_by_cookie: bool = True
     storage_target: str | None = None
     platform_origin: str | None = None
-    # Store entries read together with the login's state, for the caller (see validate's `peek`).
-    read_with_state: dict[str, Any] = field(default_factory=dict)
 
     def _claim(self, name: str) -> dict[str, Any]:
         value = self.claims.get(name)
@@ -349,12 +346,7 @@ class LaunchValidator:
         self._state_lifetime = state_lifetime
         self._deployment_row: DeploymentSnapshot | None = None
 
-    def validate(self, data: LaunchInput, peek: Callable[[dict[str, Any]], str | None] | None = None) -> Launch:
-        """The launch, validated; raises a named ToolError when it is refused.
-
-        `peek` names a store key from the (not yet verified) claims; its entry is read in the same
-        round trip as the login's state and handed over in `Launch.read_with_state`, to be used
-        only once the launch is accepted."""
+    def validate(self, data: LaunchInput) -> Launch:
         token, state = data.id_token, data.state
         if not token:
             raise WrongMessage("launch without id_token", reason="missing_id_token")
@@ -372,11 +364,7 @@ class LaunchValidator:
         if not isinstance(body, dict) or not isinstance(header, dict):
             raise WrongMessage("token parts are not JSON objects", reason="malformed_token")
 
-        peeked = peek(body) if peek is not None else None
-        if peeked:
-            login, peeked_value = self._store.get_many([state_key(state), peeked])
-        else:
-            login, peeked_value = self._store.get(state_key(state)), None
+        login = self._store.get(state_key(state))
         if login is None:
             if self._store.get("state-used:" + state):
                 raise ReplayedLaunch(f"state {state[:8]}… already used", reason="replayed_state")
@@ -393,8 +381,7 @@ class LaunchValidator:
         self._check_message(validator, body, login)
         return Launch(claims=body, platform_id=platform.id, deployment_pk=deployment.id,
                       bound_by_cookie=bound_by_cookie, storage_target=login.get("storage_target"),
-                      platform_origin=login.get("platform_origin"),
-                      read_with_state={peeked: peeked_value} if peeked else {})
+                      platform_origin=login.get("platform_origin"))
 
     def _platform(self, body: dict[str, Any], login: dict[str, Any]) -> PlatformSnapshot:
         iss = body.get("iss")

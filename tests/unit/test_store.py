@@ -36,12 +36,6 @@ def test_set_get_and_expiry(store):
     assert store.get("a") is None
 
 
-def test_get_many_reads_each_key_in_order(store):
-    store.set("a", {"x": 1}, ttl=60)
-    store.set("c", [3], ttl=60)
-    assert store.get_many(["a", "b", "c"]) == [{"x": 1}, None, [3]]
-
-
 def test_pop_returns_once(store):
     store.set("k", "v", ttl=60)
     with ThreadPoolExecutor(max_workers=8) as pool:
