@@ -192,20 +192,18 @@ def install(app: Flask) -> None:
 
     @app.teardown_request
     def _observe(_: BaseException | None) -> None:
-        state, current = g._get_current_object(), request._get_current_object()  # type: ignore[attr-defined]
-        started = getattr(state, "started", None)
-        if started is None:
+        if "started" not in g:
             return
-        seconds = time.perf_counter() - started
-        status = getattr(state, "status", 0)
-        if current.endpoint:
-            REQUEST_SECONDS.labels(current.endpoint, current.method, str(status)).observe(seconds)
+        seconds = time.perf_counter() - g.started
+        status = g.get("status", 0)
+        if request.endpoint:
+            REQUEST_SECONDS.labels(request.endpoint, request.method, str(status)).observe(seconds)
         if log_requests:
             # The access line, with the request id like every other line. The path only, and
             # without a launch id: query strings carry login hints, a launch id opens the launch.
-            path, method = logged_path(), current.method
-            access_log.info("%s %s %s %.1f ms", method, path, status, seconds * 1000,
-                            extra={"status": status, "path": path, "method": method,
+            path = logged_path()
+            access_log.info("%s %s %s %.1f ms", request.method, path, status, seconds * 1000,
+                            extra={"status": status, "path": path, "method": request.method,
                                    "duration_ms": round(seconds * 1000, 1)})
 
     @app.after_request

@@ -65,10 +65,6 @@ class ModuleStatus:
 
 def module_status(module: Module, records: Mapping[str, ActivityRecord]) -> ModuleStatus:
     """Records of removed activities are ignored; new activities count as not done."""
-    if not records:  # untouched, as most modules of most learners are: nothing to weigh
-        return ModuleStatus(state=NOT_STARTED, points=0.0, max_points=module.max_points, done=0,
-                            required=sum(1 for a in module.activities if a.required), pending_manual=False,
-                            next_activity_id=module.activities[0].id if module.activities else None)
     current = [a for a in module.activities]
     required = [a for a in current if a.required]
     done = [a for a in required if activity_done(a, records.get(a.id))]
