@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
@@ -37,9 +39,12 @@ def _dashboard(placement: service.Placement) -> dash.Dashboard:
     members, problem = None, None
     if url:
         rt = runtime()
+
+        def fetch() -> list[dict[str, Any]]:  # only when the roster is not cached: the platform row is read here
+            return roster(rt.service_client(db.session(), db.session.get_one(Platform, record.platform_id)), url)
+
         cache_key = f"roster:{record.platform_id}:{record.context_id}"
-        members, problem = dash.roster_or_none(lambda: dash.cached_roster(rt.store, cache_key, lambda: roster(
-            rt.service_client(db.session(), db.session.get_one(Platform, record.platform_id)), url)))
+        members, problem = dash.roster_or_none(lambda: dash.cached_roster(rt.store, cache_key, fetch))
     return dash.build(db.session(), platform_id=record.platform_id, context_pk=record.context_id,
                       modules=placement.modules, roster=members, roster_problem=problem)
 

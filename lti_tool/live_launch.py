@@ -9,7 +9,7 @@ session. Pages that change a row load that row themselves (the instructor's pick
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, update
@@ -32,18 +32,15 @@ class LinkRef:
 @dataclass(frozen=True)
 class LiveLaunch:
     id: str
-    message_type: str
     roles: list[str]
     locale: str
     claims: dict[str, Any]
-    expires_at: datetime
     user_id: int
     user_sub: str
     user_name: str | None
     context_id: int | None
     course_title: str | None
     resource_link: LinkRef | None
-    deployment_pk: int
     deployment_id: str
     platform_id: int
     platform_name: str
@@ -62,11 +59,13 @@ _PLATFORMS = cast(Table, Platform.__table__)
 # runs it without the ORM's loading machinery.
 _FIND = (
     select(
-        _LAUNCHES.c.id, _LAUNCHES.c.message_type, _LAUNCHES.c.roles, _LAUNCHES.c.locale, _LAUNCHES.c.claims,
-        _LAUNCHES.c.expires_at, _LAUNCHES.c.user_id, _USERS.c.sub, _USERS.c.name, _LAUNCHES.c.context_id,
-        _CONTEXTS.c.title, _CONTEXTS.c.label, _LAUNCHES.c.resource_link_id, _LINKS.c.title, _LINKS.c.programme_id,
-        _LINKS.c.module_id, _LAUNCHES.c.deployment_id, _DEPLOYMENTS.c.deployment_id, _PLATFORMS.c.id,
-        _PLATFORMS.c.name, _PLATFORMS.c.issuer, _PLATFORMS.c.client_id,
+        _LAUNCHES.c.id, _LAUNCHES.c.roles, _LAUNCHES.c.locale, _LAUNCHES.c.claims, _LAUNCHES.c.expires_at,
+        _LAUNCHES.c.user_id, _USERS.c.sub.label("user_sub"), _USERS.c.name.label("user_name"),
+        _LAUNCHES.c.context_id, _CONTEXTS.c.title.label("context_title"), _CONTEXTS.c.label.label("context_label"),
+        _LAUNCHES.c.resource_link_id, _LINKS.c.title.label("link_title"), _LINKS.c.programme_id, _LINKS.c.module_id,
+        _DEPLOYMENTS.c.deployment_id, _PLATFORMS.c.id.label("platform_id"),
+        _PLATFORMS.c.name.label("platform_name"), _PLATFORMS.c.issuer.label("platform_issuer"),
+        _PLATFORMS.c.client_id.label("platform_client_id"),
     )
     .select_from(
         _LAUNCHES.join(_USERS, _USERS.c.id == _LAUNCHES.c.user_id)
@@ -85,21 +84,19 @@ def find_launch(session: Session, launch_id: str, lifetime: int) -> LiveLaunch:
     row = (session.execute(_FIND, {"launch_id": launch_id}).first()
            if launch_id and len(launch_id) <= 64 else None)
     now = utcnow()
-    if row is None or row[5] < now:
+    if row is None or row.expires_at < now:
         raise SessionExpired(f"launch {launch_id[:8]}… unknown or expired")
-    (id_, message_type, roles, locale, launch_claims, expires_at, user_id, sub, name, context_id,
-     context_title, context_label, link_id, link_title, programme_id, module_id, deployment_pk,
-     deployment_id, platform_id, platform_name, issuer, client_id) = row
     # Extend only when half the lifetime is gone: one write per half-lifetime, not per request.
-    if expires_at - now < timedelta(seconds=lifetime / 2):
-        expires_at = now + timedelta(seconds=lifetime)
-        session.execute(_EXTEND, {"launch_id": id_, "until": expires_at})
+    if row.expires_at - now < timedelta(seconds=lifetime / 2):
+        session.execute(_EXTEND, {"launch_id": row.id, "until": now + timedelta(seconds=lifetime)})
         session.commit()
+    link = (LinkRef(row.resource_link_id, row.link_title, row.programme_id, row.module_id)
+            if row.resource_link_id is not None else None)
     return LiveLaunch(
-        id=id_, message_type=message_type, roles=roles or [], locale=locale, claims=launch_claims or {},
-        expires_at=expires_at, user_id=user_id, user_sub=sub, user_name=name, context_id=context_id,
-        course_title=(context_title or context_label) if context_id is not None else None,
-        resource_link=LinkRef(link_id, link_title, programme_id, module_id) if link_id is not None else None,
-        deployment_pk=deployment_pk, deployment_id=deployment_id, platform_id=platform_id,
-        platform_name=platform_name, platform_issuer=issuer, platform_client_id=client_id,
+        id=row.id, roles=row.roles or [], locale=row.locale, claims=row.claims or {}, user_id=row.user_id,
+        user_sub=row.user_sub, user_name=row.user_name, context_id=row.context_id,
+        course_title=(row.context_title or row.context_label) if row.context_id is not None else None,
+        resource_link=link, deployment_id=row.deployment_id, platform_id=row.platform_id,
+        platform_name=row.platform_name, platform_issuer=row.platform_issuer,
+        platform_client_id=row.platform_client_id,
     )

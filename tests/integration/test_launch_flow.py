@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from lti_tool.extensions import db
 from lti_tool.lti.platform_keys import stats
-from lti_tool.models import Context, LaunchRecord, ResourceLink, User
+from lti_tool.models import Context, LaunchRecord, ResourceLink, User, utcnow
 from tests.support.agent import autosubmit_form, text_of
 
 
@@ -106,3 +107,26 @@ def test_unknown_launch_id_is_a_clear_expired_session(app, agent):
     response = agent.get("/c/not-a-real-launch/")
     assert response.status_code == 401
     assert "session_expired" in response.text
+
+
+def test_a_launch_in_use_lives_on_and_an_expired_one_is_refused(app, agent):
+    """A page of a launch past half its lifetime extends it to a whole one; an expired launch is
+    refused with the localised page that sends the learner back to the LMS."""
+    page = agent.launch("jonas", "vejle-int", "rl-nyankomne")
+    launch_id = launch_id_of(page.url)
+    lifetime = timedelta(seconds=app.config["LAUNCH_LIFETIME"])
+
+    def expire_in(delta: timedelta) -> None:
+        db.session.get_one(LaunchRecord, launch_id).expires_at = utcnow() + delta
+        db.session.commit()
+
+    expire_in(lifetime / 4)
+    assert agent.get(page.url).status_code == 200
+    db.session.expire_all()
+    assert db.session.get_one(LaunchRecord, launch_id).expires_at > utcnow() + lifetime * 0.9
+
+    expire_in(-timedelta(seconds=1))
+    refused = agent.get(page.url)
+    assert refused.status_code == 401
+    assert "session_expired" in refused.text
+    assert "Åbn aktiviteten igen fra dit kursus på læringsplatformen." in text_of(refused.text)
