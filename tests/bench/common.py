@@ -204,10 +204,10 @@ class Gunicorn:
 
 
 def start_gunicorn(env: dict[str, str], port: int, log_path: Path, *, workers: int = 2,
-                   threads: int = 2) -> Gunicorn:
+                   threads: int = 2, app: str = "wsgi:app") -> Gunicorn:
     env = dict(env, PORT=str(port), WEB_WORKERS=str(workers), WEB_THREADS=str(threads))
     log = open(log_path, "wb")  # noqa: SIM115 - lives as long as the server
-    process = subprocess.Popen([str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"],
+    process = subprocess.Popen([str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", app],
                                env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     server = Gunicorn(process, base_url, log_path)

@@ -22,6 +22,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from tests.bench.common import (
     REPO,
     cpu_seconds,
@@ -34,6 +36,7 @@ from tests.bench.common import (
     percentile,
     pids_named,
     prepare_tool,
+    schema_url,
     start_gunicorn,
     table,
     tool_env,
@@ -72,6 +75,18 @@ class LoadGenerator:
                 self.process.kill()
 
 
+def prepare_floor(env: dict[str, str], schema: str, registration: dict[str, str]) -> None:
+    """The floor app's tables, and the platform it accepts (in its environment, not a database)."""
+    with psycopg.connect(schema_url(schema), autocommit=True) as conn:
+        conn.execute("CREATE TABLE floor_launch (id text PRIMARY KEY, sub text NOT NULL, context text, "
+                     "link text, created timestamptz NOT NULL DEFAULT now())")
+        conn.execute("CREATE TABLE floor_record (sub text NOT NULL, module text NOT NULL, state text NOT NULL)")
+        conn.execute("CREATE INDEX floor_record_sub ON floor_record (sub)")
+    env.update(FLOOR_ISSUER=registration["issuer"], FLOOR_CLIENT_ID=registration["client_id"],
+               FLOOR_AUTH_LOGIN_URL=registration["auth_login_url"],
+               FLOOR_KEY_SET_URL=registration["key_set_url"])
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -80,6 +95,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--users", type=int, default=500, help="distinct learners the launches cycle through")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--floor", action="store_true",
+                        help="drive tests/bench/floor_app.py instead of the tool: the stack's floor")
     args = parser.parse_args(argv)
     levels = [int(x) for x in args.levels.split(",")]
 
@@ -89,17 +106,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     with fresh_schema("bench_launch") as schema, tempfile.TemporaryDirectory() as tmp:
         env = tool_env(schema, base_url, LIMIT_LTI="1000000 per minute")
-        prepare_tool(env)
+        if not args.floor:
+            prepare_tool(env)
         loadgen = LoadGenerator(base_url, args.users)
         server = None
         try:
             reg = loadgen.info
-            flask(env, "platforms", "add", "--issuer", reg["issuer"], "--client-id", reg["client_id"],
-                  "--auth-login-url", reg["auth_login_url"], "--auth-token-url", reg["auth_token_url"],
-                  "--key-set-url", reg["key_set_url"], "--deployment-id", reg["deployment_id"],
-                  "--name", "Bench Kommune")
+            if args.floor:
+                prepare_floor(env, schema, reg)
+            else:
+                flask(env, "platforms", "add", "--issuer", reg["issuer"], "--client-id", reg["client_id"],
+                      "--auth-login-url", reg["auth_login_url"], "--auth-token-url", reg["auth_token_url"],
+                      "--key-set-url", reg["key_set_url"], "--deployment-id", reg["deployment_id"],
+                      "--name", "Bench Kommune")
             server = start_gunicorn(env, port, Path(tmp) / "gunicorn.log", workers=args.workers,
-                                    threads=args.threads)
+                                    threads=args.threads,
+                                    app="tests.bench.floor_app:app" if args.floor else "wsgi:app")
             # Every learner launches once (users created; the JWKS is fetched here, once), then a
             # short warm-up: the levels below measure the steady state.
             prime = loadgen.run(8, 120, cmd="prime")
@@ -156,7 +178,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "peak_rss_mb_per_worker": rss,
         "median_tool_cpu_ms_per_launch": cpu_values[len(cpu_values) // 2],
     }
-    print(f"\nLaunches: gunicorn {args.workers} workers x {args.threads} threads, PostgreSQL + Redis, "
+    what = "The floor (tests/bench/floor_app.py)" if args.floor else "Launches"
+    print(f"\n{what}: gunicorn {args.workers} workers x {args.threads} threads, PostgreSQL + Redis, "
           f"{args.seconds:.0f} s per level, {args.users} learners")
     print(table(
         ["concurrency", "launches/s", "p50 ms", "p95 ms", "p99 ms", "tool CPU ms/launch", "JWKS fetches",
@@ -184,7 +207,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         problems = sorted({line.split("] ", 1)[-1] for line in log_tail.splitlines()
                            if " WARNING " in line or " ERROR " in line})
         print("\n".join(problems[:10]))
-    emit("launches", figures)
+    emit("floor" if args.floor else "launches", figures)
     return figures
 
 

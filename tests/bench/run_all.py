@@ -56,6 +56,7 @@ def main() -> None:
     print(f"Machine: {machine()}")
     quick = args.quick
     launches = run("launches", ["--seconds", "4" if quick else "10"])
+    floor = run("launches", ["--floor", "--seconds", "3" if quick else "6"])
     grades = run("grades", ["--scores", "3000" if quick else "10000", "--seconds", "4" if quick else "10"])
     dashboard = run("dashboard", ["--repeat", "5" if quick else "15"])
 
@@ -86,6 +87,12 @@ def main() -> None:
     ]
     print("\n=== Summary")
     print(table(["figure", "target", "measured", "met"], [[a, b, c, "yes" if d else "NO"] for a, b, c, d in rows]))
+    floor_cpu = floor["median_tool_cpu_ms_per_launch"]
+    floor_c8 = {r["concurrency"]: r for r in floor["levels"]}[8]
+    print(f"\nThe stack's floor (tests/bench/floor_app.py: the same launches under the same gunicorn, with "
+          f"only what no tool can skip): {floor_cpu:.1f} ms of CPU per launch, p95 {floor_c8['p95_ms']:.0f} ms "
+          f"at concurrency 8. The tool spends {launches['median_tool_cpu_ms_per_launch'] - floor_cpu:.1f} ms "
+          f"above it.")
     print(f"\n`make bench` took {time.monotonic() - started:.0f} s.")
 
 
