@@ -84,6 +84,11 @@ def submit(module_id: str, activity_id: str) -> Response:
     if exercise is None or not exercise.is_exercise:
         abort(404)
     target = {"launch_id": g.launch.id, "module_id": module_id, "activity_id": activity_id}
+    if learning.answer_too_long(exercise, request.form):
+        # Not submitted cut short: what fits is kept as a draft, and the page says so.
+        service.save_draft(db.session(), g.launch.user_id, found, exercise,
+                           learning.answer_from_form(exercise, request.form))
+        return redirect(url_for("learner.activity", retake=1, error="too_long", **target) + "#exercise")
     try:
         service.submit_answer(db.session(), catalog, g.launch.user_id, found, exercise,
                               learning.answer_from_form(exercise, request.form))

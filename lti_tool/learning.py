@@ -146,6 +146,11 @@ class ActivityPage:
             return self.submission.status == "pending"
         return True
 
+    @staticmethod
+    def max_chars(activity_type: str) -> int:
+        """The longest text a field of this kind of exercise keeps."""
+        return REFLECTION_MAX_CHARS if activity_type == "reflection" else PROMPT_MAX_CHARS
+
     def chosen(self, key: str) -> list[str]:
         value = self.answer.get(key)
         if value is None:
@@ -186,16 +191,31 @@ def activity_page(session: Session, catalog: Catalog, launch: LiveLaunch, module
     )
 
 
+# The longest text a reflection or an action-plan step keeps; the text areas say so (maxlength).
+REFLECTION_MAX_CHARS = 20000
+PROMPT_MAX_CHARS = 4000
+
+
+def answer_too_long(activity: Activity, form: Any) -> bool:
+    """Whether a text is over its limit: such an answer is not submitted cut short, the learner is told."""
+    if activity.type == "reflection":
+        return len(str(form.get("text", ""))) > REFLECTION_MAX_CHARS
+    if activity.type == "action_plan":
+        return any(len(str(form.get(f"prompt-{p.id}", ""))) > PROMPT_MAX_CHARS for p in activity.prompts)
+    return False
+
+
 def answer_from_form(activity: Activity, form: Any) -> dict[str, Any]:
-    """The answer as the form (or the autosave request) carries it; unknown fields are ignored."""
+    """The answer as the form (or the autosave request) carries it, texts cut at their limits;
+    unknown fields are ignored."""
     if activity.type == "quiz":
         return {q.id: form.getlist(f"q-{q.id}") for q in activity.questions if form.getlist(f"q-{q.id}")}
     if activity.type == "matching":
         return {p.id: form.get(f"p-{p.id}") for p in activity.pairs if form.get(f"p-{p.id}")}
     if activity.type == "reflection":
-        return {"text": str(form.get("text", ""))[:20000]}
+        return {"text": str(form.get("text", ""))[:REFLECTION_MAX_CHARS]}
     if activity.type == "action_plan":
-        return {p.id: str(form.get(f"prompt-{p.id}", ""))[:4000] for p in activity.prompts}
+        return {p.id: str(form.get(f"prompt-{p.id}", ""))[:PROMPT_MAX_CHARS] for p in activity.prompts}
     return {}
 
 

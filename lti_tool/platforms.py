@@ -34,7 +34,10 @@ class PlatformAlreadyRegistered(PlatformError):
 
 
 def _check_url(name: str, url: str) -> None:
-    parsed = urlparse(url)
+    try:
+        parsed = urlparse(url)
+    except ValueError as exc:  # a broken IPv6 literal
+        raise PlatformError(f"{name} must be an http(s) URL, got {url!r}") from exc
     if parsed.scheme not in {"http", "https"} or not parsed.netloc:
         raise PlatformError(f"{name} must be an http(s) URL, got {url!r}")
 

@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from lti_tool import errors
 from lti_tool.lti.launch import LANGUAGES, interface_language
@@ -126,7 +127,10 @@ when_platforms_change(frame_ancestors.reset)
 
 
 def _origin(url: str | None) -> str | None:
-    parsed = urlparse(url or "")
+    try:
+        parsed = urlparse(url or "")
+    except ValueError:  # a broken IPv6 literal in a launch's return_url: no origin to allow
+        return None
     return f"{parsed.scheme}://{parsed.netloc}" if parsed.scheme in {"http", "https"} and parsed.netloc else None
 
 
@@ -156,8 +160,19 @@ def content_security_policy(ancestors: str, form_action: str = "*") -> str:
     )
 
 
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` in every route: a row id, so nothing past a 64-bit integer, which the database
+    would refuse with an error (a 500) instead of the 404 such an id deserves."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,  # noqa: A002 - werkzeug's names
+                 max: int | None = 2**63 - 1, signed: bool = False) -> None:  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def install(app: Flask) -> None:
     from flask_babel import get_locale
+
+    app.url_map.converters["int"] = RowIdConverter  # before any blueprint adds its routes
 
     from lti_tool.launches import form_token
 

@@ -38,7 +38,8 @@ def sign_out() -> None:
 
 def safe_next(target: str | None) -> str:
     """Only back into the console: a `next` elsewhere would be an open redirect."""
-    if target and (target == "/admin/" or target.startswith("/admin/")) and "//" not in target:
+    if (target and (target == "/admin/" or target.startswith("/admin/")) and "//" not in target
+            and "\\" not in target and target.isprintable()):  # no header-splitting control characters
         return target
     return url_for("admin.home")
 

@@ -25,7 +25,10 @@ ALLOWED_ATTRIBUTES = {
 
 def _rewrite_media(url: str, media_base: str) -> str:
     """Relative links inside a pack point at the tool's media route; others stay as they are."""
-    parsed = urlparse(url)
+    try:
+        parsed = urlparse(url)
+    except ValueError:  # a broken address in a content file links nowhere, rather than break the page
+        return "#"
     if parsed.scheme or parsed.netloc or url.startswith(("#", "/")):
         return url
     clean = posixpath.normpath(parsed.path)

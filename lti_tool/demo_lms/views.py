@@ -25,6 +25,14 @@ csrf.exempt(bp)  # a stand-in for another site: the tool's CSRF tokens do not ap
 USER_COOKIE = "demo_lms_user"
 
 
+def _json_body() -> Any:
+    """The request's JSON, or {} when it is none (silent=True does not cover JSON nested too deep)."""
+    try:
+        return request.get_json(silent=True) or {}
+    except RecursionError:
+        return {}
+
+
 def _urls() -> demo.DemoUrls:
     return demo.DemoUrls(runtime().base_url)
 
@@ -210,7 +218,7 @@ def line_items(course_id: str) -> tuple[Response, int] | Response:
     urls = _urls()
     if request.method == "POST":
         _require(claims.SCOPE_LINEITEM)
-        item = gradebook.create_line_item(db.session(), course_id, request.get_json(silent=True) or {})
+        item = gradebook.create_line_item(db.session(), course_id, _json_body())
         response = jsonify(gradebook.line_item_json(item, urls))
         response.mimetype = "application/vnd.ims.lis.v2.lineitem+json"
         return response, 201
@@ -267,7 +275,7 @@ def scores(course_id: str, item_id: int) -> tuple[str, int] | tuple[str, int, di
         return refused
     _require(claims.SCOPE_SCORE)
     item = gradebook.get_line_item(db.session(), course_id, item_id)
-    gradebook.post_score(db.session(), item, request.get_json(silent=True) or {})
+    gradebook.post_score(db.session(), item, _json_body())
     if outage.get("mode") == "lost-answer":
         # Stored, but the answer comes too late for the tool: it must not lose or double it.
         time.sleep(float(outage.get("seconds", 5)))
@@ -337,6 +345,6 @@ def admin_tools() -> BaseResponse | str:
 
 @bp.post("/register")
 def register() -> tuple[Response, int]:
-    answer = demo.register_dynamically(db.session(), request.get_json(silent=True) or {},
+    answer = demo.register_dynamically(db.session(), _json_body(),
                                        request.headers.get("Authorization"), store_pop=runtime().store.pop)
     return jsonify(answer), 200

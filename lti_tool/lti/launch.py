@@ -87,7 +87,8 @@ def unverified_locale(id_token: str | None) -> str | None:
         payload = parts[1] + "=" * (-len(parts[1]) % 4)
         body = json.loads(base64.b64decode(payload, altchars=b"-_", validate=True))
         return str(body.get(claims.LAUNCH_PRESENTATION, {}).get("locale") or "") or None
-    except (AttributeError, TypeError, ValueError):  # binascii.Error and JSON errors are ValueErrors
+    # binascii.Error and JSON errors are ValueErrors; deeply nested JSON is a RecursionError
+    except (AttributeError, TypeError, ValueError, RecursionError):
         return None
 
 
@@ -358,8 +359,8 @@ class LaunchValidator:
         validator = _Validator(token, self._toolconf)
         try:
             validator.validate_jwt_format()
-        except LtiException as exc:
-            raise WrongMessage(str(exc), reason="malformed_token") from exc
+        except (LtiException, RecursionError) as exc:  # RecursionError: JSON nested too deep
+            raise WrongMessage(str(exc) or type(exc).__name__, reason="malformed_token") from exc
         body, header = validator.body(), validator.header()
         if not isinstance(body, dict) or not isinstance(header, dict):
             raise WrongMessage("token parts are not JSON objects", reason="malformed_token")
@@ -460,7 +461,7 @@ class LaunchValidator:
 
     def _check_message(self, validator: _Validator, body: dict[str, Any], login: dict[str, Any]) -> None:
         message_type = body.get(claims.MESSAGE_TYPE)
-        if message_type not in SUPPORTED_MESSAGES:
+        if not isinstance(message_type, str) or message_type not in SUPPORTED_MESSAGES:
             raise WrongMessage(f"message type {message_type!r}", reason="wrong_message_type")
         if body.get(claims.VERSION) != claims.LTI_VERSION:
             raise WrongMessage(f"version {body.get(claims.VERSION)!r}", reason="wrong_version")

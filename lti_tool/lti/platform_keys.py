@@ -18,6 +18,7 @@ from typing import Any
 import requests
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jwt.algorithms import RSAAlgorithm
+from jwt.exceptions import InvalidKeyError
 
 from lti_tool.errors import BadSignature, PlatformUnavailable
 from lti_tool.store import KeyValueStore
@@ -37,7 +38,12 @@ stats = {"fetches": 0, "hits": 0}
 
 
 def _parse_jwk(jwk: dict[str, Any]) -> RSAPublicKey:
-    parsed = RSAAlgorithm.from_jwk(jwk)
+    try:
+        parsed = RSAAlgorithm.from_jwk(jwk)
+    except (InvalidKeyError, TypeError, ValueError, KeyError, RecursionError) as exc:
+        # A platform's broken key (missing or mistyped members, wrong private parts) is its fault,
+        # told as such, not a 500.
+        raise BadSignature(f"JWK {jwk.get('kid')!r} cannot be read: {exc}", reason="bad_key") from exc
     if not isinstance(parsed, RSAPublicKey):
         raise BadSignature("JWK is not an RSA public key", reason="bad_key")
     return parsed
@@ -68,7 +74,7 @@ class PlatformKeys:
             jwks = response.json()
         except requests.Timeout as exc:
             raise PlatformUnavailable(f"JWKS {url} timed out") from exc
-        except (requests.RequestException, ValueError) as exc:
+        except (requests.RequestException, ValueError, RecursionError) as exc:
             raise BadSignature(f"JWKS {url} could not be read: {exc}", reason="jwks_unavailable") from exc
         if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
             raise BadSignature(f"JWKS {url} has no key list", reason="jwks_invalid")
@@ -103,8 +109,8 @@ class PlatformKeys:
         return None
 
     def key_for(self, url: str, kid: str | None, alg: str | None) -> RSAPublicKey:
-        if not kid:
-            raise BadSignature("token header has no kid", reason="missing_kid")
+        if not kid or not isinstance(kid, str):
+            raise BadSignature("token header has no kid, or not a string", reason="missing_kid")
         if alg not in ALLOWED_ALGORITHMS:
             raise BadSignature(f"algorithm {alg!r} refused", reason="bad_algorithm")
         recent = _recent.get((url, kid, alg))

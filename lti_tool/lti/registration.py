@@ -294,7 +294,7 @@ def fetch_configuration(http: requests.Session, config_url: str, *, allow_privat
     try:
         response.raise_for_status()
         data = response.json()
-    except (requests.RequestException, ValueError) as exc:
+    except (requests.RequestException, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
         raise _unreachable(config_url, exc) from exc
     configuration = parse_configuration(config_url, data, canvas_hosts=canvas_hosts)
     for endpoint in (configuration.authorization_endpoint, configuration.token_endpoint, configuration.jwks_uri,
@@ -342,7 +342,7 @@ def parse_answer(text: str) -> tuple[str, str | None]:
     """The client ID and, if the platform sent one, the deployment ID from its answer (§3.6)."""
     try:
         answer = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         answer = None
     client_id = _identifier(answer.get("client_id")) if isinstance(answer, dict) else None
     if not isinstance(answer, dict) or client_id is None:

@@ -122,7 +122,7 @@ class TokenClient:
             body = response.json()
             token = str(body["access_token"])
             lifetime = int(body.get("expires_in", 3600))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise ServiceError("token endpoint sent no access_token", retry=True) from exc
         expires_at = time.time() + lifetime
         self._store.set(key, {"access_token": token, "expires_at": expires_at}, max(lifetime, 1))
@@ -159,7 +159,10 @@ class ServiceClient:
 
 def scores_url(lineitem_url: str) -> str:
     """AGS §3.4: the score service is the line item URL with /scores appended to its path."""
-    parts = urlsplit(lineitem_url)
+    try:
+        parts = urlsplit(lineitem_url)
+    except ValueError as exc:  # the platform's line item URL is broken: resending will not mend it
+        raise ServiceError(f"line item URL {lineitem_url!r} is not a URL", retry=False) from exc
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + "/scores", parts.query, parts.fragment))
 
 
@@ -176,8 +179,12 @@ def _next_page(url: str, response: requests.Response, first_url: str, what: str)
     match = _NEXT_LINK.search(response.headers.get("Link", ""))  # header names are case-insensitive
     if not match:
         return None
-    following = urljoin(url, str(match.group(1)))
-    if urlsplit(following)[:2] != urlsplit(first_url)[:2]:
+    try:
+        following = urljoin(url, str(match.group(1)))
+        same_origin = urlsplit(following)[:2] == urlsplit(first_url)[:2]
+    except ValueError as exc:
+        raise ServiceError(f"{what}'s next page is not a URL", retry=False) from exc
+    if not same_origin:
         raise ServiceError(f"{what}'s next page {following} is on another host", retry=False)
     return following
 
@@ -201,7 +208,7 @@ def find_line_item(client: ServiceClient, lineitems_url: str, *, resource_id: st
             return None
         if response.status_code != 200:
             _raise_for(response, "listing line items")
-        for item in response.json() or []:
+        for item in _json_of(response, "listing line items") or []:
             # As text: some platforms give ids as numbers.
             if (isinstance(item, dict) and item.get("id") and str(item.get("resourceId")) == resource_id
                     and str(item.get("resourceLinkId")) == resource_link_id):
@@ -226,12 +233,24 @@ def find_or_create_line_item(client: ServiceClient, lineitems_url: str, *, resou
                                      "resourceLinkId": resource_link_id, "tag": tag})
     if created.status_code not in (200, 201):
         _raise_for(created, "creating a line item")
-    return str(created.json()["id"])
+    item = _json_of(created, "creating a line item")
+    if not isinstance(item, dict) or not item.get("id"):
+        raise ServiceError("creating a line item: the answer has no id", retry=True)
+    return str(item["id"])
 
 
 def post_score(client: ServiceClient, lineitem_url: str, body: dict[str, Any]) -> requests.Response:
     return client.call("POST", scores_url(lineitem_url), (claims.SCOPE_SCORE,), accept="application/json",
                        content_type=SCORE_TYPE, json_body=body)
+
+
+def _json_of(response: requests.Response, doing: str) -> Any:
+    """The body of an LMS answer as JSON; an answer that is not (or is nested absurdly deep) is the
+    LMS's fault, retried like one, never an exception of ours."""
+    try:
+        return response.json()
+    except (ValueError, RecursionError) as exc:
+        raise ServiceError(f"{doing}: the answer is not JSON ({response.text[:100]!r})", retry=True) from exc
 
 
 def _raise_for(response: requests.Response, doing: str) -> None:
@@ -249,7 +268,10 @@ def roster(client: ServiceClient, memberships_url: str, *, max_pages: int = 100)
         response = client.call("GET", url, (claims.SCOPE_NRPS,), accept=MEMBERSHIP_TYPE)
         if response.status_code != 200:
             _raise_for(response, "reading the roster")
-        members.extend(m for m in response.json().get("members", []) if isinstance(m, dict))
+        page = _json_of(response, "reading the roster")
+        if not isinstance(page, dict) or not isinstance(page.get("members", []), list):
+            raise ServiceError("reading the roster: the answer is not a membership container", retry=True)
+        members.extend(m for m in page.get("members", []) if isinstance(m, dict))
         url = _next_page(url, response, memberships_url, "the roster")
         pages += 1
     return members

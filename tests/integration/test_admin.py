@@ -8,6 +8,7 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from blueprints.admin import SEEN_KEY
@@ -65,9 +66,13 @@ def test_sign_in_returns_to_the_page_asked_for_but_never_leaves_the_console(live
     assert 'name="next" value="/admin/keys"' in login_page
     back = Console(live.base_url).sign_in(email, next="/admin/keys")
     assert back.headers["Location"] == "/admin/keys"
-    for elsewhere in ("//evil.example/admin/", "https://evil.example/admin/", "/lti/login"):
+    # a newline in `next` was a 500 (Werkzeug refuses it in a header); a backslash, a way out
+    for elsewhere in ("//evil.example/admin/", "https://evil.example/admin/", "/lti/login",
+                      "/admin/\r\nX-Injected: 1", "/admin/\\evil.example"):
         response = Console(live.base_url).sign_in(email, next=elsewhere)
+        assert response.status_code == 302
         assert response.headers["Location"] == "/admin/"
+        assert "X-Injected" not in response.headers
 
 
 def test_wrong_password_is_refused(live, app):
@@ -215,6 +220,22 @@ def test_edit_a_platforms_endpoints(app, console):
     bad = console.post(f"/admin/platforms/{platform.id}", {**form, "key_set_url": "not a url"})
     assert "key set URL must be an http(s) URL" in text_of(console.follow(bad).text)
     assert fresh(Platform, platform.id).key_set_url == "https://moodle.aarhus.example/mod/lti/certs.php"
+    # a broken IPv6 literal was a 500 (urllib's ValueError)
+    broken = console.post(f"/admin/platforms/{platform.id}", {**form, "auth_login_url": "http://[x"})
+    assert broken.status_code == 302
+    assert "must be an http(s) URL" in text_of(console.follow(broken).text)
+    assert fresh(Platform, platform.id).auth_login_url == "https://moodle.aarhus.example/mod/lti/auth.php"
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("get", "/admin/learners/{id}"), ("get", "/admin/platforms/{id}"),
+    ("post", "/admin/learners/{id}/erase"), ("post", "/admin/platforms/{id}/deployments"),
+])
+def test_ids_past_64_bits_are_not_found_not_a_500(console, method, path):
+    """The database refuses such a number (SQLite: OverflowError, PostgreSQL: out of range)."""
+    send = console.get if method == "get" else console.post
+    assert send(path.format(id=2**63)).status_code == 404
+    assert send(path.format(id=2**63 - 1)).status_code in (302, 404)  # the largest id is looked up
 
 
 def test_add_and_remove_deployments(app, console):

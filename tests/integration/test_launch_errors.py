@@ -76,6 +76,10 @@ CLAIM_CASES = [
      "malformed_claims", errors.WrongMessage),  # PostgreSQL's json refused it: a 500
     ("nan-in-custom", lambda b: b[claims.CUSTOM].update(score=float("nan")), 400, "malformed_claims",
      errors.WrongMessage),
+    ("message-type-a-list", _set(claims.MESSAGE_TYPE, [claims.MSG_RESOURCE_LINK]), 400, "wrong_message_type",
+     errors.WrongMessage),  # was a 500: a list is not hashable
+    ("message-type-an-object", _set(claims.MESSAGE_TYPE, {"type": claims.MSG_RESOURCE_LINK}), 400,
+     "wrong_message_type", errors.WrongMessage),
 ]
 
 
@@ -110,6 +114,11 @@ SIGNATURE_CASES = [
     ("unknown-kid", lambda app, agent: lambda b: jwt.encode(b, OTHER_KEY, "RS256", headers={"kid": "unknown-kid"}),
      "unknown_kid"),
     ("no-kid", lambda app, agent: lambda b: jwt.encode(b, OTHER_KEY, "RS256"), "missing_kid"),
+    # was a 500: a list is not hashable, and no signature was needed to get there
+    ("kid-a-list", lambda app, agent: lambda b: _b64({"alg": "RS256", "kid": ["x"]}) + "." + _b64(b) + ".x",
+     "missing_kid"),
+    ("kid-an-object", lambda app, agent: lambda b: _b64({"alg": "RS256", "kid": {"k": 1}}) + "." + _b64(b) + ".x",
+     "missing_kid"),
     ("alg-none", lambda app, agent: lambda b: _b64({"alg": "none", "typ": "JWT", "kid": _demo_kid(app, agent)})
      + "." + _b64(b) + ".", "bad_algorithm"),
     ("hs256-confusion",
@@ -131,12 +140,19 @@ def test_refused_signatures(app, agent, make_signer, reason):
     assert reason in response.text
 
 
+def _raw_b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+
 @pytest.mark.parametrize(("token", "reason"), [
     ("not-a-jwt", "malformed_token"),
     ("a.b.c", "malformed_token"),
     ("", "missing_id_token"),
     ("x" * (70 * 1024), "oversized_token"),
-], ids=["garbage", "three-garbage-parts", "empty", "oversized"])
+    # JSON nested deeper than Python's parser recurses: was a 500 (RecursionError), twice over
+    (_b64({"alg": "RS256", "kid": "k"}) + "." + _raw_b64("[" * 40000) + ".x", "malformed_token"),
+    (_raw_b64("[" * 30000) + "." + _b64({"sub": "x"}) + ".x", "malformed_token"),
+], ids=["garbage", "three-garbage-parts", "empty", "oversized", "nested-payload", "nested-header"])
 def test_malformed_tokens(app, agent, token, reason):
     step = demo_login(agent)
     response = agent.post_launch(token, step.state)
@@ -195,6 +211,20 @@ def test_state_from_another_browser_is_refused(app, live, agent):
     assert response.status_code == 400
     assert "state_cookie" in response.text
     assert message_in(app, errors.StateMismatch) in text_of(response.text)
+
+
+@pytest.mark.parametrize("return_url", ["http://[x", "http://[::1x]/", "https://[fe80::1%25eth0"])
+def test_a_broken_return_url_leaves_the_launch_and_its_pages_working(app, agent, return_url):
+    """The return_url's origin goes into the frame-ancestors header: an address urllib cannot parse
+    made every page of the launch a 500, after the launch was stored."""
+    response = crafted_launch(app, agent, lambda b: b[claims.LAUNCH_PRESENTATION].update(return_url=return_url))
+
+    assert response.status_code == 200
+    assert 'class="cards"' in response.text
+    assert "frame-ancestors" in response.headers["Content-Security-Policy"]
+    again = agent.get(response.headers["Content-Location"])
+    assert again.status_code == 200
+    assert "frame-ancestors" in again.headers["Content-Security-Policy"]
 
 
 def test_error_page_speaks_the_launch_locale(app, agent):

@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from lti_tool import learning
 from lti_tool.extensions import db
 from lti_tool.models import ActivityState, Certificate, LaunchRecord, ModuleProgress, ScoreMessage, Submission
 from lti_tool.progress import service
@@ -130,6 +131,28 @@ def test_incomplete_answer_is_kept_as_draft(app, agent, fresh_learner):
 
     assert "error=incomplete" in response.url
     assert "For kort svar om netværksmødet" in response.text
+
+
+def test_an_answer_over_the_length_limit_is_not_submitted_cut_short(app, agent, fresh_learner):
+    """It was stored as its first 20,000 characters without a word to the learner."""
+    home = agent.launch(fresh_learner, "stor-kursus", "rl-stor-programme")
+    module = catalog(app).module("tvaerfagligt-samarbejde")
+    reflection = next(a for a in module.activities if a.type == "reflection")
+    page = agent.get(activity_url(home.url, module, reflection))
+    assert f'maxlength="{learning.REFLECTION_MAX_CHARS}"' in page.text  # the browser stops there first
+    words = "netværksmødet samler familien og alle faggrupper om én plan " * 400
+    too_long = words[:learning.REFLECTION_MAX_CHARS] + "SLUTNINGEN"
+    db.session.rollback()
+    last_before = db.session.scalar(select(func.max(Submission.id))) or 0
+
+    response = submit(agent, home.url, module, reflection, {"text": too_long})
+
+    assert "error=too_long" in response.url
+    assert "20000 tegn pr. tekstfelt" in text_of(response.text)  # Danish, the launch's language
+    assert too_long[:200] in response.text and "SLUTNINGEN" not in response.text  # the draft, as kept
+    db.session.rollback()
+    assert not db.session.scalars(select(Submission).where(
+        Submission.activity_id == reflection.id, Submission.id > last_before)).all()
 
 
 def test_autosave_keeps_answers_across_reload(app, agent, fresh_learner):

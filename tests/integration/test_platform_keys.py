@@ -71,3 +71,29 @@ def test_a_rotated_key_is_fetched_once_the_refetch_interval_allows(tmp_path, pla
 
     assert keys.key_for(url, platform.kid, "RS256").public_numbers().n == platform.key.public_key().public_numbers().n
     assert platform.jwks_hits == 2
+
+
+@pytest.mark.parametrize("broken", [
+    {"kty": "RSA", "e": "AQAB"},  # no modulus
+    {"kty": "RSA", "n": 12345, "e": "AQAB"},  # a number where base64 text belongs
+    {"kty": "oct", "k": "c2VjcmV0"},  # a shared secret, not a public key
+    {"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"},  # not an RSA key, and not a point either
+    {"kty": "RSA", "n": "AQAB", "e": "AQAB", "d": "AQAB"},  # private parts that do not match
+], ids=["no-n", "n-a-number", "oct", "ec", "mismatched-private-parts"])
+def test_a_platform_key_that_cannot_be_read_is_refused_as_a_bad_key(tmp_path, platform, broken):
+    """Was a 500 (InvalidKeyError, TypeError, ValueError): the platform's broken JWKS is its fault."""
+    platform.jwks = lambda: {"keys": [{**broken, "kid": platform.kid, "alg": "RS256"}]}
+
+    with pytest.raises(BadSignature) as refused:
+        keys_for(FileStore(tmp_path)).key_for(platform.base_url + "/jwks", platform.kid, "RS256")
+
+    assert refused.value.reason == "bad_key"
+
+
+def test_a_jwks_nested_too_deep_is_refused(tmp_path, platform):
+    platform.raw_jwks = b"[" * 100000
+
+    with pytest.raises(BadSignature) as refused:
+        keys_for(FileStore(tmp_path)).key_for(platform.base_url + "/jwks", platform.kid, "RS256")
+
+    assert refused.value.reason == "jwks_unavailable"

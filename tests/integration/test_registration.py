@@ -433,6 +433,8 @@ MALFORMED = "The platform's configuration is malformed: the field {} does not ha
     (lambda config: [config], "registration_bad_configuration", "The platform's configuration is not valid JSON."),
     (lambda config: "<html>Moodle is upgrading</html>", "registration_unreachable",
      "The tool could not read the platform's configuration at"),
+    (lambda config: "[" * 100000, "registration_unreachable",  # nested too deep: was a 500
+     "The tool could not read the platform's configuration at"),
     (_set(PLATFORM_CONFIGURATION, [{"product_family_code": "moodle"}]), "registration_bad_configuration",
      MALFORMED.format(PLATFORM_CONFIGURATION)),
     (_set_platform("messages_supported", 5), "registration_bad_configuration",
@@ -454,7 +456,8 @@ MALFORMED = "The platform's configuration is malformed: the field {} does not ha
      "The platform does not support the signed tokens LTI 1.3 requires (RS256, private_key_jwt)."),
     (_set("token_endpoint_auth_methods_supported", ["client_secret_basic"]), "registration_unsupported",
      "The platform does not support the signed tokens LTI 1.3 requires (RS256, private_key_jwt)."),
-], ids=["not-an-object", "not-json", "platform-configuration-list", "messages-number", "messages-strings",
+], ids=["not-an-object", "not-json", "nested-too-deep", "platform-configuration-list", "messages-number",
+        "messages-strings",
         "issuer-list", "endpoint-not-a-url", "endpoint-object", "audience-number", "scopes-string",
         "auth-methods-string", "missing-endpoints", "unsupported-algorithm", "unsupported-auth-method"])
 def test_bad_configuration_is_explained(app, agent, fake_platforms, edit, reason, explanation):
@@ -479,10 +482,12 @@ BAD_ANSWER = "The platform's answer to the registration is malformed: {} does no
     (lambda body: {**body, "client_id": "x" * 300}, NO_CLIENT_ID),
     (lambda body: [body], NO_CLIENT_ID),
     (lambda body: "registered, thank you", NO_CLIENT_ID),
+    (lambda body: "[" * 100000, NO_CLIENT_ID),  # nested too deep: was a 500, after the platform accepted
     (lambda body: {**body, "client_id": "c-1", TOOL_CONFIGURATION: ["17"]}, BAD_ANSWER.format(TOOL_CONFIGURATION)),
     (lambda body: {**body, "client_id": "c-1", TOOL_CONFIGURATION: {"deployment_id": ["17"]}},
      BAD_ANSWER.format("deployment_id")),
 ], ids=["empty-client-id", "no-client-id", "client-id-object", "client-id-too-long", "a-list", "not-json",
+        "nested-too-deep",
         "tool-configuration-list", "deployment-id-list"])
 def test_bad_registration_answer_is_explained(app, agent, fake_platforms, answer, explanation):
     platform = fake_platforms(answer=answer)

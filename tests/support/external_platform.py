@@ -26,6 +26,7 @@ class ExternalPlatform:
         self.kid = "ext-" + uuid.uuid4().hex[:8]
         self.extra_keys: list[tuple[str, rsa.RSAPrivateKey]] = []
         self.jwks_hits = 0
+        self.raw_jwks: bytes | None = None  # served instead of jwks(), for broken answers
         self.slow_seconds = 0.0
         self.tool_jwks_url: str | None = None
         self.tokens: set[str] = set()
@@ -40,7 +41,7 @@ class ExternalPlatform:
                     platform.jwks_hits += 1
                     if self.path.startswith("/jwks-slow"):
                         time.sleep(platform.slow_seconds)
-                    body = json.dumps(platform.jwks()).encode()
+                    body = platform.raw_jwks or json.dumps(platform.jwks()).encode()
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(body)))

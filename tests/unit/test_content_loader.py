@@ -173,3 +173,8 @@ def test_unknown_field_in_module_and_programme_files(pack):
     assert any("programme.yaml:3: languages: is not a field" in m for m in messages), messages
     assert any("module.yaml" in m and "estimated_minute: is not a field" in m and "'estimated_minutes'" in m
                for m in messages), messages
+
+
+def test_a_broken_address_in_a_content_file_links_nowhere_instead_of_breaking_the_page():
+    html = render_markdown("[Kort](http://[x/kort.pdf) og ![figur](http://[::1x]/a.png)", "/media/p/")
+    assert "Kort" in html and 'src="#"' in html and "http://[" not in html

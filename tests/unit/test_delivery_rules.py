@@ -125,3 +125,41 @@ def test_roster_never_sends_the_token_to_another_host():
     with pytest.raises(services.ServiceError, match="another host"):
         services.roster(client, "https://lms.example/m")
     assert client.asked == ["https://lms.example/m"]
+
+
+class _Raw:
+    """An LMS that answers every call with the same raw body (and Link header)."""
+
+    def __init__(self, body: bytes, link: str | None = None):
+        self.body, self.link = body, link
+
+    def call(self, method, url, scopes, **kwargs):
+        response = requests.Response()
+        response.status_code = 200
+        response._content = self.body
+        if self.link:
+            response.headers["Link"] = f"<{self.link}>; rel=\"next\""
+        return response
+
+
+@pytest.mark.parametrize("body", [b"<html>Moodle is upgrading</html>", b"[" * 100000, b"[1, 2]",
+                                  b'{"members": "all"}'],
+                         ids=["html", "nested-too-deep", "a-list", "members-not-a-list"])
+def test_an_lms_answer_that_is_not_what_nrps_and_ags_promise_is_a_service_error(body):
+    """Was a ValueError, RecursionError or AttributeError: a 500 on the dashboard, a crashed send."""
+    with pytest.raises(services.ServiceError) as refused:
+        services.roster(_Raw(body), "https://lms.example/m")
+    assert refused.value.retry
+    if body != b'{"members": "all"}':
+        with pytest.raises(services.ServiceError):
+            services.find_or_create_line_item(_Raw(body), "https://lms.example/li", resource_id="r",
+                                               resource_link_id="l", label="x", score_maximum=1, tag="t")
+
+
+def test_broken_addresses_from_the_lms_are_service_errors_that_are_not_retried():
+    with pytest.raises(services.ServiceError) as broken_lineitem:
+        services.scores_url("https://[lms.example/lineitems/1")
+    assert not broken_lineitem.value.retry
+    with pytest.raises(services.ServiceError) as broken_next:
+        services.roster(_Raw(b'{"members": []}', link="http://[x/next"), "https://lms.example/m")
+    assert not broken_next.value.retry
