@@ -33,6 +33,17 @@ class PlatformAlreadyRegistered(PlatformError):
     """A new registration names an issuer and client ID the tool already has."""
 
 
+URL_MAX_LENGTH = 1024
+ID_MAX_LENGTH = 255
+
+
+def _host_of(url: str) -> str:
+    try:
+        return urlparse(url).netloc
+    except ValueError:  # a broken IPv6 literal
+        return ""
+
+
 def _check_url(name: str, url: str) -> None:
     try:
         parsed = urlparse(url)
@@ -40,6 +51,8 @@ def _check_url(name: str, url: str) -> None:
         raise PlatformError(f"{name} must be an http(s) URL, got {url!r}") from exc
     if parsed.scheme not in {"http", "https"} or not parsed.netloc:
         raise PlatformError(f"{name} must be an http(s) URL, got {url!r}")
+    if len(url) > URL_MAX_LENGTH:  # the column's size: PostgreSQL refuses a longer one (a 500)
+        raise PlatformError(f"{name} is longer than {URL_MAX_LENGTH} characters")
 
 
 def add_platform(
@@ -68,6 +81,8 @@ def add_platform(
         _check_url(field, url)
     if not issuer or not client_id:
         raise PlatformError("issuer and client ID are required")
+    if len(issuer) > ID_MAX_LENGTH or len(client_id) > ID_MAX_LENGTH:
+        raise PlatformError(f"issuer and client ID may have at most {ID_MAX_LENGTH} characters")
     platform = session.scalars(
         select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)
     ).first()
@@ -77,6 +92,9 @@ def add_platform(
         # would let one swap another's key set, and re-pending would let one take another's
         # working registration offline. The operator changes an existing platform in the console.
         raise PlatformAlreadyRegistered(f"{issuer} client {client_id} is already platform {platform.id}")
+    if any(len(d) > ID_MAX_LENGTH for d in deployment_ids) or len(auth_audience or "") > URL_MAX_LENGTH:
+        raise PlatformError(f"deployment IDs may have at most {ID_MAX_LENGTH} characters, the audience "
+                            f"{URL_MAX_LENGTH}")
     if platform is None:
         platform = Platform(issuer=issuer, client_id=client_id, status=status)
         session.add(platform)
@@ -85,7 +103,7 @@ def add_platform(
     platform.key_set_url = key_set_url
     # Re-adding a platform to add deployments must not clear an audience set earlier.
     platform.auth_audience = auth_audience or platform.auth_audience
-    platform.name = name or platform.name or urlparse(issuer).netloc or issuer
+    platform.name = (name or platform.name or _host_of(issuer) or issuer)[:ID_MAX_LENGTH]
     known = {d.deployment_id for d in platform.deployments}
     for deployment_id in deployment_ids:
         if deployment_id and deployment_id not in known:

@@ -202,6 +202,10 @@ def install(app: Flask) -> None:
         g.request_id = incoming[:64] if incoming.isalnum() else secrets.token_hex(8)
         g.locale = None
         g.started = time.perf_counter()
+        if holds_nul(request):
+            # PostgreSQL refuses a NUL character in text (a 500 where SQLite stored it): no
+            # address, query or form of this tool has a use for one.
+            raise errors.ToolError("NUL character in the request", reason="nul_in_request")
 
     log_requests = bool(app.config["LOG_REQUESTS"])
 
@@ -318,6 +322,15 @@ def compile_templates(app: Flask) -> None:
             for name in app.jinja_env.list_templates(extensions=["html"]):
                 app.jinja_env.get_template(name)
             done.set()
+
+
+def holds_nul(req: Any) -> bool:
+    """Whether the request's path, query or form carries a NUL character (%00)."""
+    if "\x00" in req.path or b"%00" in req.query_string:
+        return True
+    if req.method == "POST" and req.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return any("\x00" in key or any("\x00" in value for value in values) for key, values in req.form.lists())
+    return False
 
 
 def record_id(value: str | None) -> int | None:

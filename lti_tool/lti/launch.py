@@ -106,11 +106,14 @@ SHAPED_FIELDS = (
 
 
 def _is_plain_json(value: Any, depth: int = 0) -> bool:
-    """Only what JSON itself can say: no NaN or Infinity, and not absurdly deep."""
+    """Only what JSON itself can say and PostgreSQL can store: no NaN or Infinity, no NUL
+    character in text (its text columns refuse one), and not absurdly deep."""
+    if isinstance(value, str):
+        return "\x00" not in value
     if isinstance(value, float):
         return math.isfinite(value)
     if isinstance(value, dict):
-        return depth < 32 and all(_is_plain_json(v, depth + 1) for v in value.values())
+        return depth < 32 and all("\x00" not in k and _is_plain_json(v, depth + 1) for k, v in value.items())
     if isinstance(value, list):
         return depth < 32 and all(_is_plain_json(v, depth + 1) for v in value)
     return True
@@ -124,7 +127,7 @@ def malformed_claim(body: dict[str, Any]) -> str | None:
     if not _is_plain_json(body):
         # JSON has no NaN or Infinity (RFC 8259 §6), but Python's parser takes them, and
         # PostgreSQL's json type refuses them when the claims are stored.
-        return "claims hold NaN or Infinity"
+        return "claims hold NaN, Infinity or a NUL character"
     for name in OBJECT_CLAIMS:
         if name in body and not isinstance(body[name], dict):
             return f"{name} is not an object"
@@ -403,6 +406,8 @@ class LaunchValidator:
         # Performance: the platform and the token's deployment in one query; the deployment is
         # still checked in _deployment, after the signature, as before.
         deployment_id = body.get(claims.DEPLOYMENT_ID)
+        if "\x00" in str(deployment_id):  # looked up before the claims' shapes are checked
+            raise WrongMessage("deployment_id holds a NUL character", reason="malformed_claims")
         platform, self._deployment_row = self._toolconf.find_platform_and_deployment(
             str(iss), str(client_id), str(deployment_id) if deployment_id else None
         )

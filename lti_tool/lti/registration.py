@@ -161,7 +161,7 @@ def _text(data: Mapping[str, object], name: str) -> str | None:
     value = data.get(name)
     if value is None or value == "":
         return None
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "\x00" in value:  # PostgreSQL's text columns refuse NUL
         raise _malformed(name)
     return value
 
@@ -171,7 +171,7 @@ def _texts(data: Mapping[str, object], name: str) -> tuple[str, ...] | None:
     value = data.get(name)
     if value is None:
         return None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+    if not isinstance(value, list) or not all(isinstance(v, str) and "\x00" not in v for v in value):
         raise _malformed(name)
     return tuple(value)
 
@@ -186,7 +186,7 @@ def _web_address(data: Mapping[str, object], name: str) -> str | None:
 def _label(data: Mapping[str, object], name: str) -> str | None:
     # Descriptive fields decide nothing, so one of the wrong type is left out rather than refused.
     value = data.get(name)
-    return (value.strip()[:MAX_ID_LENGTH] or None) if isinstance(value, str) else None
+    return (value.replace("\x00", "").strip()[:MAX_ID_LENGTH] or None) if isinstance(value, str) else None
 
 
 def is_canvas_cloud_host(host: str | None, extra_hosts: Collection[str] = ()) -> bool:
@@ -333,7 +333,7 @@ def _identifier(value: object) -> str | None:
     """A client or deployment ID: a non-empty string (or number) that fits its column."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if isinstance(value, str) and value.strip() and len(value) <= MAX_ID_LENGTH:
+    if isinstance(value, str) and value.strip() and len(value) <= MAX_ID_LENGTH and "\x00" not in value:
         return value
     return None
 

@@ -225,6 +225,11 @@ def test_edit_a_platforms_endpoints(app, console):
     assert broken.status_code == 302
     assert "must be an http(s) URL" in text_of(console.follow(broken).text)
     assert fresh(Platform, platform.id).auth_login_url == "https://moodle.aarhus.example/mod/lti/auth.php"
+    # longer than the column: PostgreSQL refused it with a 500
+    long_url = "https://moodle.aarhus.example/" + "a" * 1100
+    too_long = console.post(f"/admin/platforms/{platform.id}", {**form, "key_set_url": long_url})
+    assert too_long.status_code == 302
+    assert "key set URL is longer than 1024 characters" in text_of(console.follow(too_long).text)
 
 
 @pytest.mark.parametrize(("method", "path"), [

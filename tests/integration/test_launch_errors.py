@@ -76,6 +76,12 @@ CLAIM_CASES = [
      "malformed_claims", errors.WrongMessage),  # PostgreSQL's json refused it: a 500
     ("nan-in-custom", lambda b: b[claims.CUSTOM].update(score=float("nan")), 400, "malformed_claims",
      errors.WrongMessage),
+    # PostgreSQL's text columns refuse a NUL character: a 500 there, stored on SQLite
+    ("nul-in-name", _set("name", "Jonas\x00Nielsen"), 400, "malformed_claims", errors.WrongMessage),
+    ("nul-in-a-custom-key", lambda b: b[claims.CUSTOM].update({"mod\x00ule": "x"}), 400, "malformed_claims",
+     errors.WrongMessage),
+    ("nul-in-deployment-id", _set(claims.DEPLOYMENT_ID, "demo-1\x00"), 400, "malformed_claims",
+     errors.WrongMessage),
     ("message-type-a-list", _set(claims.MESSAGE_TYPE, [claims.MSG_RESOURCE_LINK]), 400, "wrong_message_type",
      errors.WrongMessage),  # was a 500: a list is not hashable
     ("message-type-an-object", _set(claims.MESSAGE_TYPE, {"type": claims.MSG_RESOURCE_LINK}), 400,
@@ -266,3 +272,27 @@ def test_refused_logins(app, agent, caplog, params, status, reason, error):
         assert str(error.hint) in page  # what the admin or learner can do about it
     assert "Traceback" not in response.text
     assert any(reason in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("where", ["login", "launch-state", "page-path", "learner-form"])
+def test_a_nul_character_anywhere_in_a_request_is_refused(app, live, agent, where):
+    """PostgreSQL refuses NUL in text and in a WHERE clause's text: these were 500s there."""
+    if where == "login":
+        response = agent.get("/lti/login", params={"iss": agent.base_url + "/demo-lms", "login_hint": "jonas\x00",
+                                                   "target_link_uri": agent.base_url + "/lti/launch"},
+                             allow_redirects=False)
+    elif where == "launch-state":
+        response = agent.post_launch("a.b.c", "state\x00")
+    else:
+        home = agent.launch("jonas", "vejle-int", "rl-nyankomne")
+        assert home.status_code == 200
+        if where == "page-path":
+            response = agent.get(home.url.replace(home.url.rstrip("/").rsplit("/", 1)[-1], "abc%00def"))
+        else:
+            response = agent.http.post(home.url + "m/nyankomne/a/x", timeout=30,
+                                       data={"csrf_token": "t", "text": "min plan\x00"})
+
+    assert response.status_code == 400
+    assert "nul_in_request" in response.text
+    with app.test_request_context():
+        assert str(errors.ToolError.message) in text_of(response.text)
