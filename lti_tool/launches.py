@@ -12,7 +12,21 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Insert, Integer, Table, and_, bindparam, delete, exists, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Integer,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -152,8 +166,10 @@ def complete_storage_check(session: Session, store: KeyValueStore, pending_id: s
 # parameters and grade column, changes nothing the upserts below would write. Such a launch is
 # recognised by a digest of exactly those claims, kept in the shared store with the row ids it
 # led to, and costs one INSERT instead of ten statements. The INSERT checks that the rows still
-# exist (an erasure or a removed deployment in between sends the launch down the full path), and
-# the entry lives an hour, which is also how stale `users.last_seen_at` may become.
+# exist and still hold what these claims would write: an erasure, a removed deployment, or
+# another launch that changed a shared row in between (a link's custom parameters changed and
+# changed back, a name changed and changed back) sends the launch down the full path. The entry
+# lives an hour, which is also how stale `users.last_seen_at` may become.
 KNOWN_LAUNCH_TTL = 3600
 _LAUNCHES = cast(Table, LaunchRecord.__table__)
 
@@ -197,27 +213,60 @@ def _launch_values(launch: Launch, rows: _KnownRows, lifetime: int, now: datetim
 
 
 @functools.cache
-def _insert_if_rows_exist_statement() -> Insert:
-    """INSERT … SELECT … WHERE the user (not erased since), course, link and grade column still exist.
+def _insert_if_rows_unchanged_statement() -> Insert:
+    """INSERT … SELECT … WHERE the user (not erased since), course, link and grade column still
+    exist and hold what the upserts would write for these claims (see _write_launch_rows).
 
     Built once, with bound parameters, so SQLAlchemy compiles it once (a statement built from
     literals is compiled again on every launch)."""
     table = _LAUNCHES
     columns = [c.name for c in table.columns]
     params = {name: bindparam(name, type_=table.c[name].type) for name in columns}
-    sub = bindparam("sub", type_=User.sub.type)
-    optional = [(Context.id, params["context_id"]), (ResourceLink.id, params["resource_link_id"]),
-                (GradeTarget.id, bindparam("grade_target_id", type_=Integer))]
-    still_there: list[ColumnElement[bool]] = [exists().where(User.id == params["user_id"], User.sub == sub)]
-    still_there += [or_(param.is_(None), exists().where(pk == param)) for pk, param in optional]
-    source = select(*[params[name].label(name) for name in columns]).where(and_(*still_there))
+
+    def same(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+        return column.is_not_distinct_from(bindparam(name, type_=Text))
+
+    def same_json(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+        # As text: PostgreSQL's json type has no equality; both sides are json.dumps of the value.
+        return sql_cast(column, Text) == bindparam(name, type_=Text)
+
+    users, contexts, links, targets = (cast(Table, model.__table__)
+                                       for model in (User, Context, ResourceLink, GradeTarget))
+    target_id = bindparam("grade_target_id", type_=Integer)
+    lineitem, lineitems = bindparam("lineitem", type_=Text), bindparam("lineitems", type_=Text)
+    user = exists().where(users.c.id == params["user_id"], same(users.c.sub, "sub"), same(users.c.name, "name"),
+                          same(users.c.email, "email"), same(users.c.locale, "locale"))
+    context = exists().where(contexts.c.id == params["context_id"], same(contexts.c.label, "context_label"),
+                             same(contexts.c.title, "context_title"))
+    link = exists().where(links.c.id == params["resource_link_id"], same(links.c.title, "link_title"),
+                          same_json(links.c.custom, "custom"), links.c.programme_id.is_not(None))
+    target = exists().where(targets.c.id == target_id, or_(lineitem.is_(None), targets.c.lineitem_url == lineitem),
+                            or_(lineitems.is_(None), targets.c.lineitems_url == lineitems),
+                            same_json(targets.c.scopes, "scopes"), same(targets.c.label, "target_label"))
+    unchanged: list[ColumnElement[bool]] = [
+        user, or_(params["context_id"].is_(None), context), or_(params["resource_link_id"].is_(None), link),
+        or_(target_id.is_(None), target)]
+    source = select(*[params[name].label(name) for name in columns]).where(and_(*unchanged))
     # RETURNING, not rowcount: psycopg reports -1 rows for an INSERT … SELECT.
     return insert(table).from_select(columns, source).returning(table.c.id)
 
 
-def _insert_if_rows_exist(session: Session, values: dict[str, Any], rows: _KnownRows, sub: str) -> bool:
-    parameters = {**values, "sub": sub, "grade_target_id": rows.grade_target_id}
-    return session.execute(_insert_if_rows_exist_statement(), parameters).first() is not None
+def _insert_if_rows_unchanged(session: Session, values: dict[str, Any], rows: _KnownRows, launch: Launch) -> bool:
+    ags = launch.ags
+    link_title = claim_text(launch.resource_link.get("title"), 512)
+    parameters = {
+        **values, "grade_target_id": rows.grade_target_id,
+        # what _upsert_user, _upsert_context, _upsert_resource_link and _upsert_grade_target write
+        "sub": launch.sub, "name": launch.name, "email": launch.email, "locale": launch.locale,
+        "context_label": claim_text(launch.context.get("label"), 255),
+        "context_title": claim_text(launch.context.get("title"), 512),
+        "link_title": link_title, "custom": json.dumps(launch.custom),
+        "lineitem": str(ags["lineitem"]) if ags.get("lineitem") else None,
+        "lineitems": str(ags["lineitems"]) if ags.get("lineitems") else None,
+        "scopes": json.dumps([str(s) for s in ags.get("scope") or []]),
+        "target_label": (link_title or "Integrationsløft")[:255],
+    }
+    return session.execute(_insert_if_rows_unchanged_statement(), parameters).first() is not None
 
 
 @dataclass(frozen=True)
@@ -258,7 +307,7 @@ def record_launch(session: Session, store: KeyValueStore, launch: Launch, lifeti
     if known is not None:
         rows = _KnownRows(**known)
         values = _launch_values(launch, rows, lifetime, now)
-        if _insert_if_rows_exist(session, values, rows, launch.sub):
+        if _insert_if_rows_unchanged(session, values, rows, launch):
             return _as_record(values)
         session.rollback()
     rows = _write_launch_rows(session, launch, now, catalog)

@@ -26,7 +26,7 @@ from lti_tool.launches import commit_launch, record_launch
 from lti_tool.lti import claims
 from lti_tool.lti.launch import JWT_DECODER, Launch
 from lti_tool.lti.toolconf import REGISTRATIONS
-from lti_tool.models import Deployment, LaunchRecord, Platform, User
+from lti_tool.models import Deployment, LaunchRecord, Platform, ResourceLink, User
 from lti_tool.platforms import change_status
 from lti_tool.runtime import runtime
 from tests.support.agent import landing_url, text_of
@@ -142,6 +142,39 @@ def test_a_placement_picked_by_hand_stays_through_later_launches(app, agent, liv
     for page in (first, again):
         text = text_of(page.text)
         assert "Unge" in text and "Nyankomne flygtninge" not in text
+
+
+def test_a_change_made_by_another_launch_and_changed_back_is_written_again(app, agent):
+    """The shortcut is keyed on the claims, not on the rows: a link moved to another module by
+    one launch and back by the next, or a name changed and changed back, must not leave the rows
+    as the middle launch wrote them (found by a review: it lasted up to an hour)."""
+    link, aya, omar = ("revert-" + uuid.uuid4().hex[:8] for _ in range(3))
+
+    def launch_as(sub, name, module, title):
+        def mutate(body):
+            body.update(sub=sub, name=name)
+            body[claims.RESOURCE_LINK] = {"id": link, "title": title}
+            body[claims.CUSTOM] = {"module": module}
+        return crafted_launch(app, agent, mutate)
+
+    assert "Nyankomne" in text_of(launch_as(aya, "Aya Haddad", "nyankomne", "Modtagelse").text)
+    assert "Unge" in text_of(launch_as(omar, "Omar Ali", "unge", "Unge i job").text)  # the platform moved it
+    assert "Aya" in text_of(launch_as(aya, "Aya H.", "unge", "Unge i job").text)  # and she was renamed
+
+    back = launch_as(aya, "Aya Haddad", "nyankomne", "Modtagelse")  # both changed back: her first claims
+
+    text = text_of(back.text)
+    assert "Nyankomne flygtninge" in text and "Modtagelse" in text and "Unge i job" not in text
+    assert "Aya Haddad" in text
+    assert _user(aya).name == "Aya Haddad"
+    stored = db.session.scalars(select(ResourceLink).where(ResourceLink.resource_link_id == link)).one()
+    assert (stored.module_id, stored.title, stored.custom) == ("nyankomne", "Modtagelse", {"module": "nyankomne"})
+
+    seen = _user(aya).last_seen_at
+
+    again = launch_as(aya, "Aya Haddad", "nyankomne", "Modtagelse")  # unchanged now: the shortcut again
+    assert "Nyankomne flygtninge" in text_of(again.text)
+    assert _user(aya).last_seen_at == seen  # one INSERT, nothing rewritten
 
 
 def _demo_platform_id(app) -> int:
