@@ -254,7 +254,12 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(error: RequestEntityTooLarge) -> tuple[Any, int]:
-        tool_error = errors.WrongMessage("request body too large", reason="oversized_request")
+        if request.path.startswith("/lti/"):
+            tool_error: errors.ToolError = errors.WrongMessage("request body too large", reason="oversized_request")
+        else:  # a form of the tool's own pages, not a message from the platform
+            tool_error = errors.ToolError("request body too large", reason="oversized_request")
+            tool_error.message = _("What you sent is too large to be received.")
+            tool_error.hint = _("Shorten the text and send it again.")
         tool_error.status = 413
         return render_error(tool_error)
 

@@ -15,6 +15,7 @@ from lti_tool import create_app
 from lti_tool.health import require_ready
 from lti_tool.logs import JsonFormatter, RequestIdFilter
 from tests.conftest import settings_for
+from tests.support.agent import text_of
 from tests.support.crafting import crafted_launch
 
 
@@ -119,6 +120,16 @@ def test_oversized_request_is_refused_before_parsing(agent):
     response = agent.post("/lti/launch", {"id_token": "x" * (3 * 1024 * 1024), "state": "s"})
     assert response.status_code == 413
     assert "Traceback" not in response.text
+    assert "Startbeskeden er ikke en gyldig LTI 1.3-besked." in text_of(response.text)
+
+
+def test_an_oversized_form_of_the_tools_own_pages_is_not_called_a_bad_launch(agent):
+    home = agent.launch("jonas", "vejle-int", "rl-nyankomne")
+    response = agent.http.post(home.url + "m/nyankomne/a/x", data={"text": "x" * (3 * 1024 * 1024)}, timeout=30)
+    assert response.status_code == 413
+    page = text_of(response.text)
+    assert "Det, du sendte, er for stort til at blive modtaget." in page
+    assert "LTI" not in page
 
 
 def _logged(app, path, **request_options):
