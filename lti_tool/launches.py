@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Insert,
     Integer,
@@ -29,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from lti_tool.content.model import Catalog
 from lti_tool.errors import SessionExpired, StateMismatch
@@ -38,14 +40,49 @@ from lti_tool.lti.login import LoginRedirect, begin_login
 from lti_tool.lti.platform_keys import PlatformKeys
 from lti_tool.lti.roles import is_enrolled_learner
 from lti_tool.lti.toolconf import DatabaseToolConf
-from lti_tool.models import Context, GradeTarget, LaunchRecord, ResourceLink, User, utcnow
+from lti_tool.models import Context, GradeTarget, LaunchRecord, ResourceLink, ScoreMessage, User, utcnow
 from lti_tool.platforms import ToolInfo
 from lti_tool.progress.service import bind_from_custom
 from lti_tool.store import KeyValueStore
 from lti_tool.tokens import same_token
 
 
-def _upsert_user(session: Session, launch: Launch, now: datetime) -> User:
+@dataclass(frozen=True)
+class _Written:
+    """What a launch's claims write into its user, course, link and grade-column rows: derived
+    once, for the upserts and for the known-launch shortcut that checks the rows still hold it."""
+
+    name: str | None
+    email: str | None
+    locale: str
+    context_label: str | None
+    context_title: str | None
+    link_title: str | None
+    custom: dict[str, str]  # keys sorted: one stored text for one set of parameters
+    lineitem: str | None  # None: the claim is absent, and the stored one stays
+    lineitems: str | None
+    scopes: list[str]
+
+    @property
+    def target_label(self) -> str:
+        return (self.link_title or "Integrationsløft")[:255]
+
+
+def _written(launch: Launch) -> _Written:
+    ags = launch.ags
+    return _Written(
+        name=launch.name, email=launch.email, locale=launch.locale,
+        context_label=claim_text(launch.context.get("label"), 255),
+        context_title=claim_text(launch.context.get("title"), 512),
+        link_title=claim_text(launch.resource_link.get("title"), 512),
+        custom=dict(sorted(launch.custom.items())),
+        lineitem=str(ags["lineitem"]) if ags.get("lineitem") else None,
+        lineitems=str(ags["lineitems"]) if ags.get("lineitems") else None,
+        scopes=[str(s) for s in ags.get("scope") or []],
+    )
+
+
+def _upsert_user(session: Session, launch: Launch, written: _Written, now: datetime) -> User:
     user = session.scalars(
         select(User).where(User.platform_id == launch.platform_id, User.sub == launch.sub)
     ).first()
@@ -53,14 +90,14 @@ def _upsert_user(session: Session, launch: Launch, now: datetime) -> User:
         user = User(platform_id=launch.platform_id, sub=launch.sub, created_at=now)
         session.add(user)
     # Keep only what the platform chose to send this time (data minimisation).
-    user.name = launch.name
-    user.email = launch.email
-    user.locale = launch.locale
+    user.name = written.name
+    user.email = written.email
+    user.locale = written.locale
     user.last_seen_at = now
     return user
 
 
-def _upsert_context(session: Session, launch: Launch) -> Context | None:
+def _upsert_context(session: Session, launch: Launch, written: _Written) -> Context | None:
     context_id = launch.context.get("id")
     if not context_id:
         return None
@@ -72,13 +109,13 @@ def _upsert_context(session: Session, launch: Launch) -> Context | None:
     if context is None:
         context = Context(deployment_id=launch.deployment_pk, context_id=str(context_id))
         session.add(context)
-    context.label = claim_text(launch.context.get("label"), 255)
-    context.title = claim_text(launch.context.get("title"), 512)
+    context.label = written.context_label
+    context.title = written.context_title
     return context
 
 
 def _upsert_resource_link(
-    session: Session, launch: Launch, context: Context | None, catalog: Catalog | None
+    session: Session, launch: Launch, written: _Written, context: Context | None, catalog: Catalog | None
 ) -> ResourceLink | None:
     link_id = launch.resource_link.get("id")
     if not link_id or context is None:
@@ -95,34 +132,36 @@ def _upsert_resource_link(
         link = ResourceLink(resource_link_id=str(link_id), custom={})
         link.context_id = context.id
         session.add(link)
-    link.title = claim_text(launch.resource_link.get("title"), 512)
-    custom = launch.custom
+    link.title = written.link_title
+    custom = written.custom
     # The platform's custom parameters (set by deep linking) place the link when it is new, when
     # they change, or while it opens nothing; a placement an instructor picked by hand stays until
     # then. So an unchanged launch writes nothing here, and the known-launch shortcut (which
     # skips this) and the full path give every learner the same placement.
     rebind = link.id is None or link.custom != custom or not link.programme_id
-    link.custom = custom
+    if list(link.custom or {}) != list(custom):  # also a new key order: the shortcut compares the text
+        link.custom = custom
+        flag_modified(link, "custom")
     if rebind and catalog is not None:
         bind_from_custom(link, catalog)
     return link
 
 
-def _upsert_grade_target(session: Session, launch: Launch, link: ResourceLink) -> GradeTarget | None:
+def _upsert_grade_target(session: Session, launch: Launch, written: _Written,
+                         link: ResourceLink) -> GradeTarget | None:
     """Remember the link's AGS endpoints (AGS 2.0 §3.1: lineitem only when one is coupled)."""
-    ags = launch.ags
-    if not (ags.get("lineitem") or ags.get("lineitems")):
+    if not (written.lineitem or written.lineitems):
         return None
     target = session.scalars(select(GradeTarget).where(GradeTarget.resource_link_id == link.id)).first()
     if target is None:
         target = GradeTarget(resource_link_id=link.id, platform_id=launch.platform_id, score_maximum=100.0)
         session.add(target)
     before = (target.lineitem_url, target.lineitems_url, target.scopes, target.label)
-    if ags.get("lineitem"):
-        target.lineitem_url = str(ags["lineitem"])
-    target.lineitems_url = str(ags["lineitems"]) if ags.get("lineitems") else target.lineitems_url
-    target.scopes = [str(s) for s in ags.get("scope") or []]
-    target.label = (link.title or "Integrationsløft")[:255]
+    if written.lineitem:
+        target.lineitem_url = written.lineitem
+    target.lineitems_url = written.lineitems or target.lineitems_url
+    target.scopes = written.scopes
+    target.label = written.target_label
     # Performance: stamp the row only when the endpoints changed. Stamping it on every launch
     # made each learner's launch UPDATE (and row-lock until commit) this one row per link,
     # which serialised a class launching at once; nothing reads the time of an unchanged row.
@@ -230,8 +269,8 @@ def _insert_if_rows_unchanged_statement() -> Insert:
         # As text: PostgreSQL's json type has no equality; both sides are json.dumps of the value.
         return sql_cast(column, Text) == bindparam(name, type_=Text)
 
-    users, contexts, links, targets = (cast(Table, model.__table__)
-                                       for model in (User, Context, ResourceLink, GradeTarget))
+    users, contexts, links, targets, scores = (cast(Table, model.__table__)
+                                               for model in (User, Context, ResourceLink, GradeTarget, ScoreMessage))
     target_id = bindparam("grade_target_id", type_=Integer)
     lineitem, lineitems = bindparam("lineitem", type_=Text), bindparam("lineitems", type_=Text)
     user = exists().where(users.c.id == params["user_id"], same(users.c.sub, "sub"), same(users.c.name, "name"),
@@ -243,28 +282,29 @@ def _insert_if_rows_unchanged_statement() -> Insert:
     target = exists().where(targets.c.id == target_id, or_(lineitem.is_(None), targets.c.lineitem_url == lineitem),
                             or_(lineitems.is_(None), targets.c.lineitems_url == lineitems),
                             same_json(targets.c.scopes, "scopes"), same(targets.c.label, "target_label"))
+    # A link placed by an instructor after the learner's last launch owes them an opening score.
+    opening_score = exists().where(scores.c.grade_target_id == target_id, scores.c.user_id == params["user_id"])
     unchanged: list[ColumnElement[bool]] = [
         user, or_(params["context_id"].is_(None), context), or_(params["resource_link_id"].is_(None), link),
-        or_(target_id.is_(None), target)]
+        or_(target_id.is_(None), and_(target, or_(bindparam("opening_score_due", type_=Boolean).is_(False),
+                                                  opening_score)))]
     source = select(*[params[name].label(name) for name in columns]).where(and_(*unchanged))
     # RETURNING, not rowcount: psycopg reports -1 rows for an INSERT … SELECT.
     return insert(table).from_select(columns, source).returning(table.c.id)
 
 
-def _insert_if_rows_unchanged(session: Session, values: dict[str, Any], rows: _KnownRows, launch: Launch) -> bool:
-    ags = launch.ags
-    link_title = claim_text(launch.resource_link.get("title"), 512)
+def _insert_if_rows_unchanged(session: Session, values: dict[str, Any], rows: _KnownRows, launch: Launch,
+                              catalog: Catalog | None) -> bool:
+    written = _written(launch)
     parameters = {
-        **values, "grade_target_id": rows.grade_target_id,
-        # what _upsert_user, _upsert_context, _upsert_resource_link and _upsert_grade_target write
-        "sub": launch.sub, "name": launch.name, "email": launch.email, "locale": launch.locale,
-        "context_label": claim_text(launch.context.get("label"), 255),
-        "context_title": claim_text(launch.context.get("title"), 512),
-        "link_title": link_title, "custom": json.dumps(launch.custom),
-        "lineitem": str(ags["lineitem"]) if ags.get("lineitem") else None,
-        "lineitems": str(ags["lineitems"]) if ags.get("lineitems") else None,
-        "scopes": json.dumps([str(s) for s in ags.get("scope") or []]),
-        "target_label": (link_title or "Integrationsløft")[:255],
+        **values, "grade_target_id": rows.grade_target_id, "sub": launch.sub,
+        "name": written.name, "email": written.email, "locale": written.locale,
+        "context_label": written.context_label, "context_title": written.context_title,
+        "link_title": written.link_title, "custom": json.dumps(written.custom),
+        "lineitem": written.lineitem, "lineitems": written.lineitems, "scopes": json.dumps(written.scopes),
+        "target_label": written.target_label,
+        # the full path queues an opening score for an enrolled learner of a placed, graded link
+        "opening_score_due": catalog is not None and is_enrolled_learner(launch.roles),
     }
     return session.execute(_insert_if_rows_unchanged_statement(), parameters).first() is not None
 
@@ -307,7 +347,7 @@ def record_launch(session: Session, store: KeyValueStore, launch: Launch, lifeti
     if known is not None:
         rows = _KnownRows(**known)
         values = _launch_values(launch, rows, lifetime, now)
-        if _insert_if_rows_unchanged(session, values, rows, launch):
+        if _insert_if_rows_unchanged(session, values, rows, launch, catalog):
             return _as_record(values)
         session.rollback()
     rows = _write_launch_rows(session, launch, now, catalog)
@@ -318,14 +358,15 @@ def record_launch(session: Session, store: KeyValueStore, launch: Launch, lifeti
 
 def _write_launch_rows(session: Session, launch: Launch, now: datetime, catalog: Catalog | None) -> _KnownRows:
     """Upsert the user, course, link and grade column of a launch (no commit)."""
-    user = _upsert_user(session, launch, now)
-    context = _upsert_context(session, launch)
+    written = _written(launch)
+    user = _upsert_user(session, launch, written, now)
+    context = _upsert_context(session, launch, written)
     session.flush()
-    link = _upsert_resource_link(session, launch, context, catalog)
+    link = _upsert_resource_link(session, launch, written, context, catalog)
     session.flush()
     target = None
     if link is not None:
-        target = _upsert_grade_target(session, launch, link)
+        target = _upsert_grade_target(session, launch, written, link)
         if target is not None and catalog is not None and is_enrolled_learner(launch.roles):
             session.flush()
             enqueue_opening_score(session, catalog, user, link, target)

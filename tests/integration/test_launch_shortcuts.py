@@ -26,7 +26,16 @@ from lti_tool.launches import commit_launch, record_launch
 from lti_tool.lti import claims
 from lti_tool.lti.launch import JWT_DECODER, Launch
 from lti_tool.lti.toolconf import REGISTRATIONS
-from lti_tool.models import Deployment, LaunchRecord, Platform, ResourceLink, User
+from lti_tool.models import (
+    Context,
+    Deployment,
+    GradeTarget,
+    LaunchRecord,
+    Platform,
+    ResourceLink,
+    ScoreMessage,
+    User,
+)
 from lti_tool.platforms import change_status
 from lti_tool.runtime import runtime
 from tests.support.agent import landing_url, text_of
@@ -175,6 +184,99 @@ def test_a_change_made_by_another_launch_and_changed_back_is_written_again(app, 
     again = launch_as(aya, "Aya Haddad", "nyankomne", "Modtagelse")  # unchanged now: the shortcut again
     assert "Nyankomne flygtninge" in text_of(again.text)
     assert _user(aya).last_seen_at == seen  # one INSERT, nothing rewritten
+
+
+@pytest.mark.parametrize("change", [
+    lambda b: b.update(email="aya.h@example.dk"),
+    lambda b: b[claims.CONTEXT].update(label="NY-LABEL"),
+    lambda b: b[claims.CONTEXT].update(title="Et andet kursus"),
+    lambda b: b[claims.AGS_ENDPOINT].update(scope=b[claims.AGS_ENDPOINT]["scope"][:1]),
+    lambda b: b[claims.AGS_ENDPOINT].update(lineitem=b[claims.AGS_ENDPOINT]["lineitem"] + "-other"),
+    lambda b: b[claims.LAUNCH_PRESENTATION].update(locale="sv-SE"),
+], ids=["email", "course-label", "course-title", "scopes", "lineitem", "locale"])
+def test_each_column_the_shortcut_compares_is_written_again_when_changed_back(app, agent, change):
+    """Every value the upserts write is compared: for each, another learner's or the same learner's
+    launch changes it, and the next launch with the first claims must write it back."""
+    sub, other, course = ("each-" + uuid.uuid4().hex[:8] for _ in range(3))
+
+    def launch(who, changed):
+        def mutate(body):
+            body.update(sub=who)
+            body[claims.CONTEXT]["id"] = course
+            if changed:
+                change(body)
+        return crafted_launch(app, agent, mutate)
+
+    assert landing_url(launch(sub, changed=False))
+    first = _rows_of(sub, course)
+    assert landing_url(launch(sub, changed=True))
+    assert landing_url(launch(other, changed=True))
+    assert _rows_of(sub, course) != first  # the change was written
+
+    assert landing_url(launch(sub, changed=False))  # the first claims again: known to the shortcut
+
+    assert _rows_of(sub, course) == first
+
+
+def _rows_of(sub: str, course: str) -> tuple:
+    db.session.rollback()
+    user = db.session.scalars(select(User).where(User.sub == sub)).one()
+    context = db.session.scalars(select(Context).where(Context.context_id == course)).one()
+    target = db.session.scalars(select(GradeTarget).join(ResourceLink)
+                                .where(ResourceLink.context_id == context.id)).one()
+    return (user.email, user.locale, context.label, context.title, target.scopes, target.lineitem_url)
+
+
+def test_a_link_placed_after_a_learners_launch_gets_their_opening_score(app, agent, live):
+    """The full path queues an opening score once the link opens something; the shortcut, which
+    knew the learner from a launch before the instructor placed the link, must not skip it."""
+    link = "late-" + uuid.uuid4().hex[:8]
+
+    def on_link(sub, role):
+        def mutate(body):
+            body.update(sub=sub)
+            body[claims.RESOURCE_LINK] = {"id": link, "title": "Endnu ikke valgt"}
+            body[claims.CUSTOM] = {}
+            body[claims.ROLES] = [claims.ROLE_PREFIX_CONTEXT + role]
+        return mutate
+
+    learner = "learner-" + link
+    assert crafted_launch(app, agent, on_link(learner, "Learner")).status_code == 200  # opens nothing yet
+    assert _opening_scores(learner) == 0
+    staff = live.agent()
+    pick = staff.get(landing_url(crafted_launch(app, staff, on_link("hanne-" + link, "Instructor"))))
+    assert pick.url.endswith("/instructor/pick")  # an unplaced link sends the instructor to the pick
+    staff.http.post(pick.url, data={"csrf_token": csrf_of(pick.text), "placement": "module:unge"}, timeout=30)
+
+    again = crafted_launch(app, agent, on_link(learner, "Learner"))
+
+    assert "Unge" in text_of(again.text)
+    assert _opening_scores(learner) == 1
+
+
+def _opening_scores(sub: str) -> int:
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(ScoreMessage).join(User)
+                             .where(User.sub == sub)) or 0
+
+
+def test_custom_parameters_in_another_order_still_take_the_shortcut(app, agent):
+    sub, link = "order-" + uuid.uuid4().hex[:8], "order-" + uuid.uuid4().hex[:8]
+
+    def launch(custom):
+        def mutate(body):
+            body.update(sub=sub)
+            body[claims.RESOURCE_LINK] = {"id": link, "title": "Orden"}
+            body[claims.CUSTOM] = custom
+        return crafted_launch(app, agent, mutate)
+
+    assert landing_url(launch({"module": "nyankomne", "a": "1"}))
+    assert landing_url(launch({"a": "1", "module": "nyankomne"}))  # written once more, keys sorted
+    seen = _user(sub).last_seen_at
+
+    assert landing_url(launch({"a": "1", "module": "nyankomne"}))
+
+    assert _user(sub).last_seen_at == seen  # the shortcut: nothing rewritten
 
 
 def _demo_platform_id(app) -> int:
