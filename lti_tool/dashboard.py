@@ -29,6 +29,7 @@ from lti_tool.lti.services import ServiceError
 from lti_tool.models import LaunchRecord, ModuleProgress, Submission, User
 from lti_tool.progress import rules
 from lti_tool.store import KeyValueStore
+from lti_tool.text import storable_text
 
 log = logging.getLogger(__name__)
 ROSTER_TTL = 300
@@ -141,14 +142,22 @@ def cached_roster(store: KeyValueStore, cache_key: str,
     return members
 
 
+def _shown(value: Any) -> str | None:
+    """A roster name or e-mail as the page shows it: text a page can carry, else nothing."""
+    return str(value) if value and storable_text(str(value)) else None
+
+
 def _members_from_roster(roster: list[dict[str, Any]]) -> list[Member]:
     members = []
     for entry in roster:
         if entry.get("status", "Active") != "Active" or not entry.get("user_id"):
             continue
-        name = entry.get("name") or " ".join(p for p in (entry.get("given_name"), entry.get("family_name")) if p)
-        members.append(Member(str(entry["user_id"]), name or None, entry.get("email"),
-                              effective_role(entry.get("roles") or []), None))
+        user_id = str(entry["user_id"])
+        if not storable_text(user_id):  # a NUL breaks the query on PostgreSQL: no learner has one
+            continue
+        name = entry.get("name") or " ".join(str(p) for p in (entry.get("given_name"), entry.get("family_name")) if p)
+        email = entry.get("email")
+        members.append(Member(user_id, _shown(name), _shown(email), effective_role(entry.get("roles") or []), None))
     return members
 
 

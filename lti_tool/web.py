@@ -110,9 +110,9 @@ class _FrameAncestors:
             )
             for row in rows:
                 for url in row:
-                    parsed = urlparse(url or "")
-                    if parsed.scheme in {"http", "https"} and parsed.netloc:
-                        origins.add(f"{parsed.scheme}://{parsed.netloc}")
+                    origin = _origin(url)
+                    if origin is not None:  # an address urllib cannot parse frames nothing
+                        origins.add(origin)
             self._value = " ".join(["'self'", *sorted(origins)])
             self._loaded_at = time.monotonic()
         return self._value
@@ -336,7 +336,7 @@ def compile_templates(app: Flask) -> None:
 
 def holds_nul(req: Any) -> bool:
     """Whether the request's path, query or form carries a NUL character (%00)."""
-    if "\x00" in req.path or b"%00" in req.query_string:
+    if "\x00" in req.path or b"%00" in req.query_string or b"\x00" in req.query_string:
         return True
     if req.method == "POST" and req.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         return any("\x00" in key or any("\x00" in value for value in values) for key, values in req.form.lists())

@@ -49,6 +49,7 @@ from lti_tool.lti.platform_keys import PlatformKeys
 from lti_tool.lti.roles import Role, effective_role
 from lti_tool.lti.toolconf import DatabaseToolConf, DeploymentSnapshot, PlatformSnapshot
 from lti_tool.store import KeyValueStore
+from lti_tool.text import storable_text
 from lti_tool.tokens import same_token
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,9 @@ def unverified_locale(id_token: str | None) -> str | None:
         return None
 
 
+# The service URLs the tool stores (grade_targets.lineitem_url and lineitems_url) fit in this.
+MAX_SERVICE_URL = 1024
+
 # Fields of the service claims the tool relies on, and their shapes (AGS §3.1, NRPS §3.6, DL §4.4.1).
 SHAPED_FIELDS = (
     (claims.AGS_ENDPOINT, "scope", "a list of text"),
@@ -106,14 +110,14 @@ SHAPED_FIELDS = (
 
 
 def _is_plain_json(value: Any, depth: int = 0) -> bool:
-    """Only what JSON itself can say and PostgreSQL can store: no NaN or Infinity, no NUL
-    character in text (its text columns refuse one), and not absurdly deep."""
+    """Only what JSON itself can say and PostgreSQL can store: no NaN or Infinity, no text that
+    cannot be stored (see storable_text), and not absurdly deep."""
     if isinstance(value, str):
-        return "\x00" not in value
+        return storable_text(value)
     if isinstance(value, float):
         return math.isfinite(value)
     if isinstance(value, dict):
-        return depth < 32 and all("\x00" not in k and _is_plain_json(v, depth + 1) for k, v in value.items())
+        return depth < 32 and all(storable_text(k) and _is_plain_json(v, depth + 1) for k, v in value.items())
     if isinstance(value, list):
         return depth < 32 and all(_is_plain_json(v, depth + 1) for v in value)
     return True
@@ -127,7 +131,7 @@ def malformed_claim(body: dict[str, Any]) -> str | None:
     if not _is_plain_json(body):
         # JSON has no NaN or Infinity (RFC 8259 §6), but Python's parser takes them, and
         # PostgreSQL's json type refuses them when the claims are stored.
-        return "claims hold NaN, Infinity or a NUL character"
+        return "claims hold NaN, Infinity, a NUL character or a lone surrogate"
     for name in OBJECT_CLAIMS:
         if name in body and not isinstance(body[name], dict):
             return f"{name} is not an object"
@@ -135,6 +139,8 @@ def malformed_claim(body: dict[str, Any]) -> str | None:
         value = body.get(claim, {}).get(key)
         if value is not None and not _has_shape(value, kind):
             return f"{claim} {key} is not {kind}"
+        if kind == "text" and isinstance(value, str) and len(value) > MAX_SERVICE_URL:
+            return f"{claim} {key} is longer than {MAX_SERVICE_URL} characters"
     identifiers = (("sub", body.get("sub")), ("context.id", body.get(claims.CONTEXT, {}).get("id")),
                    ("resource_link.id", body.get(claims.RESOURCE_LINK, {}).get("id")))
     for name, value in identifiers:
@@ -406,8 +412,8 @@ class LaunchValidator:
         # Performance: the platform and the token's deployment in one query; the deployment is
         # still checked in _deployment, after the signature, as before.
         deployment_id = body.get(claims.DEPLOYMENT_ID)
-        if "\x00" in str(deployment_id):  # looked up before the claims' shapes are checked
-            raise WrongMessage("deployment_id holds a NUL character", reason="malformed_claims")
+        if not storable_text(str(deployment_id)):  # looked up before the claims' shapes are checked
+            raise WrongMessage("deployment_id holds a NUL character or a lone surrogate", reason="malformed_claims")
         platform, self._deployment_row = self._toolconf.find_platform_and_deployment(
             str(iss), str(client_id), str(deployment_id) if deployment_id else None
         )

@@ -24,6 +24,7 @@ from lti_tool.lti.safe_urls import UnsafeURL, check_url, unambiguous_host
 from lti_tool.models import Platform, PlatformStatus
 from lti_tool.platforms import PlatformAlreadyRegistered, PlatformError, ToolInfo, add_platform
 from lti_tool.store import KeyValueStore
+from lti_tool.text import storable_text
 
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
@@ -161,7 +162,7 @@ def _text(data: Mapping[str, object], name: str) -> str | None:
     value = data.get(name)
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or "\x00" in value:  # PostgreSQL's text columns refuse NUL
+    if not isinstance(value, str) or not storable_text(value):
         raise _malformed(name)
     return value
 
@@ -171,7 +172,7 @@ def _texts(data: Mapping[str, object], name: str) -> tuple[str, ...] | None:
     value = data.get(name)
     if value is None:
         return None
-    if not isinstance(value, list) or not all(isinstance(v, str) and "\x00" not in v for v in value):
+    if not isinstance(value, list) or not all(isinstance(v, str) and storable_text(v) for v in value):
         raise _malformed(name)
     return tuple(value)
 
@@ -186,7 +187,7 @@ def _web_address(data: Mapping[str, object], name: str) -> str | None:
 def _label(data: Mapping[str, object], name: str) -> str | None:
     # Descriptive fields decide nothing, so one of the wrong type is left out rather than refused.
     value = data.get(name)
-    return (value.replace("\x00", "").strip()[:MAX_ID_LENGTH] or None) if isinstance(value, str) else None
+    return (value.strip()[:MAX_ID_LENGTH] or None) if isinstance(value, str) and storable_text(value) else None
 
 
 def is_canvas_cloud_host(host: str | None, extra_hosts: Collection[str] = ()) -> bool:
@@ -220,9 +221,8 @@ def parse_configuration(config_url: str, data: object, *,
         url, iss = urlparse(config_url), urlparse(issuer)
         canvas_cloud = (family == "canvas" and issuer in CANVAS_ISSUERS
                         and is_canvas_cloud_host(unambiguous_host(config_url), canvas_hosts))
-    except ValueError:  # an unparseable address (a broken IPv6 literal) is simply not a match
-        url = iss = urlparse("")
-        canvas_cloud = False
+    except ValueError as exc:  # a broken IPv6 literal: no issuer a launch could be checked against
+        raise _malformed("issuer") from exc
     if not issuer or ((url.scheme, url.netloc) != (iss.scheme, iss.netloc) and not canvas_cloud):
         raise _explain("registration_issuer_mismatch", f"issuer {issuer!r} vs {config_url!r}",
                        str(_l("The platform's issuer does not belong to the address the configuration came from, "
@@ -333,7 +333,7 @@ def _identifier(value: object) -> str | None:
     """A client or deployment ID: a non-empty string (or number) that fits its column."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if isinstance(value, str) and value.strip() and len(value) <= MAX_ID_LENGTH and "\x00" not in value:
+    if isinstance(value, str) and value.strip() and len(value) <= MAX_ID_LENGTH and storable_text(value):
         return value
     return None
 

@@ -121,9 +121,12 @@ class TokenClient:
         try:
             body = response.json()
             token = str(body["access_token"])
-            lifetime = int(body.get("expires_in", 3600))
-        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            # Kept at most a day, at least a second: Redis refuses an absurd expiry, and int() an infinite one.
+            lifetime = min(max(int(body.get("expires_in", 3600)), 1), 86400)
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError) as exc:
             raise ServiceError("token endpoint sent no access_token", retry=True) from exc
+        if not (token.isascii() and token.isprintable()):  # it goes into an HTTP header as it is
+            raise ServiceError("token endpoint sent an access_token that is not printable ASCII", retry=True)
         expires_at = time.time() + lifetime
         self._store.set(key, {"access_token": token, "expires_at": expires_at}, max(lifetime, 1))
         self._held[key] = (token, expires_at)

@@ -82,6 +82,15 @@ CLAIM_CASES = [
      errors.WrongMessage),
     ("nul-in-deployment-id", _set(claims.DEPLOYMENT_ID, "demo-1\x00"), 400, "malformed_claims",
      errors.WrongMessage),
+    # a lone surrogate: JSON can escape one, UTF-8 cannot encode it (a 500 storing or showing it)
+    ("surrogate-in-name", _set("name", "Aya \ud800"), 400, "malformed_claims", errors.WrongMessage),
+    ("surrogate-in-course-title", lambda b: b[claims.CONTEXT].update(title="Kursus \udfff"), 400,
+     "malformed_claims", errors.WrongMessage),
+    ("surrogate-in-deployment-id", _set(claims.DEPLOYMENT_ID, "demo-1\ud800"), 400, "malformed_claims",
+     errors.WrongMessage),
+    # longer than grade_targets.lineitem_url: a 500 on PostgreSQL
+    ("overlong-lineitem", lambda b: b[claims.AGS_ENDPOINT].update(lineitem="http://x/" + "a" * 1016), 400,
+     "malformed_claims", errors.WrongMessage),
     ("message-type-a-list", _set(claims.MESSAGE_TYPE, [claims.MSG_RESOURCE_LINK]), 400, "wrong_message_type",
      errors.WrongMessage),  # was a 500: a list is not hashable
     ("message-type-an-object", _set(claims.MESSAGE_TYPE, {"type": claims.MSG_RESOURCE_LINK}), 400,
@@ -272,6 +281,19 @@ def test_refused_logins(app, agent, caplog, params, status, reason, error):
         assert str(error.hint) in page  # what the admin or learner can do about it
     assert "Traceback" not in response.text
     assert any(reason in r.getMessage() for r in caplog.records)
+
+
+def test_a_raw_nul_byte_in_the_query_is_refused(agent):
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(agent.base_url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(b"GET /lti/login?iss=http://x\x00y&login_hint=a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.split(b" ", 2)[1] == b"400"
 
 
 @pytest.mark.parametrize("where", ["login", "launch-state", "page-path", "learner-form"])

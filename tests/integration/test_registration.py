@@ -442,6 +442,10 @@ MALFORMED = "The platform's configuration is malformed: the field {} does not ha
     (_set_platform("messages_supported", ["LtiResourceLinkRequest"]), "registration_bad_configuration",
      MALFORMED.format("messages_supported")),
     (_set("issuer", ["https://moodle.example"]), "registration_bad_configuration", MALFORMED.format("issuer")),
+    # urllib cannot parse it: it used to pass as "no host, like the configuration's", and then
+    # every framed page lost its frame-ancestors
+    (_set("issuer", "https://[moodle.example"), "registration_bad_configuration", MALFORMED.format("issuer")),
+    (_set("issuer", "https://moodle.example/\ud800"), "registration_bad_configuration", MALFORMED.format("issuer")),
     (_set("authorization_endpoint", "mod/lti/auth.php"), "registration_bad_configuration",
      MALFORMED.format("authorization_endpoint")),
     (_set("jwks_uri", {"url": "https://moodle.example/jwks"}), "registration_bad_configuration",
@@ -458,7 +462,7 @@ MALFORMED = "The platform's configuration is malformed: the field {} does not ha
      "The platform does not support the signed tokens LTI 1.3 requires (RS256, private_key_jwt)."),
 ], ids=["not-an-object", "not-json", "nested-too-deep", "platform-configuration-list", "messages-number",
         "messages-strings",
-        "issuer-list", "endpoint-not-a-url", "endpoint-object", "audience-number", "scopes-string",
+        "issuer-list", "issuer-broken-ipv6", "issuer-lone-surrogate", "endpoint-not-a-url", "endpoint-object", "audience-number", "scopes-string",
         "auth-methods-string", "missing-endpoints", "unsupported-algorithm", "unsupported-auth-method"])
 def test_bad_configuration_is_explained(app, agent, fake_platforms, edit, reason, explanation):
     platform = fake_platforms(edit=edit)

@@ -38,3 +38,17 @@ def test_ordinary_names_and_emails_are_unchanged():
     assert rows == [["Anne-Marie Østergaard", "anne-marie@demo.example", "Learner"],
                     ["Jonas Madsen", "", "Learner"],
                     ["sub-2", "", "Learner"]]
+
+
+def test_roster_entries_a_page_or_postgresql_cannot_carry_are_left_out_or_blanked():
+    """A NUL in a user_id broke the dashboard's query on PostgreSQL; a lone surrogate in a name
+    broke the page's encoding: both were 500s."""
+    from lti_tool.dashboard import _members_from_roster
+
+    members = _members_from_roster([
+        {"user_id": "m\x00", "name": "Nul"},
+        {"user_id": "u-1", "name": "Aya \ud800", "email": "a\udfff@example.dk", "roles": []},
+        {"user_id": "u-2", "given_name": "Omar", "family_name": "Ali", "roles": []},
+    ])
+
+    assert [(m.sub, m.name, m.email) for m in members] == [("u-1", None, None), ("u-2", "Omar Ali", None)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -15,6 +16,7 @@ from lti_tool.grading.delivery import BASE_DELAY, MAX_ATTEMPTS, MAX_DELAY, backo
 from lti_tool.grading.outbox import learner_links
 from lti_tool.lti import services
 from lti_tool.lti.services import retry_after_seconds
+from lti_tool.store import FileStore
 
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
@@ -163,3 +165,50 @@ def test_broken_addresses_from_the_lms_are_service_errors_that_are_not_retried()
     with pytest.raises(services.ServiceError) as broken_next:
         services.roster(_Raw(b'{"members": []}', link="http://[x/next"), "https://lms.example/m")
     assert not broken_next.value.retry
+
+
+class _TokenEndpoint:
+    """A platform's token endpoint that answers every request with the same JSON text."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def post(self, url, data):
+        response = requests.Response()
+        response.status_code = 200
+        response._content = self.text.encode()
+        return response
+
+
+def _token_client(tmp_path, answer: str) -> tuple[services.TokenClient, FileStore]:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from lti_tool.lti.keys import SigningKey
+
+    store = FileStore(tmp_path)
+    key = SigningKey("k1", "", rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    return services.TokenClient(store, _TokenEndpoint(answer), key), store
+
+
+AUTH = services.PlatformAuth(platform_id=1, client_id="c", token_url="https://lms.example/token", audience=None)
+
+
+@pytest.mark.parametrize(("expires_in", "kept"), [("1e16", 86400), ("99999999999999999999", 86400), ("-5", 1),
+                                                 ("3600", 3600)])
+def test_a_token_lifetime_is_kept_within_a_day(tmp_path, expires_in, kept):
+    """Redis refused an absurd expiry (a 500 on the dashboard, a failed round of grades)."""
+    tokens, _ = _token_client(tmp_path, f'{{"access_token": "abc", "expires_in": {expires_in}}}')
+    started = time.time()
+    assert tokens.token(AUTH, ("s",)) == "abc"
+    held = next(iter(tokens._held.values()))
+    assert started + kept - 5 <= held[1] <= time.time() + kept
+
+
+@pytest.mark.parametrize("answer", ['{"access_token": "abc", "expires_in": 1e400}',
+                                    '{"access_token": "a\\u00e6\\r\\nX: 1"}'],
+                         ids=["infinite-lifetime", "token-not-a-header-value"])
+def test_a_token_answer_that_cannot_be_used_is_a_service_error(tmp_path, answer):
+    tokens, _ = _token_client(tmp_path, answer)
+    with pytest.raises(services.ServiceError) as refused:
+        tokens.token(AUTH, ("s",))
+    assert refused.value.retry

@@ -1,0 +1,17 @@
+"""Checks on text that comes from outside (claims, platforms' answers, forms)."""
+
+from __future__ import annotations
+
+
+def storable_text(value: str) -> bool:
+    """Text PostgreSQL can store and a page can carry: no NUL character (text columns refuse it)
+    and no lone surrogate such as "\\ud800", which JSON can escape but UTF-8 cannot encode."""
+    if "\x00" in value:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
