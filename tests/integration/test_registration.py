@@ -461,8 +461,8 @@ MALFORMED = "The platform's configuration is malformed: the field {} does not ha
     (_set("token_endpoint_auth_methods_supported", ["client_secret_basic"]), "registration_unsupported",
      "The platform does not support the signed tokens LTI 1.3 requires (RS256, private_key_jwt)."),
 ], ids=["not-an-object", "not-json", "nested-too-deep", "platform-configuration-list", "messages-number",
-        "messages-strings",
-        "issuer-list", "issuer-broken-ipv6", "issuer-lone-surrogate", "endpoint-not-a-url", "endpoint-object", "audience-number", "scopes-string",
+        "messages-strings", "issuer-list", "issuer-broken-ipv6", "issuer-lone-surrogate", "endpoint-not-a-url",
+        "endpoint-object", "audience-number", "scopes-string",
         "auth-methods-string", "missing-endpoints", "unsupported-algorithm", "unsupported-auth-method"])
 def test_bad_configuration_is_explained(app, agent, fake_platforms, edit, reason, explanation):
     platform = fake_platforms(edit=edit)
