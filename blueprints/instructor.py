@@ -101,7 +101,7 @@ def grade(submission_id: int) -> str | BaseResponse:
         try:
             points = {c.id: float(request.form.get(f"points-{c.id}", "").replace(",", "."))
                       for c in item.activity.rubric}
-            service.grade_submission(db.session(), runtime().catalog(), item.submission, item.module, item.activity,
+            service.grade_submission(db.session(), runtime().catalog(), item.submission.id, item.module, item.activity,
                                      grader_id=g.launch.user_id, points=points,
                                      feedback=request.form.get("feedback", ""))
             return redirect(url_for("instructor.grading", launch_id=g.launch.id, graded=submission_id))

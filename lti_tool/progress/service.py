@@ -7,21 +7,26 @@ instructor's dashboard and the grade passback all read the same truth.
 
 from __future__ import annotations
 
+import functools
+import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from lti_tool.content.model import Activity, Catalog, Module, Programme
-from lti_tool.errors import ToolError
+from lti_tool.errors import NotAwaitingGrading, ToolError
 from lti_tool.models import ActivityState, Certificate, ModuleProgress, ResourceLink, Submission, utcnow
 from lti_tool.progress import rules, scoring
 from lti_tool.progress.scoring import AnswerError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class AttemptsUsed(ToolError):
@@ -134,11 +139,12 @@ def draft_of(session: Session, user_id: int, module: Module, activity: Activity)
 # --- changing state ------------------------------------------------------------------------
 
 def _state(session: Session, user_id: int, module: Module, activity: Activity, *,
-           create: bool = True) -> ActivityState | None:
-    state = session.scalars(
-        select(ActivityState).where(ActivityState.user_id == user_id, ActivityState.module_id == module.id,
-                                    ActivityState.activity_id == activity.id)
-    ).first()
+           create: bool = True, lock: bool = False) -> ActivityState | None:
+    query = select(ActivityState).where(ActivityState.user_id == user_id, ActivityState.module_id == module.id,
+                                        ActivityState.activity_id == activity.id)
+    # lock: a submission and its grading take the learner's activity row first, one after the
+    # other, before any other row (they deadlocked when each took one row, then the other's).
+    state = session.scalars(query.with_for_update() if lock else query).first()
     if state is None and create:
         state = ActivityState(user_id=user_id, programme_id=module.programme_id, module_id=module.id,
                               activity_id=activity.id, status="viewed", attempts=0)
@@ -172,6 +178,32 @@ def recompute(session: Session, user_id: int, module: Module) -> rules.ModuleSta
     return status
 
 
+def retried_on_conflict(unit: Callable[..., T]) -> Callable[..., T]:
+    """Run a unit of work (it commits) once more when a concurrent request got in its way: a row
+    the other inserted first (two tabs opening the same new activity), or a deadlock PostgreSQL
+    broke by aborting this one. The next try starts from a clean session and sees the other's rows."""
+
+    @functools.wraps(unit)
+    def run(session: Session, *args: Any, **kwargs: Any) -> T:
+        for attempt in range(3):
+            try:
+                return unit(session, *args, **kwargs)
+            except (IntegrityError, OperationalError) as exc:
+                session.rollback()
+                conflict = isinstance(exc, IntegrityError) or getattr(exc.orig, "sqlstate", None) in RETRYABLE
+                if not conflict or attempt == 2:
+                    raise
+                log.info("%s met a concurrent request (%s): trying again", unit.__name__, type(exc.orig).__name__)
+        raise AssertionError("unreachable")
+
+    return run
+
+
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction may simply run again.
+RETRYABLE = {"40P01", "40001"}
+
+
+@retried_on_conflict
 def open_activity(session: Session, catalog: Catalog, user_id: int, module: Module,
                   activity: Activity) -> rules.ModuleStatus | None:
     """Opening a page marks it done; opening an exercise only records that it was seen."""
@@ -189,6 +221,7 @@ def open_activity(session: Session, catalog: Catalog, user_id: int, module: Modu
     return status
 
 
+@retried_on_conflict
 def save_draft(session: Session, user_id: int, module: Module, activity: Activity, answer: dict[str, Any]) -> None:
     """Keep the answer as it is being written; closing the browser loses nothing."""
     state = _state(session, user_id, module, activity)
@@ -206,13 +239,14 @@ class SubmitOutcome:
     module_status: rules.ModuleStatus
 
 
+@retried_on_conflict
 def submit_answer(session: Session, catalog: Catalog, user_id: int, module: Module, activity: Activity,
                   answer: dict[str, Any]) -> SubmitOutcome:
     """Score and store a submission and the new module status in one transaction.
 
     Raises AnswerError (after keeping the answer as a draft) when the answer is incomplete,
     AttemptsUsed when a quiz has no tries left, AlreadyGraded for a graded reflection."""
-    state = _state(session, user_id, module, activity)
+    state = _state(session, user_id, module, activity, lock=True)
     assert state is not None
     if activity.type == "quiz" and activity.max_attempts and state.attempts >= activity.max_attempts:
         raise AttemptsUsed(f"{activity.id}: {state.attempts} attempts used")
@@ -253,11 +287,21 @@ def submit_answer(session: Session, catalog: Catalog, user_id: int, module: Modu
     return SubmitOutcome(submission=submission, module_status=status)
 
 
-def grade_submission(session: Session, catalog: Catalog, submission: Submission, module: Module,
+@retried_on_conflict
+def grade_submission(session: Session, catalog: Catalog, submission_id: int, module: Module,
                      activity: Activity, *,
                      grader_id: int, points: Mapping[str, float], feedback: str) -> rules.ModuleStatus:
-    """The instructor's rubric points and written feedback for a reflection."""
+    """The instructor's rubric points and written feedback for a reflection still waiting for them.
+
+    Raises NotAwaitingGrading when it was graded or replaced in the meantime (a second click, the
+    learner's resubmission): only one grading counts."""
     fraction, given = scoring.grade_reflection(activity, dict(points))
+    submission = session.get_one(Submission, submission_id)
+    # The learner's row first, as submit_answer takes it; then the submission as it is now.
+    _state(session, submission.user_id, module, activity, lock=True)
+    session.refresh(submission)
+    if submission.status != "pending":
+        raise NotAwaitingGrading(f"submission {submission_id} is {submission.status}")
     submission.score = fraction
     submission.passed = True
     submission.status = "graded"

@@ -6,9 +6,12 @@ import csv
 import html
 import io
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import jwt
+import pytest
+import requests
 from sqlalchemy import select
 
 from lti_tool.dashboard import STATE_ORDER
@@ -307,3 +310,66 @@ def test_a_submission_id_past_what_the_column_holds_is_not_found(live):
         assert response.status_code == 404
         assert "Traceback" not in response.text
     assert teacher.get(board.url + f"grading/{2**31 - 1}").status_code == 404
+
+
+def test_a_double_click_on_grading_or_a_resubmission_meanwhile_grades_at_most_once(app, live, fresh_learner):
+    """Found on PostgreSQL: five clicks graded five times, and grading while the learner sent the
+    reflection again deadlocked (a 500 for one of them). The learner's activity row is now taken
+    first by both; the grading sees the submission as it is then."""
+    if live.backend != "services":
+        pytest.skip("row locks (SELECT … FOR UPDATE) need PostgreSQL; SQLite, the demo's, has none")
+    learner = live.agent()
+    home = learner.launch(fresh_learner, "stor-kursus", "rl-stor")
+    module = catalog(app).module("nyankomne")
+    work_through(learner, home.url, module)
+    reflection = next(a for a in module.activities if a.type == "reflection")
+    db.session.rollback()
+    pending = db.session.scalars(
+        select(Submission).join(User, User.id == Submission.user_id)
+        .where(User.sub == fresh_learner, Submission.activity_id == reflection.id)).one()
+    teacher = live.agent()
+    board = teacher.launch("hanne", "stor-kursus", "rl-stor")
+    form = teacher.get(board.url + f"grading/{pending.id}")
+    grading = {"csrf_token": csrf_of(form.text), "feedback": "Fint.",
+               **{f"points-{c.id}": str(c.points) for c in reflection.rubric}}
+    resubmit_page = learner.get(f"{home.url}m/{module.id}/a/{reflection.id}?retake=1")
+    resubmission = {"csrf_token": csrf_of(resubmit_page.text), **correct_answer(reflection)}
+
+    def click(_: int) -> int:
+        return requests.post(form.url, data=grading, cookies=teacher.http.cookies, timeout=30,
+                             allow_redirects=False).status_code
+
+    def resubmit() -> int:
+        return requests.post(resubmit_page.url.split("?")[0], data=resubmission, timeout=30,
+                             allow_redirects=False).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        clicks = [pool.submit(click, n) for n in range(5)]
+        sent_again = pool.submit(resubmit)
+        statuses = [c.result() for c in clicks]
+
+    assert sent_again.result() == 302
+    assert 500 not in statuses and statuses.count(302) <= 1 and set(statuses) <= {302, 409}
+    db.session.rollback()
+    rows = db.session.scalars(select(Submission).where(Submission.user_id == pending.user_id,
+                                                       Submission.activity_id == reflection.id)).all()
+    assert sum(r.status == "graded" for r in rows) == statuses.count(302)
+    assert all(r.graded_at is None for r in rows if r.status != "graded")
+
+
+def test_opening_a_new_activity_in_several_tabs_at_once(app, live, fresh_learner):
+    """Found on PostgreSQL: seven of eight simultaneous first openings were 500s (the activity
+    row another request had just inserted)."""
+    learner = live.agent()
+    home = learner.launch(fresh_learner, "stor-kursus", "rl-stor")
+    module = catalog(app).module("nyankomne")
+    urls = [f"{home.url}m/{module.id}/a/{a.id}" for a in module.activities[:3]] * 3
+
+    with ThreadPoolExecutor(9) as pool:
+        statuses = list(pool.map(lambda url: requests.get(url, timeout=30).status_code, urls))
+
+    assert statuses == [200] * 9
+    db.session.rollback()
+    opened = db.session.scalars(select(ActivityState.activity_id).join(User, User.id == ActivityState.user_id)
+                                .where(User.sub == fresh_learner)).all()
+    assert sorted(opened) == sorted(a.id for a in module.activities[:3])

@@ -29,12 +29,12 @@ def launch_id(url: str) -> str:
 def grade_pending(app, user_id: int, module, fraction: float = 1.0, feedback: str = "Fin analyse.") -> None:
     """What the instructor's grading does, through the same service."""
     db.session.rollback()  # see what the live server committed meanwhile
-    for sub in db.session.scalars(select(Submission).where(Submission.user_id == user_id,
-                                                          Submission.module_id == module.id,
-                                                          Submission.status == "pending")):
+    for sub in list(db.session.scalars(select(Submission).where(Submission.user_id == user_id,
+                                                               Submission.module_id == module.id,
+                                                               Submission.status == "pending"))):
         activity = module.activity(sub.activity_id)
         points = {c.id: c.points * fraction for c in activity.rubric}
-        service.grade_submission(db.session, catalog(app), sub, module, activity, grader_id=user_id,
+        service.grade_submission(db.session, catalog(app), sub.id, module, activity, grader_id=user_id,
                                  points=points, feedback=feedback)
 
 
