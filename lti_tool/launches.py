@@ -409,13 +409,21 @@ def accept_launch(
     launch = validator.validate(data)
     if not launch.bound_by_cookie:
         return PendingStorageCheck.park(store, launch, str(data.state))
-    try:
-        return record_launch(session, store, launch, int(settings["LAUNCH_LIFETIME"]), catalog)
-    except IntegrityError:
-        # Two first launches of one course (or one learner) at once: the other inserted the row
-        # between our read and our insert. Read again; the launch itself was already validated.
-        session.rollback()
-        return record_launch(session, store, launch, int(settings["LAUNCH_LIFETIME"]), catalog)
+    for attempt in range(RECORD_ATTEMPTS):
+        try:
+            return record_launch(session, store, launch, int(settings["LAUNCH_LIFETIME"]), catalog)
+        except IntegrityError:
+            # First launches of one course (or one learner) at once: another inserted a row
+            # between our read and our insert. Read again; the launch itself was already
+            # validated. A class launching a new link can collide on the user, then the course,
+            # then the link: one try for each.
+            session.rollback()
+            if attempt == RECORD_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+RECORD_ATTEMPTS = 4
 
 
 def start_login(

@@ -200,6 +200,29 @@ def test_concurrent_identical_posts_accept_exactly_one(app, agent):
     assert all(s == 400 for s in statuses if s != 200)
 
 
+def test_a_class_launching_a_new_course_at_once_is_let_in(app, live):
+    """Found on PostgreSQL: first launches into a new course collided on the user, then the course,
+    then the link, and one retry was not enough (9 of 30 were 500s)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    course = "class-" + uuid.uuid4().hex[:8]
+    pairs = [(user, link) for user in ("a", "b", "c") for link in ("l1", "l2")] * 2
+    steps = []
+    for user, link in pairs:  # logins first, one browser each, so the launches meet at the database
+        browser = live.agent()
+        step = demo_login(browser)
+        body = demo_claims(app, step.nonce)
+        body.update(sub=f"{course}-{user}")
+        body[claims.CONTEXT]["id"] = course
+        body[claims.RESOURCE_LINK]["id"] = f"{course}-{link}"
+        steps.append((browser, demo_sign(app, body), step.state))
+
+    with ThreadPoolExecutor(max_workers=len(steps)) as pool:
+        statuses = list(pool.map(lambda s: s[0].post_launch(s[1], s[2]).status_code, steps))
+
+    assert statuses == [200] * len(steps)
+
+
 def test_missing_state_is_refused(app, agent):
     step = demo_login(agent)
     response = agent.post("/lti/launch", {"id_token": demo_sign(app, demo_claims(app, step.nonce))},
