@@ -11,7 +11,7 @@ from lti_tool.extensions import csrf, db
 from lti_tool.lti.roles import Role, effective_role
 from lti_tool.overview import launch_overview
 from lti_tool.progress import service
-from lti_tool.progress.scoring import AnswerError
+from lti_tool.progress.scoring import AnswerError, AnswerTooLong
 from lti_tool.runtime import runtime
 
 bp = Blueprint("learner", __name__, url_prefix="/c/<launch_id>")
@@ -84,14 +84,12 @@ def submit(module_id: str, activity_id: str) -> Response:
     if exercise is None or not exercise.is_exercise:
         abort(404)
     target = {"launch_id": g.launch.id, "module_id": module_id, "activity_id": activity_id}
-    if learning.answer_too_long(exercise, request.form):
-        # Not submitted cut short: what fits is kept as a draft, and the page says so.
-        service.save_draft(db.session(), g.launch.user_id, found, exercise,
-                           learning.answer_from_form(exercise, request.form))
-        return redirect(url_for("learner.activity", retake=1, error="too_long", **target) + "#exercise")
     try:
         service.submit_answer(db.session(), catalog, g.launch.user_id, found, exercise,
-                              learning.answer_from_form(exercise, request.form))
+                              learning.answer_from_form(exercise, request.form),
+                              too_long=learning.answer_too_long(exercise, request.form))
+    except AnswerTooLong:
+        return redirect(url_for("learner.activity", retake=1, error="too_long", **target) + "#exercise")
     except AnswerError:
         return redirect(url_for("learner.activity", retake=1, error="incomplete", **target) + "#exercise")
     except (service.AttemptsUsed, service.AlreadyGraded) as exc:

@@ -196,12 +196,17 @@ REFLECTION_MAX_CHARS = 20000
 PROMPT_MAX_CHARS = 4000
 
 
+def _text_of(form: Any, field: str) -> str:
+    # Browsers send a text area's line breaks as CRLF, and count each as one character (maxlength).
+    return str(form.get(field, "")).replace("\r\n", "\n")
+
+
 def answer_too_long(activity: Activity, form: Any) -> bool:
     """Whether a text is over its limit: such an answer is not submitted cut short, the learner is told."""
     if activity.type == "reflection":
-        return len(str(form.get("text", ""))) > REFLECTION_MAX_CHARS
+        return len(_text_of(form, "text")) > REFLECTION_MAX_CHARS
     if activity.type == "action_plan":
-        return any(len(str(form.get(f"prompt-{p.id}", ""))) > PROMPT_MAX_CHARS for p in activity.prompts)
+        return any(len(_text_of(form, f"prompt-{p.id}")) > PROMPT_MAX_CHARS for p in activity.prompts)
     return False
 
 
@@ -213,9 +218,9 @@ def answer_from_form(activity: Activity, form: Any) -> dict[str, Any]:
     if activity.type == "matching":
         return {p.id: form.get(f"p-{p.id}") for p in activity.pairs if form.get(f"p-{p.id}")}
     if activity.type == "reflection":
-        return {"text": str(form.get("text", ""))[:REFLECTION_MAX_CHARS]}
+        return {"text": _text_of(form, "text")[:REFLECTION_MAX_CHARS]}
     if activity.type == "action_plan":
-        return {p.id: str(form.get(f"prompt-{p.id}", ""))[:PROMPT_MAX_CHARS] for p in activity.prompts}
+        return {p.id: _text_of(form, f"prompt-{p.id}")[:PROMPT_MAX_CHARS] for p in activity.prompts}
     return {}
 
 

@@ -15,6 +15,10 @@ class AnswerError(ValueError):
     """The answer is incomplete or malformed; the message is shown to the learner."""
 
 
+class AnswerTooLong(AnswerError):
+    """A text is longer than the exercise keeps: not submitted cut short, the learner is told."""
+
+
 @dataclass(frozen=True)
 class Scored:
     # Fraction of the exercise's points (0–1), or None when an instructor will score it.

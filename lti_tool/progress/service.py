@@ -241,11 +241,12 @@ class SubmitOutcome:
 
 @retried_on_conflict
 def submit_answer(session: Session, catalog: Catalog, user_id: int, module: Module, activity: Activity,
-                  answer: dict[str, Any]) -> SubmitOutcome:
+                  answer: dict[str, Any], *, too_long: bool = False) -> SubmitOutcome:
     """Score and store a submission and the new module status in one transaction.
 
-    Raises AnswerError (after keeping the answer as a draft) when the answer is incomplete,
-    AttemptsUsed when a quiz has no tries left, AlreadyGraded for a graded reflection."""
+    Raises AnswerError (after keeping the answer as a draft) when the answer is incomplete, or
+    AnswerTooLong when a text was cut to fit (`too_long`); AttemptsUsed when a quiz has no tries
+    left, AlreadyGraded for a graded reflection (both before any draft is kept)."""
     state = _state(session, user_id, module, activity, lock=True)
     assert state is not None
     if activity.type == "quiz" and activity.max_attempts and state.attempts >= activity.max_attempts:
@@ -253,6 +254,8 @@ def submit_answer(session: Session, catalog: Catalog, user_id: int, module: Modu
     if activity.type == "reflection" and state.status == "graded":
         raise AlreadyGraded(f"{activity.id} already graded")
     try:
+        if too_long:
+            raise scoring.AnswerTooLong(activity.id)
         scored = scoring.score_answer(activity, answer)
     except AnswerError:
         state.draft = answer

@@ -154,6 +154,10 @@ def test_an_answer_over_the_length_limit_is_not_submitted_cut_short(app, agent, 
     assert not db.session.scalars(select(Submission).where(
         Submission.activity_id == reflection.id, Submission.id > last_before)).all()
 
+    # Line breaks count once, as the browser's maxlength counts them, though they travel as CRLF.
+    lines = "linje\r\n" * (learning.REFLECTION_MAX_CHARS // 6)  # 20,000 characters, 23,331 as sent
+    assert "error=too_long" not in submit(agent, home.url, module, reflection, {"text": lines}).url
+
 
 def test_autosave_keeps_answers_across_reload(app, agent, fresh_learner):
     home = agent.launch(fresh_learner, "stor-kursus", "rl-stor-programme")
