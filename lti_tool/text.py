@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# The service URLs the tool stores (grade_targets.lineitem_url and lineitems_url) fit in this.
+MAX_SERVICE_URL = 1024
+
 
 def storable_text(value: str) -> bool:
     """Text PostgreSQL can store and a page can carry: no NUL character (text columns refuse it)

@@ -49,7 +49,7 @@ from lti_tool.lti.platform_keys import PlatformKeys
 from lti_tool.lti.roles import Role, effective_role
 from lti_tool.lti.toolconf import DatabaseToolConf, DeploymentSnapshot, PlatformSnapshot
 from lti_tool.store import KeyValueStore
-from lti_tool.text import storable_text
+from lti_tool.text import MAX_SERVICE_URL, storable_text
 from lti_tool.tokens import same_token
 
 log = logging.getLogger(__name__)
@@ -92,9 +92,6 @@ def unverified_locale(id_token: str | None) -> str | None:
     except (AttributeError, TypeError, ValueError, RecursionError):
         return None
 
-
-# The service URLs the tool stores (grade_targets.lineitem_url and lineitems_url) fit in this.
-MAX_SERVICE_URL = 1024
 
 # Fields of the service claims the tool relies on, and their shapes (AGS §3.1, NRPS §3.6, DL §4.4.1).
 SHAPED_FIELDS = (

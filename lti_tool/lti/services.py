@@ -23,6 +23,7 @@ import requests
 from lti_tool.lti import claims
 from lti_tool.lti.keys import SigningKey
 from lti_tool.store import KeyValueStore
+from lti_tool.text import MAX_SERVICE_URL, storable_text
 
 TOKEN_MARGIN = 60  # seconds before expiry when a cached token is no longer used
 stats = {"token_fetches": 0, "token_hits": 0}
@@ -215,7 +216,7 @@ def find_line_item(client: ServiceClient, lineitems_url: str, *, resource_id: st
             # As text: some platforms give ids as numbers.
             if (isinstance(item, dict) and item.get("id") and str(item.get("resourceId")) == resource_id
                     and str(item.get("resourceLinkId")) == resource_link_id):
-                return str(item["id"])
+                return _line_item_url(item["id"])
         url = _next_page(url, response, lineitems_url, "the line item container")
         params = None  # the next page's URL carries its own query
     if url is not None:
@@ -239,7 +240,15 @@ def find_or_create_line_item(client: ServiceClient, lineitems_url: str, *, resou
     item = _json_of(created, "creating a line item")
     if not isinstance(item, dict) or not item.get("id"):
         raise ServiceError("creating a line item: the answer has no id", retry=True)
-    return str(item["id"])
+    return _line_item_url(item["id"])
+
+
+def _line_item_url(value: Any) -> str:
+    """A line item's id (its URL), as the grade column stores it (grade_targets.lineitem_url)."""
+    url = str(value)
+    if len(url) > MAX_SERVICE_URL or not storable_text(url):
+        raise ServiceError(f"the LMS gave a line item id that cannot be stored: {url[:100]!r}", retry=False)
+    return url
 
 
 def post_score(client: ServiceClient, lineitem_url: str, body: dict[str, Any]) -> requests.Response:

@@ -212,3 +212,13 @@ def test_a_token_answer_that_cannot_be_used_is_a_service_error(tmp_path, answer)
     with pytest.raises(services.ServiceError) as refused:
         tokens.token(AUTH, ("s",))
     assert refused.value.retry
+
+
+@pytest.mark.parametrize("item_id", ["https://lms.example/li/" + "9" * 1100, "https://lms.example/li/\x00"],
+                         ids=["longer-than-its-column", "nul"])
+def test_a_line_item_id_the_grade_column_cannot_store_is_refused_for_good(item_id):
+    """It failed the worker's commit on PostgreSQL, round after round."""
+    answer = json.dumps([{"id": item_id, "resourceId": "r", "resourceLinkId": "l"}]).encode()
+    with pytest.raises(services.ServiceError) as refused:
+        services.find_line_item(_Raw(answer), "https://lms.example/li", resource_id="r", resource_link_id="l")
+    assert not refused.value.retry
