@@ -57,10 +57,16 @@ def set_locale(locale: str | None) -> None:
     g.locale = interface_language(locale) if locale else None
 
 
+def launch_id_in_path(path: str) -> str | None:
+    """The launch id of a /c/<launch_id>/… address, whether or not a route matched the rest."""
+    parts = path.split("/", 3)
+    return parts[2] if len(parts) > 2 and parts[1] == "c" and parts[2] else None
+
+
 def logged_path() -> str:
     """The request's path for the logs, its launch id masked: the id stands in for a session."""
     path = str(request.path)
-    launch_id = (request.view_args or {}).get("launch_id")
+    launch_id = (request.view_args or {}).get("launch_id") or launch_id_in_path(path)
     return path.replace(launch_id, "…") if isinstance(launch_id, str) and launch_id else path
 
 
@@ -278,6 +284,16 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> tuple[Any, int]:
+        launch_id = launch_id_in_path(request.path)
+        if g.get("locale") is None and launch_id and len(launch_id) <= 64:
+            # An address under a launch that no route matched: the page speaks the launch's language.
+            from lti_tool.extensions import db
+            from lti_tool.models import LaunchRecord
+
+            try:
+                set_locale(db.session.scalar(select(LaunchRecord.locale).where(LaunchRecord.id == launch_id)))
+            except Exception:  # noqa: BLE001 - the language of an error page is not worth a second error
+                db.session.rollback()
         kind = _HTTP_ERRORS.get(error.code or 400, errors.ToolError)
         tool_error = kind(str(error.description), reason=f"http_{error.code}")
         tool_error.status = error.code or 400

@@ -265,6 +265,23 @@ def test_a_broken_return_url_leaves_the_launch_and_its_pages_working(app, agent,
     assert "frame-ancestors" in again.headers["Content-Security-Policy"]
 
 
+def test_an_unknown_address_under_a_launch_speaks_its_language_and_logs_no_launch_id(app, agent, caplog):
+    """A routing 404 or 405 never looked the launch up: the page was in the browser's language
+    and the log line carried the launch id, which the logs otherwise mask."""
+    response = crafted_launch(app, agent, lambda b: b[claims.LAUNCH_PRESENTATION].update(locale="sv-SE"))
+    home = response.headers["Content-Location"]
+    launch_id = home.rstrip("/").rsplit("/", 1)[-1]
+
+    with caplog.at_level(logging.WARNING, logger="lti_tool"):
+        missing = agent.get(home + "finns-inte", headers={"Accept-Language": "da"})
+        wrong_method = agent.http.put(agent.url(home), timeout=30, headers={"Accept-Language": "da"})
+
+    for page, status in ((missing, 404), (wrong_method, 405)):
+        assert page.status_code == status
+        assert '<html lang="sv">' in page.text
+    assert not [r for r in caplog.records if launch_id in r.getMessage()]
+
+
 def test_error_page_speaks_the_launch_locale(app, agent):
     def swedish_and_expired(body):
         body[claims.LAUNCH_PRESENTATION]["locale"] = "sv-SE"
