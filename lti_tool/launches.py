@@ -139,9 +139,9 @@ def _upsert_resource_link(
     # then. So an unchanged launch writes nothing here, and the known-launch shortcut (which
     # skips this) and the full path give every learner the same placement.
     rebind = link.id is None or link.custom != custom or not link.programme_id
-    if list(link.custom or {}) != list(custom):  # also a new key order: the shortcut compares the text
+    if link.custom != custom or list(link.custom or {}) != list(custom):
         link.custom = custom
-        flag_modified(link, "custom")
+        flag_modified(link, "custom")  # also for a new key order alone: the shortcut compares the text
     if rebind and catalog is not None:
         bind_from_custom(link, catalog)
     return link
