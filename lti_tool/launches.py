@@ -198,7 +198,7 @@ def complete_storage_check(session: Session, store: KeyValueStore, pending_id: s
     if not same_token(str(value), str(parked["state"])):
         raise StateMismatch("platform storage did not hold this launch's state", reason="storage_state_mismatch")
     launch = Launch(claims=parked["claims"], platform_id=parked["platform_id"], deployment_pk=parked["deployment_pk"])
-    return record_launch(session, store, launch, lifetime, catalog)
+    return record_launch_retrying(session, store, launch, lifetime, catalog)
 
 
 # Performance: a returning learner, through the same link, with the same name, course, custom
@@ -409,9 +409,18 @@ def accept_launch(
     launch = validator.validate(data)
     if not launch.bound_by_cookie:
         return PendingStorageCheck.park(store, launch, str(data.state))
+    return record_launch_retrying(session, store, launch, int(settings["LAUNCH_LIFETIME"]), catalog)
+
+
+RECORD_ATTEMPTS = 4
+
+
+def record_launch_retrying(session: Session, store: KeyValueStore, launch: Launch, lifetime: int,
+                           catalog: Catalog | None) -> RecordedLaunch:
+    """record_launch, tried again when concurrent first launches inserted a row first."""
     for attempt in range(RECORD_ATTEMPTS):
         try:
-            return record_launch(session, store, launch, int(settings["LAUNCH_LIFETIME"]), catalog)
+            return record_launch(session, store, launch, lifetime, catalog)
         except IntegrityError:
             # First launches of one course (or one learner) at once: another inserted a row
             # between our read and our insert. Read again; the launch itself was already
@@ -421,9 +430,6 @@ def accept_launch(
             if attempt == RECORD_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
-
-
-RECORD_ATTEMPTS = 4
 
 
 def start_login(

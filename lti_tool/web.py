@@ -67,7 +67,10 @@ def logged_path() -> str:
     """The request's path for the logs, its launch id masked: the id stands in for a session."""
     path = str(request.path)
     launch_id = (request.view_args or {}).get("launch_id") or launch_id_in_path(path)
-    return path.replace(launch_id, "…") if isinstance(launch_id, str) and launch_id else path
+    prefix = f"/c/{launch_id}"
+    if isinstance(launch_id, str) and launch_id and (path == prefix or path.startswith(prefix + "/")):
+        return "/c/…" + path[len(prefix):]  # the segment only: a short id may occur elsewhere in the path
+    return path
 
 
 def wants_json() -> bool:

@@ -120,6 +120,10 @@ def _is_plain_json(value: Any, depth: int = 0) -> bool:
     return True
 
 
+# The service URLs stored in columns of their own (grade_targets); the others live in the claims' JSON.
+STORED_URLS = ("lineitem", "lineitems")
+
+
 def malformed_claim(body: dict[str, Any]) -> str | None:
     """What is wrong with the shape of a signed token's claims, or None.
 
@@ -136,7 +140,7 @@ def malformed_claim(body: dict[str, Any]) -> str | None:
         value = body.get(claim, {}).get(key)
         if value is not None and not _has_shape(value, kind):
             return f"{claim} {key} is not {kind}"
-        if kind == "text" and isinstance(value, str) and len(value) > MAX_SERVICE_URL:
+        if key in STORED_URLS and isinstance(value, str) and len(value) > MAX_SERVICE_URL:
             return f"{claim} {key} is longer than {MAX_SERVICE_URL} characters"
     identifiers = (("sub", body.get("sub")), ("context.id", body.get(claims.CONTEXT, {}).get("id")),
                    ("resource_link.id", body.get(claims.RESOURCE_LINK, {}).get("id")))

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from lti_tool.content.model import Activity, Catalog, Module, Programme
 from lti_tool.errors import NotAwaitingGrading, ToolError
-from lti_tool.models import ActivityState, Certificate, ModuleProgress, ResourceLink, Submission, utcnow
+from lti_tool.models import ActivityState, Certificate, ModuleProgress, ResourceLink, Submission, User, utcnow
 from lti_tool.progress import rules, scoring
 from lti_tool.progress.scoring import AnswerError
 
@@ -152,6 +152,13 @@ def _state(session: Session, user_id: int, module: Module, activity: Activity, *
     return state
 
 
+def _lock_learner(session: Session, user_id: int) -> None:
+    """Take the learner's row before reading their progress: two requests of one learner (two
+    tabs, a grading meanwhile) then run one after the other, and the second computes the module's
+    status with the first one's work in it. Launches update the same row first, so the order holds."""
+    session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
+
+
 def recompute(session: Session, user_id: int, module: Module) -> rules.ModuleStatus:
     """Compute the module's status from the stored states and store it (no commit)."""
     session.flush()
@@ -181,7 +188,8 @@ def recompute(session: Session, user_id: int, module: Module) -> rules.ModuleSta
 def retried_on_conflict(unit: Callable[..., T]) -> Callable[..., T]:
     """Run a unit of work (it commits) once more when a concurrent request got in its way: a row
     the other inserted first (two tabs opening the same new activity), or a deadlock PostgreSQL
-    broke by aborting this one. The next try starts from a clean session and sees the other's rows."""
+    broke by aborting this one. The next try starts from a clean session and sees the other's rows.
+    The rollback drops any uncommitted work of the caller: call these with none (the views do)."""
 
     @functools.wraps(unit)
     def run(session: Session, *args: Any, **kwargs: Any) -> T:
@@ -207,6 +215,7 @@ RETRYABLE = {"40P01", "40001"}
 def open_activity(session: Session, catalog: Catalog, user_id: int, module: Module,
                   activity: Activity) -> rules.ModuleStatus | None:
     """Opening a page marks it done; opening an exercise only records that it was seen."""
+    _lock_learner(session, user_id)
     state = _state(session, user_id, module, activity, create=False)
     if state is not None:
         return None
@@ -224,6 +233,7 @@ def open_activity(session: Session, catalog: Catalog, user_id: int, module: Modu
 @retried_on_conflict
 def save_draft(session: Session, user_id: int, module: Module, activity: Activity, answer: dict[str, Any]) -> None:
     """Keep the answer as it is being written; closing the browser loses nothing."""
+    _lock_learner(session, user_id)  # after a submission racing it, not before: it must see the attempt
     state = _state(session, user_id, module, activity)
     assert state is not None
     state.draft = answer
@@ -247,6 +257,7 @@ def submit_answer(session: Session, catalog: Catalog, user_id: int, module: Modu
     Raises AnswerError (after keeping the answer as a draft) when the answer is incomplete, or
     AnswerTooLong when a text was cut to fit (`too_long`); AttemptsUsed when a quiz has no tries
     left, AlreadyGraded for a graded reflection (both before any draft is kept)."""
+    _lock_learner(session, user_id)
     state = _state(session, user_id, module, activity, lock=True)
     assert state is not None
     if activity.type == "quiz" and activity.max_attempts and state.attempts >= activity.max_attempts:
@@ -300,7 +311,8 @@ def grade_submission(session: Session, catalog: Catalog, submission_id: int, mod
     learner's resubmission): only one grading counts."""
     fraction, given = scoring.grade_reflection(activity, dict(points))
     submission = session.get_one(Submission, submission_id)
-    # The learner's row first, as submit_answer takes it; then the submission as it is now.
+    # The learner's rows first, as submit_answer takes them; then the submission as it is now.
+    _lock_learner(session, submission.user_id)
     _state(session, submission.user_id, module, activity, lock=True)
     session.refresh(submission)
     if submission.status != "pending":

@@ -20,6 +20,7 @@ from lti_tool.demo_lms.models import DemoLineItem, DemoResourceLink, DemoScore
 from lti_tool.extensions import db
 from lti_tool.lti import claims
 from lti_tool.models import ActivityState, ModuleProgress, Submission, User
+from lti_tool.progress import rules, service
 from tests.integration.test_grades import deliver_all
 from tests.integration.test_learning import catalog
 from tests.support.agent import autosubmit_form, text_of
@@ -373,3 +374,9 @@ def test_opening_a_new_activity_in_several_tabs_at_once(app, live, fresh_learner
     opened = db.session.scalars(select(ActivityState.activity_id).join(User, User.id == ActivityState.user_id)
                                 .where(User.sub == fresh_learner)).all()
     assert sorted(opened) == sorted(a.id for a in module.activities[:3])
+    # The stored progress counts every page opened, though the openings ran at the same time.
+    user_id = db.session.scalars(select(User.id).where(User.sub == fresh_learner)).one()
+    stored = db.session.scalars(select(ModuleProgress).where(ModuleProgress.user_id == user_id,
+                                                             ModuleProgress.module_id == module.id)).one()
+    assert stored.done_count == rules.module_status(module, service.activity_records(db.session, user_id,
+                                                                                     module)).done

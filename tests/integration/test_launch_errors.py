@@ -282,6 +282,19 @@ def test_an_unknown_address_under_a_launch_speaks_its_language_and_logs_no_launc
     assert not [r for r in caplog.records if launch_id in r.getMessage()]
 
 
+def test_a_long_return_url_is_kept_only_service_urls_with_columns_are_limited(app, agent):
+    long_return = "https://lms.example/course/view.php?" + "x" * 1100  # lives in the claims' JSON
+    response = crafted_launch(app, agent, lambda b: b[claims.LAUNCH_PRESENTATION].update(return_url=long_return))
+    assert response.status_code == 200
+
+
+def test_logs_mask_only_the_launch_id_segment(app):
+    from lti_tool.web import logged_path
+
+    with app.test_request_context("/c/a/instructor/grading/1"):
+        assert logged_path() == "/c/…/instructor/grading/1"
+
+
 def test_error_page_speaks_the_launch_locale(app, agent):
     def swedish_and_expired(body):
         body[claims.LAUNCH_PRESENTATION]["locale"] = "sv-SE"
