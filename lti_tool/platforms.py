@@ -23,6 +23,7 @@ from lti_tool.models import (
     ResourceLink,
     ScoreMessage,
 )
+from lti_tool.text import parsed_url
 
 
 class PlatformError(ValueError):
@@ -37,19 +38,9 @@ URL_MAX_LENGTH = 1024
 ID_MAX_LENGTH = 255
 
 
-def _host_of(url: str) -> str:
-    try:
-        return urlparse(url).netloc
-    except ValueError:  # a broken IPv6 literal
-        return ""
-
-
 def _check_url(name: str, url: str) -> None:
-    try:
-        parsed = urlparse(url)
-    except ValueError as exc:  # a broken IPv6 literal
-        raise PlatformError(f"{name} must be an http(s) URL, got {url!r}") from exc
-    if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+    parsed = parsed_url(url)
+    if parsed is None or parsed.scheme not in {"http", "https"} or not parsed.netloc:
         raise PlatformError(f"{name} must be an http(s) URL, got {url!r}")
     if len(url) > URL_MAX_LENGTH:  # the column's size: PostgreSQL refuses a longer one (a 500)
         raise PlatformError(f"{name} is longer than {URL_MAX_LENGTH} characters")
@@ -103,7 +94,8 @@ def add_platform(
     platform.key_set_url = key_set_url
     # Re-adding a platform to add deployments must not clear an audience set earlier.
     platform.auth_audience = auth_audience or platform.auth_audience
-    platform.name = (name or platform.name or _host_of(issuer) or issuer)[:ID_MAX_LENGTH]
+    issuer_parts = parsed_url(issuer)
+    platform.name = (name or platform.name or (issuer_parts.netloc if issuer_parts else "") or issuer)[:ID_MAX_LENGTH]
     known = {d.deployment_id for d in platform.deployments}
     for deployment_id in deployment_ids:
         if deployment_id and deployment_id not in known:

@@ -1,6 +1,8 @@
-"""Checks on text that comes from outside (claims, platforms' answers, forms)."""
+"""Checks on text that comes from outside (claims, platforms' answers, forms, content files)."""
 
 from __future__ import annotations
+
+from urllib.parse import SplitResult, urlsplit
 
 # The service URLs the tool stores (grade_targets.lineitem_url and lineitems_url) fit in this.
 MAX_SERVICE_URL = 1024
@@ -18,3 +20,12 @@ def storable_text(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def parsed_url(url: str) -> SplitResult | None:
+    """The parts of an address, or None for one urllib cannot parse (a broken IPv6 literal such
+    as "http://[x" raises ValueError): each caller decides what an unreadable address means."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None

@@ -8,7 +8,6 @@ import secrets
 import threading
 import time
 from typing import Any
-from urllib.parse import urlparse
 
 from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import get_translations
@@ -23,6 +22,7 @@ from lti_tool import errors
 from lti_tool.lti.launch import LANGUAGES, interface_language
 from lti_tool.lti.toolconf import when_platforms_change
 from lti_tool.metrics import LAUNCHES, REQUEST_SECONDS
+from lti_tool.text import parsed_url
 
 log = logging.getLogger("lti_tool.web")
 access_log = logging.getLogger("lti_tool.access")
@@ -136,11 +136,10 @@ when_platforms_change(frame_ancestors.reset)
 
 
 def _origin(url: str | None) -> str | None:
-    try:
-        parsed = urlparse(url or "")
-    except ValueError:  # a broken IPv6 literal in a launch's return_url: no origin to allow
+    parsed = parsed_url(url or "")  # None: an address urllib cannot parse allows no origin
+    if parsed is None or parsed.scheme not in {"http", "https"} or not parsed.netloc:
         return None
-    return f"{parsed.scheme}://{parsed.netloc}" if parsed.scheme in {"http", "https"} and parsed.netloc else None
+    return f"{parsed.scheme}://{parsed.netloc}"
 
 
 def _frame_ancestors() -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import posixpath
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 import nh3
 from markdown_it import MarkdownIt
+
+from lti_tool.text import parsed_url
 
 _markdown = MarkdownIt("commonmark", {"html": False, "typographer": True}).enable(["table", "strikethrough"])
 
@@ -25,9 +27,8 @@ ALLOWED_ATTRIBUTES = {
 
 def _rewrite_media(url: str, media_base: str) -> str:
     """Relative links inside a pack point at the tool's media route; others stay as they are."""
-    try:
-        parsed = urlparse(url)
-    except ValueError:  # a broken address in a content file links nowhere, rather than break the page
+    parsed = parsed_url(url)
+    if parsed is None:  # a broken address in a content file links nowhere, rather than break the page
         return "#"
     if parsed.scheme or parsed.netloc or url.startswith(("#", "/")):
         return url

@@ -23,7 +23,7 @@ import requests
 from lti_tool.lti import claims
 from lti_tool.lti.keys import SigningKey
 from lti_tool.store import KeyValueStore
-from lti_tool.text import MAX_SERVICE_URL, storable_text
+from lti_tool.text import MAX_SERVICE_URL, parsed_url, storable_text
 
 TOKEN_MARGIN = 60  # seconds before expiry when a cached token is no longer used
 stats = {"token_fetches": 0, "token_hits": 0}
@@ -129,7 +129,7 @@ class TokenClient:
         if not (token.isascii() and token.isprintable()):  # it goes into an HTTP header as it is
             raise ServiceError("token endpoint sent an access_token that is not printable ASCII", retry=True)
         expires_at = time.time() + lifetime
-        self._store.set(key, {"access_token": token, "expires_at": expires_at}, max(lifetime, 1))
+        self._store.set(key, {"access_token": token, "expires_at": expires_at}, lifetime)
         self._held[key] = (token, expires_at)
         return token
 
@@ -163,10 +163,9 @@ class ServiceClient:
 
 def scores_url(lineitem_url: str) -> str:
     """AGS §3.4: the score service is the line item URL with /scores appended to its path."""
-    try:
-        parts = urlsplit(lineitem_url)
-    except ValueError as exc:  # the platform's line item URL is broken: resending will not mend it
-        raise ServiceError(f"line item URL {lineitem_url!r} is not a URL", retry=False) from exc
+    parts = parsed_url(lineitem_url)
+    if parts is None:  # the platform's line item URL is broken: resending will not mend it
+        raise ServiceError(f"line item URL {lineitem_url!r} is not a URL", retry=False)
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + "/scores", parts.query, parts.fragment))
 
 
@@ -186,7 +185,7 @@ def _next_page(url: str, response: requests.Response, first_url: str, what: str)
     try:
         following = urljoin(url, str(match.group(1)))
         same_origin = urlsplit(following)[:2] == urlsplit(first_url)[:2]
-    except ValueError as exc:
+    except ValueError as exc:  # an address urllib cannot parse
         raise ServiceError(f"{what}'s next page is not a URL", retry=False) from exc
     if not same_origin:
         raise ServiceError(f"{what}'s next page {following} is on another host", retry=False)
