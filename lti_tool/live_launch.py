@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from lti_tool.errors import SessionExpired
@@ -77,6 +78,18 @@ _FIND = (
     .where(_LAUNCHES.c.id == bindparam("launch_id"))
 )
 _EXTEND = update(_LAUNCHES).where(_LAUNCHES.c.id == bindparam("launch_id")).values(expires_at=bindparam("until"))
+
+
+def launch_locale(session: Session, launch_id: str) -> str | None:
+    """The language of a launch, for a page that did not look the launch up (an unknown address
+    under it); None when there is no such launch, or it cannot be read just now."""
+    if not launch_id or len(launch_id) > 64:
+        return None
+    try:
+        return session.scalar(select(_LAUNCHES.c.locale).where(_LAUNCHES.c.id == launch_id))
+    except SQLAlchemyError:  # the language of an error page is not worth a second error
+        session.rollback()
+        return None
 
 
 def find_launch(session: Session, launch_id: str, lifetime: int) -> LiveLaunch:

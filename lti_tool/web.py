@@ -287,15 +287,12 @@ def install(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> tuple[Any, int]:
         launch_id = launch_id_in_path(request.path)
-        if g.get("locale") is None and launch_id and len(launch_id) <= 64:
+        if g.get("locale") is None and launch_id:
             # An address under a launch that no route matched: the page speaks the launch's language.
             from lti_tool.extensions import db
-            from lti_tool.models import LaunchRecord
+            from lti_tool.live_launch import launch_locale
 
-            try:
-                set_locale(db.session.scalar(select(LaunchRecord.locale).where(LaunchRecord.id == launch_id)))
-            except Exception:  # noqa: BLE001 - the language of an error page is not worth a second error
-                db.session.rollback()
+            set_locale(launch_locale(db.session(), launch_id))
         kind = _HTTP_ERRORS.get(error.code or 400, errors.ToolError)
         tool_error = kind(str(error.description), reason=f"http_{error.code}")
         tool_error.status = error.code or 400
