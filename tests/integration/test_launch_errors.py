@@ -336,17 +336,13 @@ def test_refused_logins(app, agent, caplog, params, status, reason, error):
     assert any(reason in r.getMessage() for r in caplog.records)
 
 
-def test_a_raw_nul_byte_in_the_query_is_refused(agent):
-    import socket
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(agent.base_url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
-        sock.sendall(b"GET /lti/login?iss=http://x\x00y&login_hint=a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
-    assert answer.split(b" ", 2)[1] == b"400"
+def test_a_raw_nul_byte_in_the_query_is_refused(app):
+    """gunicorn and Werkzeug's server refuse such a request line themselves; the app must not rely
+    on the server in front of it (a 500 on PostgreSQL otherwise)."""
+    raw_query = {"QUERY_STRING": "iss=http://x\x00y&login_hint=a"}
+    response = app.test_client().get("/lti/login", environ_overrides=raw_query)
+    assert response.status_code == 400
+    assert "nul_in_request" in response.text
 
 
 @pytest.mark.parametrize("where", ["login", "launch-state", "page-path", "learner-form"])
