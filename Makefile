@@ -19,16 +19,18 @@ translations: $(VENV)/.installed
 
 install: $(VENV)/.installed translations
 
-# Serves the tool and the embedded demo LMS on SQLite at http://$(HOST):$(PORT)/demo-lms/
+# The tool on http://$(HOST):$(PORT) and the demo LMS on http://localhost:$(LMS_PORT): two sites, as a
+# real LMS and the tool are. Each side is set up by its own commands and keeps its own database.
+LMS_PORT ?= 5001
+DEMO_ENV := TOOL_BASE_URL=http://$(HOST):$(PORT) DEMO_LMS_URL=http://localhost:$(LMS_PORT) \
+            LMS_BASE_URL=http://localhost:$(LMS_PORT)
 demo: install
-	DEMO_LMS=1 TOOL_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask db upgrade
-	DEMO_LMS=1 TOOL_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask demo setup
-	$(BIN)/flask content check
-	@echo ""
-	@echo "  Integrationsløft with the demo LMS: open http://$(HOST):$(PORT)/demo-lms/"
-	@echo "  Operator console: http://$(HOST):$(PORT)/admin/ (operator@demo.example / demo-operator-password)"
-	@echo ""
-	DEMO_LMS=1 LOG_REQUESTS=0 TOOL_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask run --host $(HOST) --port $(PORT)
+	@$(DEMO_ENV) $(BIN)/flask db upgrade 2>&1 | grep -v '^INFO' || true
+	@$(DEMO_ENV) $(BIN)/flask keys ensure
+	@$(DEMO_ENV) $(BIN)/flask demo setup
+	@$(DEMO_ENV) $(BIN)/flask --app lti_tool.demo_lms.app:create_lms_app lms setup
+	@$(BIN)/flask content check
+	@$(DEMO_ENV) $(BIN)/python -m lti_tool.demo_lms.serve --host $(HOST) --port $(PORT) --lms-port $(LMS_PORT)
 
 # Lint and types first (seconds), then the suite: a style or type slip fails like a test.
 test: install browser-deps

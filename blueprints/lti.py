@@ -35,7 +35,7 @@ from lti_tool.lti.launch import LaunchInput, unverified_locale
 from lti_tool.lti.roles import Role, effective_role
 from lti_tool.metrics import LAUNCHES
 from lti_tool.runtime import runtime
-from lti_tool.web import set_locale
+from lti_tool.web import secure_context, set_locale
 
 bp = Blueprint("lti", __name__)
 
@@ -44,6 +44,9 @@ bp = Blueprint("lti", __name__)
 @csrf.exempt
 @limiter.limit("LIMIT_LTI")
 def login() -> BaseResponse:
+    # The handshake and its error pages (an unknown or pending platform included) hold no action:
+    # any page may frame them, or a platform not yet active shows "refused to connect" instead.
+    g.frame_anywhere = True
     params = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()}
     rt = runtime()
     login_redirect = start_login(
@@ -54,7 +57,6 @@ def login() -> BaseResponse:
         state_lifetime=current_app.config["LOGIN_STATE_LIFETIME"],
         platform_cache_seconds=current_app.config["PLATFORM_CACHE_SECONDS"],
     )
-    g.frame_anywhere = True  # handshake pages only; see web._frame_ancestors
     response: BaseResponse
     if login_redirect.storage_target and not params.get("lti_new_window"):
         # Platform storage: keep state and nonce in the platform's frame, then go on.
@@ -65,12 +67,14 @@ def login() -> BaseResponse:
         new_window = url_for("lti.login") + "?" + urlencode({**params, "lti_new_window": "1"})
         response = make_response(render_template("lti/cookie_check.html", login=login_redirect,
                                                   new_window_url=new_window))
-        response.set_cookie("lti_cookies", "1", max_age=60, secure=request.is_secure,
-                            samesite="None" if request.is_secure else "Lax", path="/lti/")
     else:
         # A GET redirect, not a POSTed form: Moodle 4.5's Lax session cookie needs top-level GET.
         response = redirect(login_redirect.url, code=302)
-    secure = request.is_secure
+    secure = secure_context()
+    if request.headers.get("Sec-Fetch-Dest") == "iframe" and not login_redirect.storage_target \
+            and not params.get("lti_new_window"):
+        response.set_cookie("lti_cookies", "1", max_age=60, secure=secure,  # read by cookie_check.js
+                            samesite="None" if secure else "Lax", partitioned=secure, path="/lti/")
     response.set_cookie(
         login_redirect.cookie_name,
         login_redirect.state,
@@ -90,6 +94,7 @@ def login() -> BaseResponse:
 def launch() -> BaseResponse:
     id_token = request.form.get("id_token")
     set_locale(unverified_locale(id_token))  # error pages speak the launch's language
+    g.frame_anywhere = True  # until the launch is valid: its error pages hold no action
     rt = runtime()
     record = accept_launch(
         db.session(),
@@ -100,8 +105,8 @@ def launch() -> BaseResponse:
         catalog=rt.catalog(),
     )
     if isinstance(record, PendingStorageCheck):
-        g.frame_anywhere = True
         return make_response(render_template("lti/storage_check.html", pending=record))
+    g.frame_anywhere = False  # the tool's own pages: the registered platforms only
     LAUNCHES.labels("accepted", "").inc()
     return _landing(record)
 
@@ -111,10 +116,12 @@ def launch() -> BaseResponse:
 @limiter.limit("LIMIT_LTI")
 def verify_storage() -> BaseResponse:
     """The page read the state back from platform storage: finish the parked launch."""
+    g.frame_anywhere = True  # until the launch is valid, as in launch()
     rt = runtime()
     record = complete_storage_check(db.session(), rt.store, request.form.get("pending", ""),
                                     request.form.get("state", ""), lifetime=current_app.config["LAUNCH_LIFETIME"],
                                     catalog=rt.catalog())
+    g.frame_anywhere = False
     LAUNCHES.labels("accepted", "").inc()
     return _landing(record)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, g, redirect, render_template, request
 from flask_babel import get_locale
+from werkzeug.wrappers import Response as BaseResponse
 
 from lti_tool.extensions import csrf, db
 from lti_tool.limits import limiter
@@ -13,6 +14,25 @@ from lti_tool.lti import registration
 from lti_tool.runtime import runtime
 
 bp = Blueprint("registration", __name__)
+
+
+@bp.before_request
+def _framed_by_any_platform() -> None:
+    """An LMS opens dynamic registration inside a frame of its own admin page (Moodle 4.5 does),
+    before the tool knows it: no list of registered platforms can name it. Every registration page
+    (instructions, confirmation, the confirming POST, errors) may therefore be framed by any origin.
+    That gives a framing page nothing: the pages act only with the one-time registration token and
+    pending id the platform itself issued, and create a platform that waits for the operator's
+    approval, which anyone holding those could do by calling the endpoints directly. The origin of
+    the configuration URL would not do: on some platforms (Canvas cloud) it is not the admin page's."""
+    g.frame_anywhere = True
+
+
+@bp.get("/")
+def home() -> BaseResponse:
+    """The tool's address opened in a browser: the demo LMS in the demo, else how to register."""
+    lms = str(current_app.config.get("DEMO_LMS_URL") or "").rstrip("/")
+    return redirect(lms + "/demo-lms/" if lms else "/lti/register")
 
 
 def _failed(error: registration.RegistrationFailed) -> tuple[str, int]:

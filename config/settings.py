@@ -23,7 +23,9 @@ class EmbeddedConfig:
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
     REDIS_URL = ""
     TOOL_BASE_URL = "http://127.0.0.1:5000"
-    DEMO_LMS = False
+    # The demo LMS's address when one runs beside the tool (`make demo`): `/` leads there and
+    # `flask demo setup` registers it. The demo LMS is an app of its own (lti_tool/demo_lms/app.py).
+    DEMO_LMS_URL = ""
     PROXY_FIX = False  # trust X-Forwarded-* from one proxy
     TOOL_NAME = "Integrationsløft"
     # Launches stay usable this long without activity (seconds).
@@ -86,7 +88,6 @@ class ProductionConfig(EmbeddedConfig):
 
     ENV_NAME = "production"
     SECRET_KEY = ""
-    DEMO_LMS = False
     PROXY_FIX = True
     GRADE_WORKER_THREAD = False
     ALLOW_PRIVATE_REGISTRATION_URLS = False
@@ -101,7 +102,6 @@ class TestConfig(EmbeddedConfig):
     ENV_NAME = "test"
     TESTING = True
     SECRET_KEY = "test-secret-key-for-tests-only"  # noqa: S105
-    DEMO_LMS = True
     GRADE_WORKER_THREAD = False
     PLATFORM_JWKS_MIN_REFETCH = 0
     HTTP_TIMEOUT = (2.0, 2.0)
@@ -114,7 +114,7 @@ ENV_SETTINGS: dict[str, type] = {
     "DATABASE_URL": str,
     "REDIS_URL": str,
     "TOOL_BASE_URL": str,
-    "DEMO_LMS": bool,
+    "DEMO_LMS_URL": str,
     "PROXY_FIX": bool,
     "LOG_LEVEL": str,
     "LOG_JSON": bool,
@@ -180,8 +180,8 @@ def check_production(settings: dict[str, Any]) -> None:
     secret = settings.get("SECRET_KEY") or ""
     if not secret or secret == DEFAULT_SECRET_KEY or len(secret) < 32:
         raise ConfigError("SECRET_KEY must be set to a random value of at least 32 characters.")
-    if settings.get("DEMO_LMS"):
-        raise ConfigError("DEMO_LMS cannot be enabled in production.")
+    if settings.get("DEMO_LMS_URL"):
+        raise ConfigError("DEMO_LMS_URL cannot be set in production.")
     if not str(settings.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
         raise ConfigError("DATABASE_URL must point to PostgreSQL in production.")
     if not settings.get("REDIS_URL"):

@@ -85,11 +85,6 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     from blueprints.admin import bp as admin_bp
 
     app.register_blueprint(admin_bp)
-    if app.config["DEMO_LMS"]:
-        from lti_tool.demo_lms.views import bp as demo_bp
-
-        app.register_blueprint(demo_bp)
-
     from lti_tool.cli import register_commands
 
     register_commands(app)

@@ -213,7 +213,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(platforms_cli)
     app.cli.add_command(tool_info)
     cli_operations.register(app)
-    if app.config.get("DEMO_LMS"):
-        from lti_tool.demo_lms.cli import demo_cli
+    if app.config.get("ENV_NAME") != "production":
+        # Function-level: the demo's commands exist outside production only.
+        from lti_tool.demo_lms.tool_side import demo_cli
 
         app.cli.add_command(demo_cli)

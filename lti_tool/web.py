@@ -159,6 +159,18 @@ def _frame_ancestors() -> str:
     return f"{ancestors} {extra}" if extra and extra not in ancestors.split() else ancestors
 
 
+def secure_context() -> bool:
+    """Whether this request comes over a secure context: https, or a loopback address, which
+    browsers treat as secure (Chromium keeps `Secure` cookies on http://localhost and
+    http://127.0.0.1). Cookies then get production's `Secure; SameSite=None; Partitioned`, so the
+    demo and the tests frame the tool across sites with the attributes a real installation uses."""
+    if request.is_secure:
+        return True
+    parsed = parsed_url("//" + request.host)
+    host = (parsed.hostname if parsed is not None else None) or ""
+    return host in {"localhost", "127.0.0.1", "::1"} or host.endswith(".localhost")
+
+
 def content_security_policy(ancestors: str, form_action: str = "*") -> str:
     """No inline script or style anywhere; who may frame the page and where forms may post."""
     return (

@@ -1,8 +1,10 @@
-"""Fixtures: the tool and the demo LMS served live on 127.0.0.1, on each backend.
+"""Fixtures: the tool served live on 127.0.0.1 and the demo LMS on localhost, on each backend.
 
-`embedded` (SQLite and the file store) always runs; `services` (PostgreSQL and Redis) runs when
-TEST_DATABASE_URL and TEST_REDIS_URL are set, as CI does. Each live app gets its own PostgreSQL
-schema and Redis key prefix, so test runs never see each other's data.
+The two are different sites, as a municipality's Moodle and the consortium's tool are: the LMS is
+an app of its own with its own database, store, keys and cookies, and reaches the tool only over
+HTTP. `embedded` (SQLite and the file store) always runs; `services` (PostgreSQL and Redis) runs
+when TEST_DATABASE_URL and TEST_REDIS_URL are set, as CI does. Each live app gets its own
+PostgreSQL schema and Redis key prefix, so test runs never see each other's data.
 """
 
 from __future__ import annotations
@@ -26,10 +28,16 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from config import TestConfig
 from config.settings import database_uri
 from lti_tool import create_app
-from lti_tool.demo_lms.cli import setup_demo
+from lti_tool.demo_lms.app import create_lms_app
+from lti_tool.demo_lms.cli import setup_lms
+from lti_tool.demo_lms.database import lms_db
+from lti_tool.demo_lms.tool_side import register_demo_lms
+from lti_tool.extensions import db
+from lti_tool.lti import keys as tool_keys
 from tests.support.agent import Agent
 from tests.support.console import Console, make_operator
 from tests.support.external_platform import ExternalPlatform
+from tests.support.lms import LMS_APP
 
 # CI explores the same examples on every run (a submission must not fail on a new random draw);
 # a developer's runs draw new ones, and their finds become fixed tests.
@@ -77,15 +85,44 @@ def settings_for(backend: str, instance: Path, base_url: str, *, schema: str | N
     return settings
 
 
+def lms_settings(backend: str, instance: Path, lms_url: str, tool_url: str, *, schema: str | None = None,
+                 **overrides: Any) -> dict[str, Any]:
+    """The demo LMS's own settings: its own SQLite file or PostgreSQL schema, store and secret."""
+    settings: dict[str, Any] = {"INSTANCE_PATH": str(instance), "LMS_BASE_URL": lms_url, "TOOL_BASE_URL": tool_url,
+                                "SECRET_KEY": "demo-lms-test-secret", "HTTP_TIMEOUT": (5.0, 5.0)}
+    if backend == "services":
+        settings["SQLALCHEMY_DATABASE_URI"] = database_uri(_pg_conninfo())
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "connect_args": {"options": f"-csearch_path={schema}"}, "pool_pre_ping": True}
+        settings["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
+        settings["REDIS_PREFIX"] = f"lms-test-{uuid.uuid4().hex[:8]}:"
+    settings.update(overrides)
+    return settings
+
+
 @dataclass
 class LiveServer:
     app: Flask
     base_url: str
     backend: str
     server: BaseWSGIServer
+    lms_app: Flask | None = None
+    lms_url: str = ""
+    lms_server: BaseWSGIServer | None = None
 
     def agent(self) -> Agent:
-        return Agent(self.base_url)
+        return Agent(self.base_url, self.lms_url)
+
+    def lms_context(self) -> Any:
+        """The demo LMS's app context, to read its gradebook as a test of what reached it."""
+        assert self.lms_app is not None
+        return self.lms_app.app_context()
+
+    def stop(self) -> None:
+        for server in (self.server, self.lms_server):
+            if server is not None:
+                server.shutdown()
+                server.server_close()
 
 
 def start_live(app: Flask, port: int, backend: str) -> LiveServer:
@@ -94,31 +131,56 @@ def start_live(app: Flask, port: int, backend: str) -> LiveServer:
     return LiveServer(app=app, base_url=f"http://127.0.0.1:{port}", backend=backend, server=server)
 
 
-def migrate_and_seed(app: Flask, *, demo: bool = True) -> None:
+def serve_lms(live: LiveServer, lms_app: Flask, port: int) -> None:
+    """Serve the demo LMS beside a live tool; browsers and the tests reach it as `localhost`."""
+    server = make_server("127.0.0.1", port, lms_app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    live.lms_app, live.lms_url, live.lms_server = lms_app, f"http://localhost:{port}", server
+
+
+def migrate_and_seed(app: Flask, *, demo_lms_url: str | None = None) -> None:
+    """Migrations; with the demo LMS also the rest of the documented set-up: a signing key and the
+    demo LMS as a platform (`flask keys ensure`, `flask demo setup`)."""
     with app.app_context():
         flask_migrate.upgrade()
-        if demo:
-            setup_demo(app.config["TOOL_BASE_URL"], app.config["SECRET_KEY"])
+        if demo_lms_url:
+            try:
+                tool_keys.current_key(db.session())
+            except tool_keys.KeyError_:
+                tool_keys.generate_key(db.session(), app.config["SECRET_KEY"])
+            register_demo_lms(demo_lms_url)
+
+
+def set_up_lms(lms_app: Flask) -> None:
+    with lms_app.app_context():
+        setup_lms()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     backend = request.param
     schema = create_schema() if backend == "services" else None
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    app = create_app(settings_for(backend, tmp_path_factory.mktemp(backend), base_url, schema=schema))
-    migrate_and_seed(app)
+    lms_schema = create_schema() if backend == "services" else None
+    port, lms_port = free_port(), free_port()
+    base_url, lms_url = f"http://127.0.0.1:{port}", f"http://localhost:{lms_port}"
+    app = create_app(settings_for(backend, tmp_path_factory.mktemp(backend), base_url, schema=schema,
+                                  DEMO_LMS_URL=lms_url))
+    lms_app = create_lms_app(lms_settings(backend, tmp_path_factory.mktemp(f"lms-{backend}"), lms_url, base_url,
+                                          schema=lms_schema))
+    migrate_and_seed(app, demo_lms_url=lms_url)
+    set_up_lms(lms_app)
     server = start_live(app, port, backend)
+    serve_lms(server, lms_app, lms_port)
+    app.extensions[LMS_APP] = lms_app  # for tests that look into the LMS's gradebook (tests/support/lms.py)
     yield server
-    server.server.shutdown()
-    server.server.server_close()
-    if schema:
+    server.stop()
+    if schema and lms_schema:
         with app.app_context():
-            from lti_tool.extensions import db
-
             db.engine.dispose()
+        with lms_app.app_context():
+            lms_db.engine.dispose()
         drop_schema(schema)
+        drop_schema(lms_schema)
 
 
 @pytest.fixture
@@ -174,7 +236,7 @@ def make_app(tmp_path: Path) -> Callable[..., Flask]:
     def factory(**overrides: Any) -> Flask:
         settings = settings_for("embedded", tmp_path / uuid.uuid4().hex[:6], "http://127.0.0.1:5999", **overrides)
         app = create_app(settings)
-        migrate_and_seed(app, demo=False)
+        migrate_and_seed(app)
         return app
 
     return factory
@@ -191,8 +253,7 @@ def serve() -> Iterator[Callable[[Flask], str]]:
 
     yield start
     for server in servers:
-        server.server.shutdown()
-        server.server.server_close()
+        server.stop()
 
 
 @pytest.fixture

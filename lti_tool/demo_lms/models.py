@@ -7,10 +7,11 @@ from datetime import datetime
 from sqlalchemy import JSON, Float, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lti_tool.models.base import Base, UTCDateTime, utcnow
+from lti_tool.demo_lms.database import DemoBase
+from lti_tool.models.base import UTCDateTime, utcnow
 
 
-class DemoKey(Base):
+class DemoKey(DemoBase):
     __tablename__ = "demo_keys"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -20,7 +21,7 @@ class DemoKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class DemoToolRegistration(Base):
+class DemoToolRegistration(DemoBase):
     """The tool as the demo LMS knows it (set up by `flask demo setup` or dynamic registration)."""
 
     __tablename__ = "demo_tool_registrations"
@@ -35,11 +36,12 @@ class DemoToolRegistration(Base):
     target_link_uri: Mapped[str] = mapped_column(String(1024))
     deep_link_url: Mapped[str | None] = mapped_column(String(1024))
     scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Moodle lists a dynamically registered tool as pending until an administrator activates it.
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class DemoResourceLink(Base):
+class DemoResourceLink(DemoBase):
     __tablename__ = "demo_resource_links"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,7 +54,7 @@ class DemoResourceLink(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class DemoLineItem(Base):
+class DemoLineItem(DemoBase):
     __tablename__ = "demo_line_items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,7 +67,7 @@ class DemoLineItem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class DemoScore(Base):
+class DemoScore(DemoBase):
     """The latest score per learner and line item, as Moodle keeps it."""
 
     __tablename__ = "demo_scores"

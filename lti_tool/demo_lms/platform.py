@@ -41,7 +41,7 @@ class DemoError(Exception):
 
 @dataclass(frozen=True)
 class DemoUrls:
-    base_url: str  # the server the demo LMS runs on (the tool's own base URL in the demo)
+    base_url: str  # the demo LMS's own address (another site than the tool's)
 
     @property
     def issuer(self) -> str:
@@ -383,7 +383,8 @@ def register_dynamically(session: Session, metadata: dict[str, Any], bearer: str
         login_url=str(metadata["initiate_login_uri"]), redirect_uris=[str(u) for u in metadata["redirect_uris"]],
         jwks_url=str(metadata["jwks_uri"]), target_link_uri=str(tool_config["target_link_uri"]),
         deep_link_url=str(deep_link.get("target_link_uri") or tool_config["target_link_uri"]) if deep_link else None,
-        scopes=[s for s in str(metadata.get("scope", "")).split() if s], active=True,
+        scopes=[s for s in str(metadata.get("scope", "")).split() if s],
+        active=False,  # pending until an administrator activates it, as in Moodle
     )
     session.add(reg)
     session.commit()

@@ -1,4 +1,4 @@
-"""HTTP endpoints of the demo LMS, mounted at /demo-lms when DEMO_LMS is on."""
+"""HTTP endpoints of the demo LMS (its own app, on another site than the tool; see app.py)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,12 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from lti_tool.demo_lms import directory, gradebook
 from lti_tool.demo_lms import platform as demo
+from lti_tool.demo_lms.database import lms_db as db
 from lti_tool.demo_lms.models import DemoResourceLink, DemoToolRegistration
-from lti_tool.extensions import csrf, db
+from lti_tool.demo_lms.services import services
 from lti_tool.lti import claims
-from lti_tool.runtime import runtime
-from lti_tool.web import record_id
 
 bp = Blueprint("demo_lms", __name__, url_prefix="/demo-lms")
-csrf.exempt(bp)  # a stand-in for another site: the tool's CSRF tokens do not apply here
 
 USER_COOKIE = "demo_lms_user"
 
@@ -34,11 +32,16 @@ def _json_body() -> Any:
 
 
 def _urls() -> demo.DemoUrls:
-    return demo.DemoUrls(runtime().base_url)
+    return services().urls
 
 
 def _secret() -> str:
-    return str(current_app.config["SECRET_KEY"])
+    return services().secret
+
+
+def record_id(raw: str | None) -> int | None:
+    """A small non-negative whole number from a query argument, or None."""
+    return int(raw) if raw and raw.isdigit() and len(raw) < 10 else None
 
 
 def _cookie_signer() -> URLSafeSerializer:
@@ -59,7 +62,7 @@ def _current_user() -> directory.DemoUser | None:
 def _lms_csp(response: Response) -> Response:
     """The demo LMS frames the tool, from wherever the tool runs."""
     if response.mimetype == "text/html":
-        tool = runtime().base_url
+        tool = services().tool_url
         # The storage frame and the OIDC answer run inside frames of LMS pages on any host name.
         ancestors = "*" if request.endpoint in ("demo_lms.platform_storage", "demo_lms.auth") else "'self'"
         response.headers["Content-Security-Policy"] = (
@@ -87,6 +90,7 @@ def sign_in() -> BaseResponse:
     if user is None:
         return redirect(url_for("demo_lms.index"))
     response = redirect(url_for("demo_lms.courses"))
+    # Moodle's session cookie: Lax since 4.5, so only the LMS's own pages and top-level GETs carry it.
     response.set_cookie(USER_COOKIE, _cookie_signer().dumps(user.id), httponly=True, samesite="Lax")
     return response
 
@@ -110,7 +114,10 @@ def course(course_id: str) -> BaseResponse | str:
         select(DemoResourceLink).where(DemoResourceLink.course_id == course_id).order_by(DemoResourceLink.id)
     ).all()
     is_instructor = directory.role_in(course, user.id) == directory.INSTRUCTOR
-    return render_template("demo_lms/course.html", user=user, course=course, links=links,
+    # A learner sees their own grades with the comment exactly as the tool sent it (as Moodle shows
+    # feedback under "Grades").
+    mine = {} if is_instructor else gradebook.scores_of(db.session(), course_id, user.id)
+    return render_template("demo_lms/course.html", user=user, course=course, links=links, my_scores=mine,
                            is_instructor=is_instructor, message=request.args.get("msg"))
 
 
@@ -125,7 +132,8 @@ def open_link(course_id: str, link_id: str) -> BaseResponse | str:
     start = _login_initiation_url(reg, user, course_id, link_id, claims.MSG_RESOURCE_LINK, "iframe",
                                   storage=request.args.get("storage", "1") == "1")
     return render_template("demo_lms/frame.html", user=user, course=directory.COURSES.get(course_id),
-                           start_url=start, storage_url=_urls().base_url + url_for("demo_lms.platform_storage"))
+                           start_url=start, storage_url=_urls().base_url + url_for("demo_lms.platform_storage"),
+                           frame_resize=bool(current_app.config["LMS_FRAME_RESIZE"]))
 
 
 @bp.get("/platform-storage")
@@ -189,15 +197,15 @@ def jwks() -> Response:
 def auth() -> str | tuple[Response, int]:
     params = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()}
     redirect_uri, fields = demo.authorize(db.session(), params, urls=_urls(), secret_key=_secret())
-    return render_template("lti/form_post.html", action=redirect_uri, fields=fields)
+    return render_template("demo_lms/form_post.html", action=redirect_uri, fields=fields)
 
 
 @bp.post("/token")
 def token() -> Response:
-    rt = runtime()
+    lms = services()
     answer = demo.issue_access_token(
         db.session(), request.form.to_dict(), urls=_urls(), secret_key=_secret(),
-        tool_keys=rt.platform_keys(), store_add=rt.store.add,
+        tool_keys=lms.tool_keys(), store_add=lms.store.add,
         lifetime=int(current_app.config.get("DEMO_TOKEN_LIFETIME", demo.TOKEN_LIFETIME)),
     )
     return jsonify(answer)
@@ -223,7 +231,7 @@ def line_items(course_id: str) -> tuple[Response, int] | Response:
         response.mimetype = "application/vnd.ims.lis.v2.lineitem+json"
         return response, 201
     _require(claims.SCOPE_LINEITEM)
-    quirks = runtime().store.get(CONTAINER_KEY) or {}
+    quirks = services().store.get(CONTAINER_KEY) or {}
     if quirks.get("delay"):
         time.sleep(float(quirks["delay"]))
     filters = {} if quirks.get("ignore_filters") else request.args.to_dict()
@@ -269,7 +277,7 @@ def _refusal(outage: dict[str, Any]) -> tuple[str, int, dict[str, str]] | None:
 
 @bp.post("/api/courses/<course_id>/lineitems/<int:item_id>/scores")
 def scores(course_id: str, item_id: int) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
-    outage = runtime().store.get(OUTAGE_KEY) or {}
+    outage = services().store.get(OUTAGE_KEY) or {}
     refused = _refusal(outage)
     if refused:
         return refused
@@ -311,7 +319,7 @@ def deep_link_return(course_id: str) -> BaseResponse:
         raise demo.DemoError("invalid_request", "no tool registered")
     created, message = gradebook.accept_deep_link_response(
         db.session(), course_id, request.form.get("JWT", ""), reg=reg, urls=_urls(),
-        tool_keys=runtime().platform_keys())
+        tool_keys=services().tool_keys())
     text = message or f"{len(created)} aktivitet(er) tilføjet"
     return redirect(url_for("demo_lms.course", course_id=course_id, msg=text))
 
@@ -325,26 +333,46 @@ def openid_configuration() -> Response:
     return jsonify(demo.openid_configuration(_urls()))
 
 
+def _admin() -> directory.DemoUser | None:
+    """The signed-in user when they administer the site (the demo's instructors do)."""
+    user = _current_user()
+    admins = {i for course in directory.COURSES.values() for i in course.instructors}
+    return user if user is not None and user.id in admins else None
+
+
 @bp.route("/admin/tools", methods=["GET", "POST"])
 def admin_tools() -> BaseResponse | str:
-    """The demo LMS's "add an LTI Advantage tool by URL" page (instructor Hanne is the admin)."""
-    user = _current_user()
-    if user is None or user.id not in {c for course in directory.COURSES.values() for c in course.instructors}:
+    """"Manage tools": paste a tool's registration URL and the registration opens in an iframe of
+    this page, as Moodle 4.5 does (mod/lti/startltiadvregistration.php in a frame of the admin page)."""
+    user = _admin()
+    if user is None:
         return redirect(url_for("demo_lms.index"))
     start_url = None
     if request.method == "POST":
         tool_url = request.form.get("tool_url", "").strip()
-        token = demo.new_registration_token(runtime().store.set)
+        token = demo.new_registration_token(services().store.set)
         query = urlencode({"openid_configuration": _urls().issuer + "/.well-known/openid-configuration",
                            "registration_token": token})
         start_url = f"{tool_url}{'&' if '?' in tool_url else '?'}{query}"
     tools = db.session.scalars(select(DemoToolRegistration).order_by(DemoToolRegistration.id)).all()
     return render_template("demo_lms/tools.html", user=user, tools=tools, start_url=start_url,
-                           default_url=runtime().base_url + "/lti/register")
+                           default_url=services().tool_url + "/lti/register")
+
+
+@bp.post("/admin/tools/<int:tool_id>/activate")
+def activate_tool(tool_id: int) -> BaseResponse:
+    """A pending tool becomes usable once an administrator activates it (Moodle: "Activate")."""
+    if _admin() is None:
+        return redirect(url_for("demo_lms.index"))
+    tool = db.session.get(DemoToolRegistration, tool_id)
+    if tool is not None:
+        tool.active = True
+        db.session.commit()
+    return redirect(url_for("demo_lms.admin_tools"))
 
 
 @bp.post("/register")
 def register() -> tuple[Response, int]:
     answer = demo.register_dynamically(db.session(), _json_body(),
-                                       request.headers.get("Authorization"), store_pop=runtime().store.pop)
+                                       request.headers.get("Authorization"), store_pop=services().store.pop)
     return jsonify(answer), 200

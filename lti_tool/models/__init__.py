@@ -29,7 +29,3 @@ __all__ = [
     "User",
     "utcnow",
 ]
-
-# The demo LMS's tables are part of the one schema (one migration history for every
-# installation); they stay empty unless DEMO_LMS is on.
-import lti_tool.demo_lms.models  # noqa: E402,F401

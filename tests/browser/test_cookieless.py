@@ -1,8 +1,11 @@
-"""Launches when the browser blocks third-party cookies: platform storage, else a new window.
+"""Launches when the browser keeps fewer cookies in the LMS's frame.
 
-The LMS page is opened as http://localhost:… while the tool and the platform's OIDC endpoints
-live on http://127.0.0.1:…, so the tool's frame is cross-site, as in a real LMS, and Chromium
-runs with third-party cookies blocked.
+The demo LMS is on http://localhost:… and the tool on http://127.0.0.1:…, so the tool's frame is
+cross-site, as in a real LMS. Two hard cases, as in the field:
+- Chromium with third-party cookies blocked: partitioned cookies (CHIPS) still work, and the tool's
+  state cookie is `Partitioned`, so the framed launch needs neither platform storage nor a window.
+- No cookies in the frame at all (as Safari): the launch goes through the LMS's platform storage,
+  and where the LMS offers none, the learner is offered a new window.
 """
 
 from __future__ import annotations
@@ -20,27 +23,35 @@ from tests.browser.lms import CHROMIUM, CHROMIUM_ARGS, TOOL_HOME, shot
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def blocked_context(site: Any, tmp_path: Path) -> Iterator[Any]:
+def chromium_profile(tmp_path: Path, preferences: dict[str, Any]) -> Path:
+    profile = tmp_path / "profile"
+    (profile / "Default").mkdir(parents=True)
+    (profile / "Default" / "Preferences").write_text(json.dumps({"profile": preferences}))
+    return profile
+
+
+@pytest.fixture(params=["third-party-blocked", "no-cookies-for-the-tool"])
+def blocked_context(request: pytest.FixtureRequest, site: Any, tmp_path: Path) -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed")
     sync_api = pytest.importorskip("playwright.sync_api")
-    profile = tmp_path / "profile"
-    (profile / "Default").mkdir(parents=True)
-    # Chromium's own setting "Block third-party cookies" (chrome://settings/cookies).
-    (profile / "Default" / "Preferences").write_text(json.dumps(
-        {"profile": {"block_third_party_cookies": True, "cookie_controls_mode": 1}}))
+    if request.param == "third-party-blocked":
+        # Chromium's own setting "Block third-party cookies" (chrome://settings/cookies).
+        profile = chromium_profile(tmp_path, {"block_third_party_cookies": True, "cookie_controls_mode": 1})
+    else:
+        # The tool's site may use no cookies under the LMS's pages, partitioned or not (as Safari);
+        # in a window of its own it keeps them.
+        profile = chromium_profile(tmp_path, {"block_third_party_cookies": True, "cookie_controls_mode": 1,
+                                              "content_settings": {"exceptions": {"cookies": {
+                                                  f"{site.base_url},{site.lms_url}": {"setting": 2}}}}})
     with sync_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, locale="da-DK",
             viewport={"width": 1280, "height": 900})
         context.set_default_timeout(15_000)
+        context.case = request.param
         yield context
         context.close()
-
-
-def lms_url(site: Any) -> str:
-    return site.base_url.replace("127.0.0.1", "localhost")
 
 
 def sign_in(context: Any, base: str, user: str) -> None:
@@ -48,7 +59,7 @@ def sign_in(context: Any, base: str, user: str) -> None:
 
 
 def test_cookieless_launch_through_platform_storage(site, blocked_context, fresh_learner):
-    base = lms_url(site)
+    base = site.lms_url
     sign_in(blocked_context, base, fresh_learner)
     page = blocked_context.new_page()
     page.goto(f"{base}/demo-lms/courses/stor-kursus/open/rl-stor")
@@ -58,15 +69,21 @@ def test_cookieless_launch_through_platform_storage(site, blocked_context, fresh
     assert "Nyankomne flygtninge og familiesammenførte" in frame.inner_text("main")
     # Really without cookies: the tool's frame holds none of its state cookies.
     assert not [c for c in blocked_context.cookies("http://127.0.0.1") if c["name"].startswith("lti1p3-")]
-    shot(page, "cookieless-platform-storage")
+    shot(page, f"cookieless-platform-storage-{blocked_context.case}")
 
 
-def test_without_platform_storage_the_learner_is_offered_a_new_window(site, blocked_context, fresh_learner):
-    base = lms_url(site)
+def test_without_platform_storage_partitioned_cookies_or_a_new_window(site, blocked_context, fresh_learner):
+    base = site.lms_url
     sign_in(blocked_context, base, fresh_learner)
     page = blocked_context.new_page()
     page.goto(f"{base}/demo-lms/courses/stor-kursus/open/rl-stor?storage=0")
     frame = page.wait_for_selector("#tool-frame").content_frame()
+    if blocked_context.case == "third-party-blocked":
+        # The state cookie is Partitioned: kept in the frame under the LMS's site.
+        frame.wait_for_url(TOOL_HOME)
+        assert "Nyankomne flygtninge og familiesammenførte" in frame.inner_text("main")
+        shot(page, "third-party-blocked-partitioned-cookie")
+        return
     button = frame.get_by_role("link", name=re.compile("Åbn i et nyt vindue|Open in a new window"))
     button.wait_for()
     shot(page, "cookieless-new-window-offer")

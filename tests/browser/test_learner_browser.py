@@ -9,6 +9,8 @@ Screenshots of the main steps go to test-artifacts/ (kept by CI).
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from lti_tool.content.model import Activity, Module
+from lti_tool.demo_lms.database import lms_db
 from lti_tool.demo_lms.models import DemoResourceLink
 from lti_tool.extensions import db
 from lti_tool.models import LaunchRecord
@@ -93,20 +96,20 @@ def grade(live: Any, frame: Any, module: Module) -> None:
 
 def unbound_link(live: Any) -> str:
     """A fresh activity in the large course that opens the tool without a module chosen."""
-    with live.app.app_context():
+    with live.lms_context():
         known = select(DemoResourceLink).where(DemoResourceLink.link_id == UNBOUND_LINK)
-        if db.session.scalars(known).first() is None:
-            db.session.add(DemoResourceLink(course_id="stor-kursus", link_id=UNBOUND_LINK,
-                                            title="Integrationsløft (ikke sat op)", custom={}))
-            db.session.commit()
+        if lms_db.session.scalars(known).first() is None:
+            lms_db.session.add(DemoResourceLink(course_id="stor-kursus", link_id=UNBOUND_LINK,
+                                                title="Integrationsløft (ikke sat op)", custom={}))
+            lms_db.session.commit()
     return UNBOUND_LINK
 
 
 # --- 0. the launch answers with the first page; a reload asks for the page, not the launch -------
 
 def test_reloading_the_first_page_does_not_post_the_spent_launch_again(site, context, page, fresh_learner):
-    sign_in(context, site.base_url, fresh_learner)
-    frame = open_in_lms(page, site.base_url, "stor-kursus", "rl-stor")
+    sign_in(context, site.lms_url, fresh_learner)
+    frame = open_in_lms(page, site.lms_url, "stor-kursus", "rl-stor")
     expect(frame.get_by_role("link", name=MODULE_TITLE)).to_be_visible()
     first = launch_id(frame)  # frame.js put the page's own address in the history
 
@@ -126,9 +129,9 @@ def test_learner_completes_a_module_in_the_lms_frame(site, context, page, fresh_
     module = module_of(site)
     by_id = {a.id: a for a in module.activities}
     matching = by_id["matching-frister"]
-    sign_in(context, site.base_url, fresh_learner)
+    sign_in(context, site.lms_url, fresh_learner)
 
-    frame = open_in_lms(page, site.base_url, "stor-kursus", "rl-stor")
+    frame = open_in_lms(page, site.lms_url, "stor-kursus", "rl-stor")
     expect(frame.get_by_role("link", name=MODULE_TITLE)).to_be_visible()
     shot(page, "01-course-home")
     open_module(frame)
@@ -194,20 +197,36 @@ def test_learner_completes_a_module_in_the_lms_frame(site, context, page, fresh_
 
 # --- 2. the frame fits its content ----------------------------------------------------------------
 
-FRAME_FITS = """min => {
-  const el = document.getElementById('tool-frame');
-  const doc = el.contentDocument;
-  if (!doc || !doc.body || doc.readyState !== 'complete') { return false; }
-  const content = Math.ceil(doc.documentElement.getBoundingClientRect().height);
-  const border = el.offsetHeight - el.clientHeight;
-  return Math.abs(el.offsetHeight - Math.max(min, content + border)) <= 2;
-}"""
+def frame_fits(page: Any, frame: Any, minimum: float) -> bool:
+    """The LMS's frame is as tall as the tool's page in it (read from both sides: the frame is
+    cross-origin, so the LMS page cannot look into it)."""
+    if frame.evaluate("() => document.readyState") != "complete":
+        return False
+    content = frame.evaluate("() => Math.ceil(document.documentElement.getBoundingClientRect().height)")
+    outer, border = page.locator("#tool-frame").evaluate("el => [el.offsetHeight, el.offsetHeight - el.clientHeight]")
+    return bool(abs(outer - max(minimum, content + border)) <= 2)
 
 
-def test_the_frame_resizes_to_its_content(site, context, page, fresh_learner):
-    """The tool posts lti.frameResize; the LMS page grows and shrinks the frame with each page."""
-    sign_in(context, site.base_url, fresh_learner)
-    frame = open_in_lms(page, site.base_url, "stor-kursus", "rl-stor")
+def wait_until(condition: Any, *, timeout: float = 15.0) -> None:
+    """Poll a condition until it holds (a safety net, not a timing assertion)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def resizing_lms(site: Any) -> Iterator[None]:
+    """The demo LMS answering lti.frameResize, as Canvas does (Moodle does not: off by default)."""
+    site.lms_app.config["LMS_FRAME_RESIZE"] = True
+    yield
+    site.lms_app.config["LMS_FRAME_RESIZE"] = False
+
+
+def test_the_frame_resizes_to_its_content(site, resizing_lms, context, page, fresh_learner):
+    """The tool posts lti.frameResize; an LMS that honours it grows and shrinks the frame with each page."""
+    sign_in(context, site.lms_url, fresh_learner)
+    frame = open_in_lms(page, site.lms_url, "stor-kursus", "rl-stor")
     iframe = page.locator("#tool-frame")
     min_height = iframe.evaluate("el => parseFloat(getComputedStyle(el).minHeight)")
     assert min_height > 0
@@ -216,9 +235,7 @@ def test_the_frame_resizes_to_its_content(site, context, page, fresh_learner):
         return iframe.evaluate("el => el.getBoundingClientRect().height")
 
     open_module(frame)  # a long page: goals and ten activities
-    page.wait_for_function("min => document.getElementById('tool-frame').offsetHeight > min",
-                           arg=min_height, timeout=5_000)
-    page.wait_for_function(FRAME_FITS, arg=min_height, timeout=5_000)
+    wait_until(lambda: height() > min_height and frame_fits(page, frame, min_height))
     tall = height()
     inner = frame.evaluate("() => [document.documentElement.scrollHeight,"
                            " document.documentElement.clientHeight]")
@@ -227,15 +244,14 @@ def test_the_frame_resizes_to_its_content(site, context, page, fresh_learner):
 
     # Back to the shorter course home: the frame shrinks again instead of leaving blank space.
     follow(frame, frame.get_by_role("link", name="Kursets forside"), TOOL_HOME)
-    page.wait_for_function(FRAME_FITS, arg=min_height, timeout=5_000)
-    assert height() < tall
+    wait_until(lambda: height() < tall and frame_fits(page, frame, min_height))
 
 
 # --- 3. keyboard only -----------------------------------------------------------------------------
 
 def test_keyboard_only_from_course_home_to_module(site, context, page, fresh_learner):
-    sign_in(context, site.base_url, fresh_learner)
-    frame = open_in_lms(page, site.base_url, "stor-kursus", "rl-stor")
+    sign_in(context, site.lms_url, fresh_learner)
+    frame = open_in_lms(page, site.lms_url, "stor-kursus", "rl-stor")
     expect(frame.get_by_role("link", name=MODULE_TITLE)).to_be_visible()
 
     focus_inside = "() => document.hasFocus() && document.activeElement !== document.body"
@@ -275,12 +291,12 @@ def test_learner_pages_pass_axe(site, context, page, fresh_learner, another_lear
     def check(name: str, target: Any, **options: Any) -> None:
         found[name] = axe_violations(target, **options)
 
-    page.goto(site.base_url + "/demo-lms/")
+    page.goto(site.lms_url + "/demo-lms/")
     check("demo LMS sign-in page", page)
-    sign_in(context, site.base_url, fresh_learner)
-    page.goto(site.base_url + "/demo-lms/courses/stor-kursus")
+    sign_in(context, site.lms_url, fresh_learner)
+    page.goto(site.lms_url + "/demo-lms/courses/stor-kursus")
     check("demo LMS course page", page)
-    frame = open_in_lms(page, site.base_url, "stor-kursus", "rl-stor")
+    frame = open_in_lms(page, site.lms_url, "stor-kursus", "rl-stor")
     check("demo LMS with the tool framed", page, iframes=False)
     home = frame.url
     check("course home", frame)
@@ -305,7 +321,7 @@ def test_learner_pages_pass_axe(site, context, page, fresh_learner, another_lear
     frame.goto(f"{home}certificate/efteruddannelse-integration")
     check("certificate not yet issued", frame)
 
-    frame = open_in_lms(page, site.base_url, "stor-kursus", unbound_link(site))
+    frame = open_in_lms(page, site.lms_url, "stor-kursus", unbound_link(site))
     expect(frame.get_by_text("ikke sat op endnu")).to_be_visible()
     check("not set up", frame)
     shot(page, "13-not-set-up")
@@ -353,8 +369,8 @@ def test_module_fits_a_phone_without_sideways_scrolling(site, browser, fresh_lea
                                 is_mobile=True, has_touch=True, locale="da-DK")
     try:
         page = phone.new_page()
-        sign_in(phone, site.base_url, fresh_learner)
-        frame = open_in_lms(page, site.base_url, "stor-kursus", "rl-stor")
+        sign_in(phone, site.lms_url, fresh_learner)
+        frame = open_in_lms(page, site.lms_url, "stor-kursus", "rl-stor")
         open_module(frame)
         shot(page, "16-phone-module-page")
         module_url = frame.url

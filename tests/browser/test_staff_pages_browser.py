@@ -27,8 +27,8 @@ def test_instructor_pages_pass_axe(site, context, page, fresh_learner):
     work_through(learner, home, module)
 
     found: dict[str, list[dict[str, Any]]] = {}
-    sign_in(context, site.base_url, "hanne")
-    page.goto(f"{site.base_url}/demo-lms/courses/stor-kursus/open/rl-stor")
+    sign_in(context, site.lms_url, "hanne")
+    page.goto(f"{site.lms_url}/demo-lms/courses/stor-kursus/open/rl-stor")
     frame = page.wait_for_selector("#tool-frame", state="attached").content_frame()
     frame.wait_for_url(re.compile(r"/instructor/$"))
     board = frame.url
@@ -43,8 +43,8 @@ def test_instructor_pages_pass_axe(site, context, page, fresh_learner):
     found["grade form"] = axe_violations(frame)
     shot(page, "21-grade-form")
 
-    page.goto(f"{site.base_url}/demo-lms/courses/stor-kursus")
-    page.goto(f"{site.base_url}/demo-lms/courses/stor-kursus/initiate?deep_link=1&target=window")
+    page.goto(f"{site.lms_url}/demo-lms/courses/stor-kursus")
+    page.goto(f"{site.lms_url}/demo-lms/courses/stor-kursus/initiate?deep_link=1&target=window")
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     found["deep-linking catalogue"] = axe_violations(page)
     shot(page, "22-deep-linking")

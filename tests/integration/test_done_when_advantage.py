@@ -33,6 +33,7 @@ from tests.integration.test_instructor import deep_link_page
 from tests.integration.test_learning import catalog
 from tests.support.agent import Agent, autosubmit_form, text_of
 from tests.support.learner import csrf_of, work_through
+from tests.support.lms import lms, lms_command
 
 COURSE = "stor-kursus"  # the large course: a thousand learners nobody else has used
 MODULES = ("tvaerfagligt-samarbejde", "interkulturel-kommunikation")
@@ -81,7 +82,7 @@ def verified_with_tool_jwks(agent: Agent, token: str) -> dict[str, Any]:
     """The deep-linking response, checked as the platform checks it: the tool's published key."""
     kid = jwt.get_unverified_header(token)["kid"]
     jwk = next(k for k in agent.get("/.well-known/jwks.json").json()["keys"] if k["kid"] == kid)
-    return jwt.decode(token, jwt.PyJWK(jwk).key, algorithms=["RS256"], audience=agent.base_url + "/demo-lms")
+    return jwt.decode(token, jwt.PyJWK(jwk).key, algorithms=["RS256"], audience=agent.lms_url + "/demo-lms")
 
 
 def instructor_places_modules(live: Any, modules: list[Module]) -> list[Placed]:
@@ -106,14 +107,14 @@ def instructor_places_modules(live: Any, modules: list[Module]) -> list[Placed]:
     new_links = [link for link in course_links(returned.text) if link not in before]
     assert len(new_links) == 2
 
-    db.session.rollback()
     placed = []
-    for module, link_id in zip(modules, new_links, strict=True):
-        link = db.session.scalars(select(DemoResourceLink).where(DemoResourceLink.link_id == link_id)).one()
-        item = db.session.scalars(select(DemoLineItem).where(DemoLineItem.resource_link_id == link_id)).one()
-        assert link.custom == {"module": module.id} and link.title == module.title
-        assert (item.resource_id, item.tag, item.score_maximum) == (module.id, "integrationsloeft", 100)
-        placed.append(Placed(module, link_id, item.id, item.score_maximum))
+    with lms() as session:
+        for module, link_id in zip(modules, new_links, strict=True):
+            link = session.scalars(select(DemoResourceLink).where(DemoResourceLink.link_id == link_id)).one()
+            item = session.scalars(select(DemoLineItem).where(DemoLineItem.resource_link_id == link_id)).one()
+            assert link.custom == {"module": module.id} and link.title == module.title
+            assert (item.resource_id, item.tag, item.score_maximum) == (module.id, "integrationsloeft", 100)
+            placed.append(Placed(module, link_id, item.id, item.score_maximum))
     return placed
 
 
@@ -141,13 +142,13 @@ def the_rest(module: Module) -> list[Activity]:
 # --- 3. the gradebook goes down, then recovers -------------------------------------------------
 
 @contextmanager
-def gradebook_down(runner: FlaskCliRunner) -> Iterator[None]:
-    """`flask demo outage 503` for the block, `flask demo outage off` after it, whatever happens."""
-    assert runner.invoke(args=["demo", "outage", "503"]).exit_code == 0
+def gradebook_down() -> Iterator[None]:
+    """`flask lms outage 503` for the block, `flask lms outage off` after it, whatever happens."""
+    assert lms_command("lms", "outage", "503").exit_code == 0
     try:
         yield
     finally:
-        result = runner.invoke(args=["demo", "outage", "off"])
+        result = lms_command("lms", "outage", "off")
         assert result.exit_code == 0, result.output
 
 
@@ -190,9 +191,9 @@ def instructor_grades_reflections(live: Any, placements: list[Placed],
 # --- 5. what the demo LMS gradebook and the tool's outbox hold ---------------------------------
 
 def lms_score(learner: Learner, placed: Placed) -> DemoScore | None:
-    db.session.rollback()  # see what the live server committed meanwhile
-    return db.session.scalars(select(DemoScore).where(DemoScore.line_item_id == placed.line_item_id,
-                                                      DemoScore.user_id == learner.user)).one_or_none()
+    with lms() as session:  # a fresh session: what the LMS committed meanwhile
+        return session.scalars(select(DemoScore).where(DemoScore.line_item_id == placed.line_item_id,
+                                                       DemoScore.user_id == learner.user)).one_or_none()
 
 
 def outbox(learner: Learner, placed: Placed) -> list[ScoreMessage]:
@@ -259,7 +260,7 @@ def test_two_deep_linked_modules_reach_the_gradebook_once_each_through_an_outage
         assert begun is not None and (begun.activity_progress, begun.grading_progress) == ("InProgress", "Pending")
 
     # 3. The gradebook is down while they finish the second module; the scores wait; it recovers.
-    with gradebook_down(runner):
+    with gradebook_down():
         for learner in learners:
             work_through(learner.agent, learner.home(second), second.module, the_rest(second.module))
         deliver_all(app, rounds=2)

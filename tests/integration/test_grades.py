@@ -28,6 +28,7 @@ from lti_tool.runtime import runtime
 from tests.integration.test_learning import catalog, grade_pending, launch_id
 from tests.support.agent import landing_url
 from tests.support.learner import correct_answer, csrf_of, submit, work_through
+from tests.support.lms import lms, lms_command, lms_store
 
 
 def deliver_all(app, rounds: int = 20) -> None:
@@ -43,10 +44,10 @@ def deliver_all(app, rounds: int = 20) -> None:
 
 
 def demo_score(user: str, link: str = "rl-stor") -> DemoScore | None:
-    db.session.rollback()
-    item = db.session.scalars(select(DemoLineItem).where(DemoLineItem.resource_link_id == link)).first()
-    return db.session.scalars(select(DemoScore).where(DemoScore.line_item_id == item.id,
-                                                      DemoScore.user_id == user)).first() if item else None
+    with lms() as session:
+        item = session.scalars(select(DemoLineItem).where(DemoLineItem.resource_link_id == link)).first()
+        return session.scalars(select(DemoScore).where(DemoScore.line_item_id == item.id,
+                                                       DemoScore.user_id == user)).first() if item else None
 
 
 def user_id_of(home_url: str) -> int:
@@ -57,7 +58,7 @@ def user_id_of(home_url: str) -> int:
 @pytest.fixture
 def lms_switches(live) -> Iterator[Any]:
     """The demo LMS's outage and line-item container switches, always switched off afterwards."""
-    store = runtime().store
+    store = lms_store()
     yield store
     store.delete(OUTAGE_KEY)
     store.delete(CONTAINER_KEY)
@@ -170,7 +171,7 @@ def test_outage_then_recovery_delivers_each_score_once_newest_last(app, live, fr
     homes = {u: agents[u].launch(u, "stor-kursus", "rl-stor") for u in learners}
     module = catalog(app).module("nyankomne")
     exercises = [a for a in module.activities if a.type in ("quiz", "matching", "action_plan")]
-    store = runtime().store
+    store = lms_store()
 
     store.set(OUTAGE_KEY, {"mode": "503"}, 600)
     for user in learners:
@@ -235,7 +236,7 @@ def test_a_token_that_expires_mid_run_is_replaced_before_the_lms_refuses_it(app,
                                                                            monkeypatch):
     """Tokens of the LMS's real lifetime: the tool stops using one shortly before it expires
     (TOKEN_MARGIN) and fetches a new one, so no score meets a 401 and none waits."""
-    monkeypatch.setitem(live.app.config, "DEMO_TOKEN_LIFETIME", services.TOKEN_MARGIN + 2)
+    monkeypatch.setitem(live.lms_app.config, "DEMO_TOKEN_LIFETIME", services.TOKEN_MARGIN + 2)
     db.session.rollback()
     platform = db.session.scalars(select(Platform).where(Platform.client_id == "integrationsloeft-demo")).one()
     auth = services.PlatformAuth(platform.id, platform.client_id, platform.auth_token_url, None)
@@ -271,9 +272,9 @@ def test_line_item_is_created_when_the_link_has_none(app, live, fresh_learner):
     submit(learner, home.url, module, quiz, correct_answer(quiz))
     deliver_all(app)
 
-    db.session.rollback()
-    item = db.session.scalars(select(DemoLineItem).where(DemoLineItem.resource_link_id == "rl-stor-manual")).one()
-    assert item.resource_id == "unge" and item.score_maximum == 100
+    with lms() as session:
+        item = session.scalars(select(DemoLineItem).where(DemoLineItem.resource_link_id == "rl-stor-manual")).one()
+        assert item.resource_id == "unge" and item.score_maximum == 100
     assert demo_score(fresh_learner, "rl-stor-manual") is not None
 
 
@@ -324,10 +325,11 @@ def test_two_workers_share_one_outbox_without_duplicates(app, live, agent, fresh
                                                          ScoreMessage.grade_target_id == target.id)).all()
     assert all(r.state == "delivered" for r in rows), [(r.sub, r.state, r.last_error) for r in rows
                                                        if r.state != "delivered"][:5]
-    item = db.session.scalars(select(DemoLineItem).where(DemoLineItem.resource_link_id == "rl-stor")).first()
-    received = db.session.scalars(select(DemoScore).where(DemoScore.user_id.in_(subs),
-                                                          DemoScore.line_item_id == item.id)).all()
-    assert len(received) == 60 and all(s.received == 1 for s in received)
+    with lms() as session:
+        item = session.scalars(select(DemoLineItem).where(DemoLineItem.resource_link_id == "rl-stor")).first()
+        received = session.scalars(select(DemoScore).where(DemoScore.user_id.in_(subs),
+                                                           DemoScore.line_item_id == item.id)).all()
+        assert len(received) == 60 and all(s.received == 1 for s in received)
 
 
 def test_roster_of_a_thousand_members_over_several_pages(app, agent):
@@ -411,8 +413,9 @@ def test_a_batch_that_outlives_its_lease_is_shared_not_sent_twice(app, live, age
     db.session.rollback()
     finished = db.session.scalars(select(ScoreMessage).where(ScoreMessage.id.in_([r.id for r in rows]))).all()
     assert [(r.state, r.last_error, r.lease_owner) for r in finished] == [("delivered", None, None)] * len(rows)
-    received = db.session.scalars(select(DemoScore).where(DemoScore.user_id.in_(subs))).all()
-    assert sorted(s.received for s in received) == [1] * len(subs)
+    with lms() as session:
+        received = session.scalars(select(DemoScore).where(DemoScore.user_id.in_(subs))).all()
+        assert sorted(s.received for s in received) == [1] * len(subs)
 
 
 def test_a_worker_whose_lease_was_taken_over_records_no_outcome(app, agent, fresh_learner):
@@ -485,20 +488,20 @@ def new_demo_link(custom: dict[str, str], line_items: list[tuple[str | None, str
     """A link in the large course with these (resourceLinkId or None for this link, resourceId)
     line items in the course's gradebook, created in that order."""
     link_id = "rl-test-" + uuid.uuid4().hex[:8]
-    db.session.rollback()
-    db.session.add(DemoResourceLink(course_id="stor-kursus", link_id=link_id, title="Testlink", custom=custom))
-    for owner, resource_id in line_items:
-        db.session.add(DemoLineItem(course_id="stor-kursus", resource_link_id=owner or link_id, label="Kolonne",
-                                    score_maximum=100, resource_id=resource_id, tag="integrationsloeft"))
-        db.session.flush()
-    db.session.commit()
+    with lms() as session:
+        session.add(DemoResourceLink(course_id="stor-kursus", link_id=link_id, title="Testlink", custom=custom))
+        for owner, resource_id in line_items:
+            session.add(DemoLineItem(course_id="stor-kursus", resource_link_id=owner or link_id, label="Kolonne",
+                                     score_maximum=100, resource_id=resource_id, tag="integrationsloeft"))
+            session.flush()
+        session.commit()
     return link_id
 
 
 def line_items_of(link_id: str) -> list[DemoLineItem]:
-    db.session.rollback()
-    return list(db.session.scalars(select(DemoLineItem).where(DemoLineItem.resource_link_id == link_id)
-                                   .order_by(DemoLineItem.id)))
+    with lms() as session:
+        return list(session.scalars(select(DemoLineItem).where(DemoLineItem.resource_link_id == link_id)
+                                    .order_by(DemoLineItem.id)))
 
 
 def test_line_item_is_found_by_resource_and_link_id_across_container_pages(app, agent, fresh_learner,
@@ -509,9 +512,9 @@ def test_line_item_is_found_by_resource_and_link_id_across_container_pages(app, 
     other_link = "rl-other-" + uuid.uuid4().hex[:6]
     link_id = new_demo_link({"module": "unge"}, [(other_link, "unge"), (None, "handmade-column"), (None, "unge")])
     [theirs], [_, ours] = line_items_of(other_link), line_items_of(link_id)
-    db.session.rollback()
-    in_container = list(db.session.scalars(select(DemoLineItem.id).where(DemoLineItem.course_id == "stor-kursus")
-                                           .order_by(DemoLineItem.id)))
+    with lms() as session:
+        in_container = list(session.scalars(select(DemoLineItem.id).where(DemoLineItem.course_id == "stor-kursus")
+                                            .order_by(DemoLineItem.id)))
     assert in_container.index(theirs.id) < in_container.index(ours.id) and in_container.index(ours.id) >= 2
     lms_switches.set(CONTAINER_KEY, {"ignore_filters": True, "page_size": 2}, 600)
 
@@ -522,9 +525,10 @@ def test_line_item_is_found_by_resource_and_link_id_across_container_pages(app, 
     deliver_all(app)
 
     assert target_of(link_id).lineitem_url.endswith(f"/lineitems/{ours.id}")
-    assert db.session.scalar(select(func.count()).where(DemoLineItem.course_id == "stor-kursus")) == len(
-        in_container)  # none created
-    scored = db.session.scalars(select(DemoScore.line_item_id).where(DemoScore.user_id == fresh_learner)).all()
+    with lms() as session:
+        assert session.scalar(select(func.count()).where(DemoLineItem.course_id == "stor-kursus")) == len(
+            in_container)  # none created
+        scored = session.scalars(select(DemoScore.line_item_id).where(DemoScore.user_id == fresh_learner)).all()
     assert scored == [ours.id]
 
 
@@ -547,9 +551,9 @@ def test_two_workers_create_one_line_item_for_a_new_link(app, live, agent, fresh
 
     [item] = line_items_of(link_id)
     assert item.resource_id == "unge"
-    db.session.rollback()
-    scored = db.session.scalars(select(DemoScore).where(DemoScore.user_id.in_(subs))).all()
-    assert {(s.user_id, s.line_item_id) for s in scored} == {(sub, item.id) for sub in subs}
+    with lms() as session:
+        scored = session.scalars(select(DemoScore).where(DemoScore.user_id.in_(subs))).all()
+        assert {(s.user_id, s.line_item_id) for s in scored} == {(sub, item.id) for sub in subs}
 
 
 @pytest.mark.parametrize("retry_after", ["120", "date+300"])
@@ -558,7 +562,7 @@ def test_429_waits_as_long_as_retry_after_asks(app, agent, fresh_learner, runner
     if retry_after.startswith("date"):
         expected = 300.0
         retry_after = format_datetime(utcnow() + timedelta(seconds=expected), usegmt=True)
-    result = runner.invoke(args=["demo", "outage", "429", "--retry-after", retry_after])
+    result = lms_command("lms", "outage", "429", "--retry-after", retry_after)
     assert result.exit_code == 0 and "429" in result.output
     home = agent.launch(fresh_learner, "stor-kursus", "rl-stor")
     module = catalog(app).module("nyankomne")
@@ -578,7 +582,7 @@ def test_429_waits_as_long_as_retry_after_asks(app, agent, fresh_learner, runner
     db.session.rollback()
     assert db.session.scalars(waiting).one().attempts == 1
 
-    assert "off" in runner.invoke(args=["demo", "outage", "off"]).output
+    assert "off" in lms_command("lms", "outage", "off").output
     deliver_all(app)
     assert demo_score(fresh_learner).received == 1
 

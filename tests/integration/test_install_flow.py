@@ -12,6 +12,7 @@ from sqlalchemy import select
 from lti_tool.extensions import db
 from lti_tool.models import Platform, PlatformStatus, User
 from tests.support.agent import text_of
+from tests.support.lms import activate_in_lms, registration_start
 
 
 def test_paste_one_url_approve_launch_report_export_erase(app, live, console, fresh_learner):
@@ -19,7 +20,7 @@ def test_paste_one_url_approve_launch_report_export_erase(app, live, console, fr
     admin = live.agent()
     admin.sign_in("hanne")
     tools = admin.post("/demo-lms/admin/tools", {"tool_url": live.base_url + "/lti/register"})
-    start = re.search(r'id="start-registration" href="([^"]+)"', tools.text).group(1).replace("&amp;", "&")
+    start = registration_start(tools.text)  # the LMS opens it in an iframe of its admin page
     confirm = admin.get(start)
     pending_id = re.search(r'name="pending_id" value="([^"]+)"', confirm.text).group(1)
     assert admin.post("/lti/register", {"pending_id": pending_id}).status_code == 200
@@ -27,6 +28,7 @@ def test_paste_one_url_approve_launch_report_export_erase(app, live, console, fr
     platform = db.session.scalars(select(Platform).where(Platform.client_id.like("dr-%"))
                                   .order_by(Platform.id.desc())).first()
     assert platform.status == PlatformStatus.PENDING
+    activate_in_lms(admin, platform.client_id)  # pending in the LMS too, until its admin activates it
 
     # The operator approves it in the console.
     approved = console.post(f"/admin/platforms/{platform.id}/status", {"action": "approve"})

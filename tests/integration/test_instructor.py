@@ -25,6 +25,7 @@ from tests.integration.test_grades import deliver_all
 from tests.integration.test_learning import catalog
 from tests.support.agent import autosubmit_form, text_of
 from tests.support.learner import correct_answer, csrf_of, submit, work_through
+from tests.support.lms import lms
 
 ROSTER_ROW = re.compile(r'<tr><th scope="row">([^<]*)(?:<br>.*?)?</th>\s*<td>([^<]*)</td>\s*'
                         r'<td><span class="badge badge-(\w+)">[^<]*</span>(?:<br>(\d+) %)?', re.S)
@@ -79,12 +80,13 @@ def test_deep_linking_round_trip_creates_links_and_line_items(app, live):
     returned = teacher.post(action, fields)  # the demo LMS verifies the JWT against the tool's JWKS
     assert returned.status_code == 200
     assert "2 activities added" in text_of(returned.text) or "2 aktiviteter" in text_of(returned.text)
-    db.session.rollback()
-    links = db.session.scalars(select(DemoResourceLink).where(DemoResourceLink.custom["module"].as_string() == "unge")
-                               ).all()
-    assert links
-    line_item = db.session.scalars(select(DemoLineItem).where(DemoLineItem.resource_link_id == links[-1].link_id)).one()
-    assert line_item.resource_id == "unge" and line_item.score_maximum == 100
+    with lms() as session:
+        links = session.scalars(select(DemoResourceLink)
+                                .where(DemoResourceLink.custom["module"].as_string() == "unge")).all()
+        assert links
+        line_item = session.scalars(select(DemoLineItem)
+                                    .where(DemoLineItem.resource_link_id == links[-1].link_id)).one()
+        assert line_item.resource_id == "unge" and line_item.score_maximum == 100
 
     # The new link launches the tool into the chosen module, and its scores reach its line item.
     learner = live.agent()
@@ -94,8 +96,8 @@ def test_deep_linking_round_trip_creates_links_and_line_items(app, live):
     quiz = next(a for a in module.activities if a.type == "quiz")
     submit(learner, home.url, module, quiz, correct_answer(quiz))
     deliver_all(app)
-    db.session.rollback()
-    assert db.session.scalars(select(DemoScore).where(DemoScore.line_item_id == line_item.id)).first() is not None
+    with lms() as session:
+        assert session.scalars(select(DemoScore).where(DemoScore.line_item_id == line_item.id)).first() is not None
 
 
 def test_deep_linking_cancel_returns_an_empty_response(app, live):
@@ -241,10 +243,10 @@ def test_instructor_grades_a_reflection_and_the_learner_sees_feedback(app, live,
     page = learner.get(f"{home.url}m/nyankomne/a/{reflection.id}")
     assert "Godt overblik over aktørerne." in text_of(page.text)
     deliver_all(app)
-    db.session.rollback()
-    item = db.session.scalars(select(DemoLineItem).where(DemoLineItem.resource_link_id == "rl-stor")).one()
-    score = db.session.scalars(select(DemoScore).where(DemoScore.line_item_id == item.id,
-                                                       DemoScore.user_id == fresh_learner)).one()
+    with lms() as session:
+        item = session.scalars(select(DemoLineItem).where(DemoLineItem.resource_link_id == "rl-stor")).one()
+        score = session.scalars(select(DemoScore).where(DemoScore.line_item_id == item.id,
+                                                        DemoScore.user_id == fresh_learner)).one()
     assert score.grading_progress == "FullyGraded" and score.score_given is not None
     assert score.score_given < 100
 

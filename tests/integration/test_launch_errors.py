@@ -317,7 +317,7 @@ def test_error_page_speaks_the_launch_locale(app, agent):
 ], ids=["unknown-issuer", "unknown-client", "no-issuer", "no-login-hint", "foreign-target"])
 def test_refused_logins(app, agent, caplog, params, status, reason, error):
     base = {
-        "iss": agent.base_url + "/demo-lms",
+        "iss": agent.lms_url + "/demo-lms",
         "login_hint": "jonas",
         "target_link_uri": agent.base_url + "/lti/launch",
         "client_id": "integrationsloeft-demo",
@@ -349,7 +349,7 @@ def test_a_raw_nul_byte_in_the_query_is_refused(app):
 def test_a_nul_character_anywhere_in_a_request_is_refused(app, live, agent, where):
     """PostgreSQL refuses NUL in text and in a WHERE clause's text: these were 500s there."""
     if where == "login":
-        response = agent.get("/lti/login", params={"iss": agent.base_url + "/demo-lms", "login_hint": "jonas\x00",
+        response = agent.get("/lti/login", params={"iss": agent.lms_url + "/demo-lms", "login_hint": "jonas\x00",
                                                    "target_link_uri": agent.base_url + "/lti/launch"},
                              allow_redirects=False)
     elif where == "launch-state":

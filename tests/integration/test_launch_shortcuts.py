@@ -286,7 +286,7 @@ def test_custom_parameters_in_another_order_still_take_the_shortcut(app, agent):
 
 
 def _demo_platform_id(app) -> int:
-    issuer = app.config["TOOL_BASE_URL"] + "/demo-lms"
+    issuer = app.config["DEMO_LMS_URL"] + "/demo-lms"
     return db.session.scalars(select(Platform.id).where(Platform.issuer == issuer,
                                                         Platform.client_id == demo.CLIENT_ID)).one()
 

@@ -22,6 +22,7 @@ from lti_tool.models import Platform, PlatformStatus
 from lti_tool.platforms import add_platform
 from lti_tool.runtime import runtime
 from tests.support.agent import text_of
+from tests.support.lms import activate_in_lms, registration_start
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
@@ -547,7 +548,7 @@ def test_demo_lms_dynamic_registration_to_a_working_launch(app, live, runner):
     admin = live.agent()
     admin.sign_in("hanne")
     tools = admin.post("/demo-lms/admin/tools", {"tool_url": live.base_url + "/lti/register"})
-    start = re.search(r'id="start-registration" href="([^"]+)"', tools.text).group(1).replace("&amp;", "&")
+    start = registration_start(tools.text)
     query = parse_qs(urlparse(start).query)
     assert query["openid_configuration"][0].endswith("/demo-lms/.well-known/openid-configuration")
 
@@ -565,6 +566,7 @@ def test_demo_lms_dynamic_registration_to_a_working_launch(app, live, runner):
     platform = db.session.scalars(select(Platform).where(Platform.client_id.like("dr-%"))
                                   .order_by(Platform.id.desc())).first()
     assert platform.status == PlatformStatus.PENDING
+    activate_in_lms(admin, platform.client_id)
     learner = live.agent()
     learner.sign_in("jonas")
     refused = learner.follow_forms(learner.get("/demo-lms/courses/vejle-int/initiate",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,8 +19,10 @@ from urllib.parse import urlparse
 import psycopg
 import pytest
 import requests
+from werkzeug.serving import make_server
 
-from tests.conftest import HAVE_SERVICES, create_schema, drop_schema, free_port
+from lti_tool.demo_lms.app import create_lms_app
+from tests.conftest import HAVE_SERVICES, create_schema, drop_schema, free_port, lms_settings, set_up_lms
 from tests.support.agent import Agent, autosubmit_form, text_of
 from tests.support.learner import correct_answer, csrf_of
 
@@ -36,13 +39,20 @@ def _run(env: dict[str, str], *args: str) -> None:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     schema = create_schema()
-    port_a, port_b = free_port(), free_port()
+    port_a, port_b, lms_port = free_port(), free_port(), free_port()
+    lms_url = f"http://localhost:{lms_port}"
+    lms_app = create_lms_app(lms_settings("embedded", tmp_path_factory.mktemp("cluster-lms"), lms_url,
+                                          f"http://127.0.0.1:{port_a}"))
+    set_up_lms(lms_app)
+    lms_server = make_server("127.0.0.1", lms_port, lms_app, threaded=True)
+    threading.Thread(target=lms_server.serve_forever, daemon=True).start()
     database = os.environ["TEST_DATABASE_URL"] + f"?options=-csearch_path%3D{schema}"
     env = {**os.environ, "FLASK_APP": "lti_tool:create_app", "DATABASE_URL": database,
            "REDIS_URL": os.environ["TEST_REDIS_URL"], "REDIS_PREFIX": f"il-cluster-{uuid.uuid4().hex[:6]}:",
            "SECRET_KEY": "cluster-secret-" + "x" * 32, "TOOL_BASE_URL": f"http://127.0.0.1:{port_a}",
-           "DEMO_LMS": "1", "GRADE_WORKER_THREAD": "0", "LOG_LEVEL": "WARNING"}
+           "DEMO_LMS_URL": lms_url, "GRADE_WORKER_THREAD": "0", "LOG_LEVEL": "WARNING"}
     _run(env, "db", "upgrade")
+    _run(env, "keys", "generate")
     _run(env, "demo", "setup")
     processes = []
     for port in (port_a, port_b):
@@ -62,11 +72,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
             else:
                 pytest.fail(f"instance on {port} did not start: {processes[0].stderr.read1()[:2000]!r}")
         yield {"a": f"http://127.0.0.1:{port_a}", "b": f"http://127.0.0.1:{port_b}", "env": env,
-               "database": database}
+               "database": database, "lms": lms_url}
     finally:
         for process in processes:
             process.terminate()
             process.wait(timeout=20)
+        lms_server.shutdown()
+        lms_server.server_close()
         drop_schema(schema)
 
 
@@ -79,15 +91,15 @@ def on(base: str, url: str) -> str:
 def test_two_instances_share_everything_through_postgres_and_redis(cluster):
     a, b = str(cluster["a"]), str(cluster["b"])
     learner = "stor-kursus-l0777"
-    browser = Agent(a)
+    browser = Agent(a, str(cluster["lms"]))
     browser.sign_in(learner)
 
     login = browser.get("/demo-lms/courses/stor-kursus/initiate", params={"link_id": "rl-stor"}, allow_redirects=False)
     to_tool = browser.get(login.headers["Location"], allow_redirects=False)  # OIDC login on A
     assert to_tool.status_code == 302
-    auth_page = browser.get(on(b, to_tool.headers["Location"]))  # the platform answers from B
+    auth_page = browser.get(to_tool.headers["Location"])  # the platform's OIDC answer
     action, fields = autosubmit_form(auth_page.text)
-    launched = browser.post(on(b, action), fields)  # the launch lands on instance B
+    launched = browser.post(on(b, action), fields, initiator=auth_page.url)  # the launch lands on instance B
     assert launched.status_code == 200, text_of(launched.text)[:500]
     home = on(a, launched.url)
     assert "Nyankomne flygtninge" in text_of(browser.get(home).text)  # and is known on A

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from tests.support.crafting import demo_login
+from lti_tool.demo_lms.tool_side import register_demo_lms
 
 
 def _login_behind_proxy(make_app, *, proxy_fix: bool):
     app = make_app(PROXY_FIX=proxy_fix, TOOL_BASE_URL="https://tool.example")
-    from lti_tool.demo_lms.cli import setup_demo
-
     with app.app_context():
-        setup_demo("https://tool.example", app.config["SECRET_KEY"])
+        register_demo_lms("https://lms.example")
     return app.test_client().get("/lti/login", query_string={
-        "iss": "https://tool.example/demo-lms", "login_hint": "jonas",
+        "iss": "https://lms.example/demo-lms", "login_hint": "jonas",
         "target_link_uri": "https://tool.example/lti/launch", "client_id": "integrationsloeft-demo"},
-        headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "tool.example"})
+        base_url="http://tool.example", headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "tool.example"})
 
 
 def test_state_cookie_is_secure_and_cross_site_behind_tls_proxy(make_app):
@@ -34,23 +32,33 @@ def test_forwarded_headers_are_ignored_without_proxy_fix(make_app):
     assert "SameSite=Lax" in cookie and "Secure" not in cookie and "SameSite=None" not in cookie
 
 
-def test_state_cookie_over_plain_http_is_lax(agent):
-    demo_login(agent)
-    response = agent.get("/lti/login", params={"iss": agent.base_url + "/demo-lms", "login_hint": "jonas",
+def test_state_cookie_on_loopback_has_production_attributes(agent):
+    """Browsers treat http://127.0.0.1 and http://localhost as secure contexts: the demo and the
+    tests get the cookie a real installation sends over https, so framed flows cross sites alike."""
+    response = agent.get("/lti/login", params={"iss": agent.lms_url + "/demo-lms", "login_hint": "jonas",
                                                 "target_link_uri": agent.base_url + "/lti/launch",
                                                 "client_id": "integrationsloeft-demo"}, allow_redirects=False)
     assert response.status_code == 302
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("lti1p3-") and "HttpOnly" in cookie
-    # A browser refuses SameSite=None without Secure, so plain http (local demo) uses Lax.
-    assert "SameSite=Lax" in cookie and "Secure" not in cookie
+    assert "Secure" in cookie and "SameSite=None" in cookie and "Partitioned" in cookie
+
+
+def test_state_cookie_over_plain_http_elsewhere_is_lax(make_app):
+    """Plain http on any other host is no secure context: a browser refuses SameSite=None without
+    Secure, so the cookie is Lax there."""
+    response = _login_behind_proxy(make_app, proxy_fix=False)
+    cookie = response.headers["Set-Cookie"]
+    assert "SameSite=Lax" in cookie and "Secure" not in cookie and "Partitioned" not in cookie
 
 
 def test_security_headers(agent):
-    response = agent.get("/demo-lms/")
+    response = agent.get("/lti/register")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert "frame-ancestors 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["Referrer-Policy"] == "same-origin"
+    home = agent.get("/c/unknown/")  # a page of the tool's own: only registered platforms frame it
+    assert "frame-ancestors 'self' " in home.headers["Content-Security-Policy"]
+    assert agent.lms_url in home.headers["Content-Security-Policy"]
 
 
 def test_get_on_launch_endpoint_is_a_clean_405(agent):

@@ -1,16 +1,66 @@
-"""A browser-like HTTP agent: keeps cookies, follows redirects and submits auto-submit forms."""
+"""A browser-like HTTP agent: keeps cookies as Chromium does, follows redirects and submits
+auto-submit forms, across the two sites of the tests (the tool on 127.0.0.1, the LMS on localhost)."""
 
 from __future__ import annotations
 
 import html
 import re
 from dataclasses import dataclass
+from http.cookiejar import Cookie, DefaultCookiePolicy
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import requests
+from requests.cookies import RequestsCookieJar
+
+LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def site_of(url: str) -> str:
+    """The site of an address for cookies: scheme and host (the tests' hosts have no registrable
+    domain: 127.0.0.1 and localhost are two sites, as Chromium counts them)."""
+    parsed = urlparse(url)
+    return f"{parsed.scheme}://{parsed.hostname}"
+
+
+class BrowserCookiePolicy(DefaultCookiePolicy):
+    """What Chromium sends: `Secure` cookies over https and over http on loopback (a secure
+    context), and on a cross-site POST only `SameSite=None` cookies (a missing SameSite is Lax)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cross_site = False
+
+    def return_ok_secure(self, cookie: Cookie, request: Any) -> bool:
+        if cookie.secure and request.type not in ("https", "wss"):
+            return urlparse(request.get_full_url()).hostname in LOOPBACK
+        return True
+
+    def return_ok(self, cookie: Cookie, request: Any) -> bool:
+        if not super().return_ok(cookie, request):
+            return False
+        if self.cross_site:
+            samesite = cookie.get_nonstandard_attr("SameSite") or cookie.get_nonstandard_attr("samesite") or "Lax"
+            return str(samesite).lower() == "none" and cookie.secure
+        return True
 
 FORM = re.compile(r'<form[^>]*method="post"[^>]*action="([^"]+)"[^>]*data-autosubmit[^>]*>(.*?)</form>', re.S)
 FIELD = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
+
+
+class BrowserSession(requests.Session):
+    """requests copies the session's cookies into a jar of its own, with the default policy, for
+    every request and redirect: give that jar the browser's policy."""
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        prepared = super().prepare_request(request)
+        jar = RequestsCookieJar()
+        jar.set_policy(self.cookies.get_policy())
+        jar.update(prepared._cookies)  # type: ignore[attr-defined]
+        prepared.headers.pop("Cookie", None)
+        prepared._cookies = jar  # type: ignore[attr-defined]
+        prepared.prepare_cookies(jar)
+        return prepared
 
 
 def text_of(page: str) -> str:
@@ -53,18 +103,33 @@ class LoginStep:
 
 
 class Agent:
-    def __init__(self, base_url: str) -> None:
+    """One browser: the tool's paths go to `base_url`, the demo LMS's (/demo-lms/…) to `lms_url`."""
+
+    def __init__(self, base_url: str, lms_url: str = "") -> None:
         self.base_url = base_url
-        self.http = requests.Session()
+        self.lms_url = lms_url or base_url
+        self.http = BrowserSession()
+        self.cookies = BrowserCookiePolicy()
+        self.http.cookies.set_policy(self.cookies)
 
     def url(self, path: str) -> str:
-        return path if path.startswith("http") else self.base_url + path
+        if path.startswith("http"):
+            return path
+        return (self.lms_url if path.startswith("/demo-lms") else self.base_url) + path
 
     def get(self, path: str, **kwargs: object) -> requests.Response:
         return self.http.get(self.url(path), timeout=30, **kwargs)  # type: ignore[arg-type]
 
-    def post(self, path: str, data: dict[str, str] | None = None, **kwargs: object) -> requests.Response:
-        response = self.http.post(self.url(path), data=data, timeout=30, **kwargs)  # type: ignore[arg-type]
+    def post(self, path: str, data: dict[str, str] | None = None, *, initiator: str | None = None,
+             **kwargs: object) -> requests.Response:
+        """POST a form; `initiator` is the page that holds it: from another site, as a browser does,
+        only SameSite=None cookies go with it."""
+        url = self.url(path)
+        self.cookies.cross_site = initiator is not None and site_of(initiator) != site_of(url)
+        try:
+            response = self.http.post(url, data=data, timeout=30, **kwargs)  # type: ignore[arg-type]
+        finally:
+            self.cookies.cross_site = False
         return self.as_address_bar_shows(response)
 
     def as_address_bar_shows(self, response: requests.Response) -> requests.Response:
@@ -81,7 +146,7 @@ class Agent:
             form = autosubmit_form(response.text) if response.ok else None
             if form is None:
                 return response
-            response = self.post(form[0], form[1])
+            response = self.post(form[0], form[1], initiator=response.url)
         return response
 
     def sign_in(self, user_id: str) -> None:
@@ -110,4 +175,6 @@ class Agent:
         return LoginStep(auth_url=f"{parsed.scheme}://{parsed.netloc}{parsed.path}", params=query)
 
     def post_launch(self, id_token: str, state: str, *, follow: bool = False) -> requests.Response:
-        return self.post("/lti/launch", {"id_token": id_token, "state": state}, allow_redirects=follow)
+        # The platform's page posts the id_token: a cross-site POST, as from a real LMS.
+        return self.post("/lti/launch", {"id_token": id_token, "state": state}, allow_redirects=follow,
+                         initiator=self.lms_url)

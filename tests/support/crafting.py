@@ -10,15 +10,17 @@ from flask import Flask
 from flask_babel import force_locale
 
 from lti_tool.demo_lms import platform as demo
-from lti_tool.extensions import db
+from lti_tool.demo_lms.database import lms_db
+from lti_tool.demo_lms.services import services
 from lti_tool.lti import claims
 from tests.support.agent import Agent, LoginStep
+from tests.support.lms import LMS_APP
 
 
 def demo_login(agent: Agent, *, user: str = "jonas", client_id: str | None = demo.CLIENT_ID,
                iss: str | None = None) -> LoginStep:
     params = {
-        "iss": iss or agent.base_url + "/demo-lms",
+        "iss": iss or agent.lms_url + "/demo-lms",
         "login_hint": user,
         "target_link_uri": agent.base_url + "/lti/launch",
         "lti_deployment_id": demo.DEPLOYMENT_ID,
@@ -30,16 +32,16 @@ def demo_login(agent: Agent, *, user: str = "jonas", client_id: str | None = dem
 
 def demo_claims(app: Flask, nonce: str, *, user: str = "jonas", course: str = "vejle-int",
                 link: str | None = "rl-nyankomne", message_type: str = claims.MSG_RESOURCE_LINK) -> dict[str, Any]:
-    with app.app_context():
-        reg = demo.registration(db.session)
+    with app.extensions[LMS_APP].app_context():
+        reg = demo.registration(lms_db.session())
         assert reg is not None
         hint = {"u": user, "c": course, "l": link, "m": message_type, "t": "iframe"}
-        return demo.launch_claims(db.session, reg, hint, nonce=nonce, urls=demo.DemoUrls(app.config["TOOL_BASE_URL"]))
+        return demo.launch_claims(lms_db.session(), reg, hint, nonce=nonce, urls=services().urls)
 
 
 def demo_sign(app: Flask, body: dict[str, Any], headers: dict[str, Any] | None = None) -> str:
-    with app.app_context():
-        return demo.signing_key(db.session, app.config["SECRET_KEY"]).sign(body, headers)
+    with app.extensions[LMS_APP].app_context():
+        return demo.signing_key(lms_db.session(), services().secret).sign(body, headers)
 
 
 def crafted_launch(app: Flask, agent: Agent, mutate: Callable[[dict[str, Any]], None] | None = None,

@@ -51,8 +51,8 @@ def test_production_refuses_default_or_short_secret():
     for secret in ("", "dev-only-not-secret", "short"):
         with pytest.raises(ConfigError, match="SECRET_KEY"):
             check_production({**settings, "SECRET_KEY": secret})
-    with pytest.raises(ConfigError, match="DEMO_LMS"):
-        check_production({**settings, "SECRET_KEY": "x" * 40, "DEMO_LMS": True})
+    with pytest.raises(ConfigError, match="DEMO_LMS_URL"):
+        check_production({**settings, "SECRET_KEY": "x" * 40, "DEMO_LMS_URL": "http://localhost:5001"})
     check_production({**settings, "SECRET_KEY": "x" * 40})
 
 
@@ -65,7 +65,7 @@ def test_create_app_refuses_production_without_secret():
 
 def test_environment_overrides():
     settings = config_from_env({"INTEGRATIONSLOEFT_ENV": "production", "DATABASE_URL": "postgresql://u@h/db",
-                                "REDIS_URL": "redis://h:6379/0", "DEMO_LMS": "0", "TOOL_BASE_URL": "https://t"})
+                                "REDIS_URL": "redis://h:6379/0", "TOOL_BASE_URL": "https://t"})
     assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
     assert settings["REDIS_URL"] == "redis://h:6379/0"
     assert settings["ENV_NAME"] == "production"
