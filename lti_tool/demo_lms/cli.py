@@ -13,20 +13,24 @@ from lti_tool.demo_lms.views import OUTAGE_KEY
 lms_cli = AppGroup("lms", help="The demo LMS (its own app and database).")
 
 
-def setup_lms() -> None:
-    """Idempotent: the LMS's tables, its signing key, the tool as its administrator would enter it
-    by hand (client id and deployment of the LMS's choosing), and the demo courses' links."""
+def setup_lms(*, register_tool: bool = True) -> None:
+    """Idempotent: the LMS's tables, its signing key, the demo courses' links and, unless told
+    otherwise, the tool as its administrator would enter it by hand (client id and deployment of
+    the LMS's choosing). Without the tool, the LMS is one that has never met it: its administrator
+    installs it by dynamic registration."""
     lms = services()
     lms_db.create_all()
     demo.ensure_key(lms_db.session(), lms.secret)
-    demo.register_tool(lms_db.session(), tool_base_url=lms.tool_url)
-    demo.seed_links(lms_db.session())
+    if register_tool:
+        demo.register_tool(lms_db.session(), tool_base_url=lms.tool_url)
+        demo.seed_links(lms_db.session())
 
 
 @lms_cli.command("setup")
-def setup() -> None:
+@click.option("--without-tool", is_flag=True, help="Leave the tool out: install it by dynamic registration.")
+def setup(without_tool: bool) -> None:
     """Create the LMS's tables and key, register the tool by hand, seed the demo courses."""
-    setup_lms()
+    setup_lms(register_tool=not without_tool)
     urls = services().urls
     click.echo(f"Demo LMS: issuer {urls.issuer}, client id {demo.CLIENT_ID}, deployment {demo.DEPLOYMENT_ID}")
 
