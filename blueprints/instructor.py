@@ -123,7 +123,7 @@ def pick() -> str | BaseResponse:
         service.bind_link(db.session(), catalog, link, request.form.get("placement", ""))
         return redirect(url_for("instructor.home", launch_id=g.launch.id))
     return render_template("instructor/pick.html", overview=launch_overview(g.launch),
-                           programmes=list(catalog.programmes.values()), locale=g.launch.locale)
+                           programmes=catalog.programmes_for(g.launch.locale), locale=g.launch.locale)
 
 
 @bp.route("/deep-link", methods=["GET", "POST"])
@@ -137,7 +137,7 @@ def deep_link() -> str:
     catalog = runtime().catalog()
     if request.method == "GET":
         return render_template("instructor/deep_link.html", overview=launch_overview(g.launch), settings=settings,
-                               programmes=list(catalog.programmes.values()), locale=g.launch.locale)
+                               programmes=catalog.programmes_for(g.launch.locale), locale=g.launch.locale)
     cancelled = "cancel" in request.form or not settings.accepts_links
     choices = [] if cancelled else request.form.getlist("item")
     if not settings.accept_multiple:

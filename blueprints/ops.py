@@ -1,10 +1,10 @@
-"""Operations endpoints: liveness, readiness, Prometheus metrics."""
+"""Operations endpoints: liveness, readiness, Prometheus metrics, and the icon browsers ask for by name."""
 
 from __future__ import annotations
 
 import ipaddress
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
 
 from lti_tool.extensions import db
 from lti_tool.grading.delivery import outbox_status
@@ -15,6 +15,9 @@ from lti_tool.runtime import runtime
 from lti_tool.tokens import same_token
 
 bp = Blueprint("ops", __name__)
+# /favicon.ico is asked for by that name, so its address cannot change with its content: a month
+# spares every page view a request without keeping an old icon for long.
+FAVICON_MAX_AGE = 30 * 24 * 3600
 
 
 @bp.get("/healthz")
@@ -53,3 +56,10 @@ def metrics() -> Response:
     if not _metrics_allowed():
         return Response("forbidden\n", status=403, mimetype="text/plain")
     return Response(render(_outbox), mimetype="text/plain; version=0.0.4")
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """The tool's icon where browsers look for it without a <link rel=icon> (the JSON pages, old browsers)."""
+    return send_from_directory(str(current_app.static_folder), "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                               max_age=FAVICON_MAX_AGE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 
 from flask import Flask, g, has_request_context
@@ -13,6 +14,44 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = g.get("request_id", "-") if has_request_context() else "-"
         return True
+
+
+# Query (or fragment) parameters whose values are secrets or name a person: a registration token
+# registers a tool, an id_token or access token is a credential for minutes to hours, state and
+# code belong to a login in progress, the hints identify the person logging in.
+URL_SECRETS = ("registration_token", "id_token", "access_token", "refresh_token", "token", "client_assertion",
+               "jwt", "state", "code", "login_hint", "lti_message_hint")
+_URL_SECRET = re.compile(
+    # After ?, &, ; or # (or their percent-encodings, inside another URL's parameter); the value runs to
+    # the next separator, quote or space.
+    r"(?P<lead>[?&;#]|%3F|%26|%23)(?P<name>" + "|".join(URL_SECRETS) + r")(?P<eq>=|%3D)"
+    r"(?:(?!%26|%23)[^&;#\s\"'])+",
+    re.IGNORECASE,
+)
+
+
+def mask_url_secrets(text: str) -> str:
+    """`text` with the value of every secret URL parameter replaced by "…"."""
+    return _URL_SECRET.sub(r"\g<lead>\g<name>\g<eq>…", text)
+
+
+class UrlSecretFilter(logging.Filter):
+    """Masks secrets from URLs in a record's message: for servers that log whole request lines
+    (Werkzeug's development server, gunicorn's access log) and for error details quoting a URL."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed record: the handler reports it as it would anyway
+            return True
+        masked = mask_url_secrets(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+# Loggers of the servers the app runs under, which log the request line with its query string.
+SERVER_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error")
 
 
 class JsonFormatter(logging.Formatter):
@@ -31,6 +70,13 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(app: Flask) -> None:
+    """The tool's handler on the "lti_tool" logger, and secret-masking on the servers' loggers."""
+    # On the loggers themselves: their records are logged there, not in child loggers, and go
+    # to handlers the servers install (Werkzeug adds its own on first use).
+    for name in SERVER_LOGGERS:
+        server_logger = logging.getLogger(name)
+        if not any(isinstance(f, UrlSecretFilter) for f in server_logger.filters):
+            server_logger.addFilter(UrlSecretFilter())
     root = logging.getLogger("lti_tool")
     root.setLevel(app.config.get("LOG_LEVEL", "INFO"))
     if any(getattr(h, "_integrationsloeft", False) for h in root.handlers):
@@ -38,6 +84,7 @@ def configure_logging(app: Flask) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler._integrationsloeft = True  # type: ignore[attr-defined]
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(UrlSecretFilter())  # every lti_tool.* record passes here, not through a logger filter
     if app.config.get("LOG_JSON"):
         handler.setFormatter(JsonFormatter())
     else:

@@ -104,7 +104,24 @@ def add_platform(
     return platform
 
 
+def unused_name(session: Session, name: str) -> str:
+    """`name`, or `name 2`, `name 3`… when a platform has it: the operator tells registrations apart by name.
+
+    Two registrations from one LMS (a Moodle registers the tool once per tool type) would
+    otherwise both read "Moodle (moodle.aarhus.dk)". Not a unique constraint: the operator may
+    rename a platform to anything, and two registrations finishing at the same moment may share one.
+    """
+    taken = set(session.scalars(select(Platform.name)))
+    candidate, number = name[:ID_MAX_LENGTH], 1
+    while candidate in taken:
+        number += 1
+        suffix = f" {number}"
+        candidate = name[:ID_MAX_LENGTH - len(suffix)] + suffix
+    return candidate
+
+
 def list_platforms(session: Session) -> list[Platform]:
+    """Every platform, oldest first."""
     return list(session.scalars(select(Platform).order_by(Platform.id)))
 
 

@@ -188,5 +188,13 @@ class Catalog:
                 return found
         return None
 
+    def programmes_for(self, language: str) -> list[Programme]:
+        """Every programme, those in `language` (the course's) first, otherwise in catalogue order.
+
+        A Swedish course's teacher looks for the Swedish programme; the others stay listed, as
+        a course may well take a programme in another language on purpose.
+        """
+        return sorted(self.programmes.values(), key=lambda p: p.language != language)
+
     def programme_of(self, module_id: str) -> Programme | None:
         return next((p for p in self.programmes.values() if p.module(module_id)), None)

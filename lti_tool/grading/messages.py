@@ -25,6 +25,8 @@ _COMMENTS = {
            "Completed", "Reflection awaiting the instructor's grading"),
 }
 
+COMMENT_LANGUAGES = frozenset(_COMMENTS)
+
 
 @dataclass(frozen=True)
 class ScoreValues:
@@ -40,6 +42,7 @@ def _fmt(value: float) -> str:
 
 
 def module_score(status: rules.ModuleStatus, score_maximum: float, language: str) -> ScoreValues:
+    """The score for one module; the comment in `language` (the learner's), Danish if unknown."""
     progress_text, completed_text, waiting_text = _COMMENTS.get(language, _COMMENTS["da"])
     activity = {
         rules.NOT_STARTED: "Initialized",

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from lti_tool.content.model import Catalog, Module, Programme
-from lti_tool.grading.messages import ScoreValues, module_score, programme_score
+from lti_tool.grading.messages import COMMENT_LANGUAGES, ScoreValues, module_score, programme_score
 from lti_tool.lti.roles import is_enrolled_learner
 from lti_tool.models import GradeTarget, LaunchRecord, ResourceLink, ScoreMessage, User, utcnow
 from lti_tool.progress import rules
@@ -90,6 +90,15 @@ def enqueue(session: Session, target: GradeTarget, user: User, values: ScoreValu
     return message
 
 
+def comment_language(user: User, content_language: str) -> str:
+    """The learner's language from their latest launch; the content's before any launch said one.
+
+    The comment is read by the learner in the LMS (Moodle shows it as feedback), and a Swedish
+    caseworker may well take a Danish programme, so the content's language is only the fallback.
+    """
+    return user.locale if user.locale in COMMENT_LANGUAGES else content_language
+
+
 def enqueue_module_scores(session: Session, catalog: Catalog, user_id: int, module: Module,
                           status: rules.ModuleStatus) -> int:
     """Queue the learner's new score for every line item covering the module (no commit)."""
@@ -99,20 +108,21 @@ def enqueue_module_scores(session: Session, catalog: Catalog, user_id: int, modu
     count = 0
     for target, link in _targets_for(session, user_id, module):
         if link.module_id:
-            values = module_score(status, target.score_maximum, module.language)
+            values = module_score(status, target.score_maximum, comment_language(user, module.language))
         else:
-            values = _programme_values(session, user_id, catalog.programmes[module.programme_id], target)
+            values = _programme_values(session, user, catalog.programmes[module.programme_id], target)
         enqueue(session, target, user, values)
         count += 1
     return count
 
 
-def _programme_values(session: Session, user_id: int, programme: Programme, target: GradeTarget) -> ScoreValues:
+def _programme_values(session: Session, user: User, programme: Programme, target: GradeTarget) -> ScoreValues:
     from lti_tool.progress.service import module_statuses
 
-    statuses = module_statuses(session, user_id, programme.modules)
+    statuses = module_statuses(session, user.id, programme.modules)
     overall = rules.programme_status(programme, {k: v.state for k, v in statuses.items()})
-    return programme_score(list(statuses.values()), overall, target.score_maximum, programme.language)
+    return programme_score(list(statuses.values()), overall, target.score_maximum,
+                           comment_language(user, programme.language))
 
 
 def enqueue_opening_score(session: Session, catalog: Catalog, user: User, link: ResourceLink,
@@ -133,7 +143,7 @@ def enqueue_opening_score(session: Session, catalog: Catalog, user: User, link: 
     if link.module_id:
         module = placement.modules[0]
         status = module_statuses(session, user.id, [module])[module.id]
-        values = module_score(status, target.score_maximum, module.language)
+        values = module_score(status, target.score_maximum, comment_language(user, module.language))
     else:
-        values = _programme_values(session, user.id, placement.programme, target)
+        values = _programme_values(session, user, placement.programme, target)
     return enqueue(session, target, user, values)

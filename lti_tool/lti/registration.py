@@ -22,7 +22,7 @@ from lti_tool.errors import ToolError
 from lti_tool.lti import claims
 from lti_tool.lti.safe_urls import UnsafeURL, check_url, unambiguous_host
 from lti_tool.models import Platform, PlatformStatus
-from lti_tool.platforms import PlatformAlreadyRegistered, PlatformError, ToolInfo, add_platform
+from lti_tool.platforms import PlatformAlreadyRegistered, PlatformError, ToolInfo, add_platform, unused_name
 from lti_tool.store import KeyValueStore
 from lti_tool.text import storable_text
 
@@ -363,12 +363,31 @@ def parse_answer(text: str) -> tuple[str, str | None]:
     return client_id, deployment_id
 
 
+# The names platforms give themselves in product_family_code, as an operator knows the product.
+PRODUCT_NAMES = {"moodle": "Moodle", "canvas": "Canvas", "desire2learn": "Brightspace", "brightspace": "Brightspace",
+                 "d2l": "Brightspace", "itslearning": "itslearning", "sakai": "Sakai", "blackboard": "Blackboard",
+                 "blackboardlearn": "Blackboard", "schoology": "Schoology"}
+
+
+def product_name(configuration: PlatformConfiguration) -> str | None:
+    """The platform's product as an operator knows it ("Moodle"), or None when it did not say."""
+    family = configuration.product_family
+    if family == "unknown":
+        return None
+    return PRODUCT_NAMES.get(family.lower().replace(" ", ""), family)
+
+
 def platform_name(configuration: PlatformConfiguration, config_url: str) -> str:
-    """A name that tells customers apart: Canvas cloud gives every customer the same issuer."""
+    """The product and host ("Moodle (moodle.aarhus.dk)"); Canvas cloud: the account and host.
+
+    Canvas cloud gives every customer the same issuer, so its account's name says whose it is.
+    A second registration from the same place gets a number (platforms.unused_name).
+    """
     host = urlparse(config_url).netloc or urlparse(configuration.issuer).netloc
     if configuration.account_name:
         return f"{configuration.account_name} ({host})"[:MAX_ID_LENGTH]
-    return f"{host} ({configuration.product_family})"[:MAX_ID_LENGTH]
+    product = product_name(configuration)
+    return (f"{product} ({host})" if product else host)[:MAX_ID_LENGTH]
 
 
 def complete(session: Session, store: KeyValueStore, http: requests.Session, pending_id: str, *, base_url: str,
@@ -409,7 +428,7 @@ def complete(session: Session, store: KeyValueStore, http: requests.Session, pen
             session, issuer=configuration.issuer, client_id=client_id,
             auth_login_url=configuration.authorization_endpoint, auth_token_url=configuration.token_endpoint,
             key_set_url=configuration.jwks_uri, deployment_ids=[deployment_id] if deployment_id else [],
-            name=platform_name(configuration, str(record.get("config_url") or "")),
+            name=unused_name(session, platform_name(configuration, str(record.get("config_url") or ""))),
             auth_audience=configuration.token_audience,
             status=PlatformStatus.ACTIVE if auto_approve else PlatformStatus.PENDING,
             new_only=True,

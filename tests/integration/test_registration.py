@@ -19,7 +19,7 @@ from lti_tool.extensions import db
 from lti_tool.lti import registration
 from lti_tool.lti.registration import RegistrationFailed, parse_configuration
 from lti_tool.models import Platform, PlatformStatus
-from lti_tool.platforms import add_platform
+from lti_tool.platforms import add_platform, unused_name
 from lti_tool.runtime import runtime
 from tests.support.agent import text_of
 from tests.support.lms import activate_in_lms, registration_start
@@ -200,7 +200,7 @@ def test_registration_with_platform_shapes(app, live, agent, fake_platforms, req
         assert stored.auth_audience == platform.base_url  # Canvas's authorization_server
         assert stored.name == f"Aarhus Kommune ({platform.host})"  # the Canvas account's name
     else:
-        assert stored.name == f"{platform.host} (moodle)"
+        assert stored.name == f"Moodle ({platform.host})"
 
 
 def test_canvas_cloud_customers_are_told_apart(app, agent, fake_platforms, canvas_served_locally):
@@ -216,6 +216,63 @@ def test_canvas_cloud_customers_are_told_apart(app, agent, fake_platforms, canva
     assert first.issuer == second.issuer == "https://canvas.instructure.com"
     assert first.name == f"Aarhus Kommune ({aarhus.host})"
     assert second.name == f"Vejle Kommune ({vejle.host})"
+
+
+def test_two_registrations_from_one_moodle_are_told_apart(app, agent, fake_platforms, console):
+    # Moodle registers the tool once per tool type: same issuer, a new client ID and deployment each time.
+    answers = iter([("client-a", "4"), ("client-b", "5"), ("client-c", "6")])
+
+    def answer(body: dict) -> dict:
+        client_id, deployment_id = next(answers)
+        return {**body, "client_id": client_id, TOOL_CONFIGURATION: {**body[TOOL_CONFIGURATION],
+                                                                      "deployment_id": deployment_id}}
+
+    moodle = fake_platforms(answer=answer)
+    for _ in range(3):
+        assert register_and_finish(agent, moodle).status_code == 200
+    db.session.rollback()
+    stored = db.session.scalars(select(Platform).where(Platform.issuer == moodle.base_url)
+                                .order_by(Platform.id)).all()
+    assert [p.name for p in stored] == [f"Moodle ({moodle.host})", f"Moodle ({moodle.host}) 2",
+                                        f"Moodle ({moodle.host}) 3"]
+    assert [p.deployments[0].deployment_id for p in stored] == ["4", "5", "6"]
+
+    # The operator sees the three names, each with its client ID and deployment, in the console's list.
+    listing = text_of(console.get("/admin/platforms").text)
+    for platform in stored:
+        assert f"{platform.name} waiting for approval {moodle.base_url} {platform.client_id} " \
+               f"{platform.deployments[0].deployment_id}" in listing
+
+
+def test_a_freed_name_is_used_again_and_a_long_one_keeps_its_number(app):
+    host = f"lms-{uuid.uuid4().hex[:8]}.example.dk"
+    names = [add_platform(db.session, issuer=f"https://{host}", client_id=f"c{n}",
+                          auth_login_url=f"https://{host}/auth", auth_token_url=f"https://{host}/token",
+                          key_set_url=f"https://{host}/jwks", deployment_ids=[],
+                          name=unused_name(db.session, f"Moodle ({host})")).name for n in range(2)]
+    assert names == [f"Moodle ({host})", f"Moodle ({host}) 2"]
+    assert unused_name(db.session, f"Moodle ({host})") == f"Moodle ({host}) 3"
+    long = "x" * 250 + host
+    add_platform(db.session, issuer=f"https://{host}", client_id="long", auth_login_url=f"https://{host}/auth",
+                 auth_token_url=f"https://{host}/token", key_set_url=f"https://{host}/jwks", deployment_ids=[],
+                 name=long)
+    assert unused_name(db.session, long) == long[:253] + " 2"  # fits the column, number kept
+
+
+@pytest.mark.parametrize(("family", "expected"), [
+    ("moodle", "Moodle (lms.example.dk)"), ("desire2learn", "Brightspace (lms.example.dk)"),
+    ("itslearning", "itslearning (lms.example.dk)"), ("SomeLMS", "SomeLMS (lms.example.dk)"),
+    (None, "lms.example.dk"),
+])
+def test_platform_names_say_the_product_and_host(family, expected):
+    config = json.loads((FIXTURES / "moodle-openid-configuration.json").read_text()
+                        .replace("{base}", "https://lms.example.dk"))
+    if family is None:
+        del config[PLATFORM_CONFIGURATION]["product_family_code"]
+    else:
+        config[PLATFORM_CONFIGURATION]["product_family_code"] = family
+    url = "https://lms.example.dk/mod/lti/openid-configuration.php"
+    assert registration.platform_name(parse_configuration(url, config), url) == expected
 
 
 def test_deep_linking_and_roster_are_left_out_when_the_platform_lacks_them(app, agent, fake_platforms):
