@@ -75,4 +75,8 @@ def create_lms_app(config: Mapping[str, Any] | None = None) -> Flask:
     def _home() -> BaseResponse:
         return redirect("/demo-lms/")
 
+    @app.get("/favicon.ico")
+    def _favicon() -> BaseResponse:
+        return app.send_static_file("favicon.ico")  # the demo's pages are the tool's too
+
     return app

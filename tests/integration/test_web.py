@@ -81,3 +81,28 @@ def test_every_template_is_compiled_by_the_first_request(make_app):
     assert app.test_client().get("/healthz").status_code == 200
     cached = {template.name for template in app.jinja_env.cache.values()}
     assert names <= cached
+
+
+def frame_ancestors(response) -> str:
+    return response.headers["Content-Security-Policy"].split("frame-ancestors", 1)[1].split(";")[0].strip()
+
+
+def test_pages_a_platform_opens_before_it_is_known_or_active_may_be_framed(agent):
+    """Moodle frames dynamic registration in its admin page before the tool knows it, and an LMS
+    shows a launch's error page in its frame: refusing the frame would show "refused to connect"
+    instead of the page that says what is wrong."""
+    opened_early = {
+        "registration instructions": agent.get("/lti/register"),
+        "registration, configuration unreachable": agent.get("/lti/register", params={
+            "openid_configuration": "http://127.0.0.1:9/openid-configuration", "registration_token": "t"}),
+        "registration confirmed with a spent id": agent.post("/lti/register", {"pending_id": "spent"}),
+        "login from an unknown platform": agent.get("/lti/login", params={
+            "iss": "https://unknown.example", "login_hint": "x", "client_id": "x",
+            "target_link_uri": agent.base_url + "/lti/launch"}),
+        "launch that is not valid": agent.post("/lti/launch", {"id_token": "not-a-jwt", "state": "x"}),
+    }
+    for what, response in opened_early.items():
+        assert response.headers["Content-Type"].startswith("text/html"), what
+        assert frame_ancestors(response) == "*", (what, response.status_code)
+    own_page = agent.get("/c/unknown/")  # the tool's own pages: registered platforms only
+    assert frame_ancestors(own_page).startswith("'self'")
