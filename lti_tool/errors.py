@@ -140,6 +140,21 @@ class PlatformUnavailable(ToolError):
     hint = _l("Nothing was lost. Try again in a moment.")
 
 
+class DependencyUnavailable(ToolError):
+    """The database or Redis did not answer: nothing the user did is wrong, and nothing was lost."""
+
+    status = 503
+    reason = "dependency_unavailable"
+    message = _l("Integrationsløft is briefly unavailable.")
+    hint = _l("Nothing was lost. Try again in a moment.")
+    # Seconds a client is asked to wait (the Retry-After header): a restart or fail-over.
+    retry_after = 30
+
+    def __init__(self, dependency: str, detail: str = "") -> None:
+        super().__init__(f"{dependency} unavailable: {detail}" if detail else f"{dependency} unavailable")
+        self.dependency = dependency
+
+
 class NotAwaitingGrading(ToolError):
     """The reflection was graded already, or the learner has sent a newer one since."""
 
