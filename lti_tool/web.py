@@ -20,7 +20,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from lti_tool import errors
-from lti_tool.dependencies import failing_dependency, summary
 from lti_tool.lti.launch import LANGUAGES, interface_language
 from lti_tool.lti.toolconf import when_platforms_change
 from lti_tool.metrics import DEPENDENCY_UNAVAILABLE, LAUNCHES, REQUEST_SECONDS
@@ -109,7 +108,7 @@ def dependency_unavailable(dependency: str, error: BaseException) -> tuple[Any, 
     with contextlib.suppress(Exception):  # the database may be the one that is gone
         db.session.rollback()
     DEPENDENCY_UNAVAILABLE.labels(dependency, "web").inc()
-    tool_error = errors.DependencyUnavailable(dependency, summary(error))
+    tool_error = errors.DependencyUnavailable(dependency, errors.summary(error))
     page, status = render_error(tool_error)
     return page, status, {"Retry-After": str(tool_error.retry_after)}
 
@@ -306,7 +305,7 @@ def install(app: Flask) -> None:
     def _http_error(error: HTTPException) -> tuple[Any, ...]:
         original = getattr(error, "original_exception", None)
         if isinstance(original, BaseException):  # raised after the view: Flask wrapped it in a 500
-            dependency = failing_dependency(original)
+            dependency = errors.failing_dependency(original)
             if dependency is not None:
                 return dependency_unavailable(dependency, original)
         launch_id = launch_id_in_path(request.path)
@@ -325,7 +324,7 @@ def install(app: Flask) -> None:
     def _unexpected(error: Exception) -> tuple[Any, ...]:
         from lti_tool.extensions import db
 
-        dependency = failing_dependency(error)
+        dependency = errors.failing_dependency(error)
         if dependency is not None:
             return dependency_unavailable(dependency, error)
         db.session.rollback()
