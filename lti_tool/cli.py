@@ -25,15 +25,20 @@ platforms_cli = AppGroup("platforms", help="Platforms (LMS installations) regist
 @click.option("--if-missing", is_flag=True, help="Do nothing when a current key exists.")
 def keys_generate(if_missing: bool) -> None:
     """Create a signing key and make it current."""
-    if if_missing:
-        try:
-            key = tool_keys.current_key(db.session())
-            click.echo(f"Current key exists: {key.kid}")
-            return
-        except tool_keys.KeyError_:
-            pass
+    if if_missing:  # the same as `flask keys ensure`, kept for existing scripts
+        key, made = tool_keys.ensure_key(db.session(), current_app.config["SECRET_KEY"])
+        click.echo(f"Generated key {key.kid}" if made else f"Current key exists: {key.kid}")
+        return
     key = tool_keys.generate_key(db.session(), current_app.config["SECRET_KEY"])
     click.echo(f"Generated key {key.kid}")
+
+
+@keys_cli.command("ensure")
+def keys_ensure() -> None:
+    """Make sure a current signing key exists; run at every deployment (safe to run at once on
+    several instances: one key results)."""
+    key, made = tool_keys.ensure_key(db.session(), current_app.config["SECRET_KEY"])
+    click.echo(f"Generated key {key.kid}" if made else f"Current key exists: {key.kid}")
 
 
 @keys_cli.command("rotate")

@@ -255,12 +255,16 @@ def install(app: Flask) -> None:
                             extra={"status": status, "path": path, "method": request.method,
                                    "duration_ms": round(seconds * 1000, 1)})
 
+    hsts_seconds = int(app.config.get("HSTS_SECONDS") or 0)
+
     @app.after_request
     def _headers(response: Response) -> Response:
         g.status = response.status_code
         response.headers["X-Request-Id"] = g.get("request_id", "-")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if hsts_seconds and request.is_secure:  # over https only (behind the proxy: PROXY_FIX)
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={hsts_seconds}")
         if response.mimetype == "text/html" and "Content-Security-Policy" not in response.headers:
             response.headers["Content-Security-Policy"] = (
                 "default-src 'self'; img-src 'self' data:; style-src 'self'; "
