@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 import click
@@ -165,24 +166,21 @@ def grades_worker(batch: int, interval: float, once: bool) -> None:
     import signal
     import threading
 
-    from lti_tool.runtime import runtime
+    from lti_tool.grading.delivery import DeliveryReport, run_rounds
+    from lti_tool.runtime import delivery_round
+
+    def echo(report: DeliveryReport) -> None:
+        if report.handled:
+            click.echo(f"delivered {report.delivered}, retry later {report.retried}, parked {report.parked}, "
+                       f"superseded {report.superseded}, taken over {report.lost}")
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    rt = runtime()
-    try:
-        while not stop.is_set():
-            report = rt.deliver_scores(db.session(), batch=batch)
-            db.session.remove()
-            if report.handled:
-                click.echo(f"delivered {report.delivered}, retry later {report.retried}, parked {report.parked}, "
-                           f"superseded {report.superseded}, taken over {report.lost}")
-            if once:
-                break
-            if report.handled == 0:
-                stop.wait(interval)
-    except KeyboardInterrupt:
-        pass
+    # An unreachable database or Redis, or no signing key yet: logged once, retried with
+    # back-off (see run_rounds); the worker does not exit.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with contextlib.suppress(KeyboardInterrupt):
+        run_rounds(delivery_round(app, batch), stop, interval=interval, once=once, on_report=echo)
 
 
 @grades_cli.command("status")
