@@ -24,10 +24,11 @@ from lti_tool.demo_lms.models import DemoLineItem, DemoScore
 from lti_tool.extensions import db
 from lti_tool.grading.delivery import Outage, run_rounds
 from lti_tool.lti.keys import ensure_key
-from lti_tool.models import ScoreMessage
+from lti_tool.models import GradeTarget, LaunchRecord, ScoreMessage
 from lti_tool.runtime import delivery_round
 from tests.conftest import settings_for
-from tests.integration.test_grades import queue_scores, rl_stor_target
+from tests.integration.test_grades import deliver_all, queue_scores
+from tests.integration.test_learning import launch_id
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import wait_for
 
@@ -107,10 +108,15 @@ def proxied(live, tmp_path: Path) -> Iterator[Proxied]:
 
 
 @pytest.fixture
-def queue(app, agent, make_learner: Callable[[], str]) -> Callable[[int], tuple[list[int], list[str]]]:
+def queue(proxied, app, agent, make_learner: Callable[[], str]) -> Callable[[int], tuple[list[int], list[str]]]:
     """Queues final scores for fresh learners on the large demo course's graded link, straight
     into the outbox (as learners' submissions do), for the worker alone to deliver."""
-    target = rl_stor_target(agent, make_learner())  # (delivers what is due now, with the live app)
+    home = agent.launch(make_learner(), "stor-kursus", "rl-stor")
+    deliver_all(app)  # what is due now goes with the live app: the worker's rounds start empty
+    db.session.rollback()
+    # The link of this launch (another test may have registered the demo LMS a second time).
+    link_id = db.session.get(LaunchRecord, launch_id(home.url)).resource_link_id
+    target = db.session.scalars(select(GradeTarget).where(GradeTarget.resource_link_id == link_id)).one()
 
     def scores(count: int) -> tuple[list[int], list[str]]:
         subs = [make_learner() for _ in range(count)]
@@ -128,14 +134,14 @@ def delivered(ids: list[int]) -> bool:
 
 def assert_received_once(subs: list[str]) -> None:
     db.session.rollback()
-    item = db.session.scalars(select(DemoLineItem).where(DemoLineItem.resource_link_id == "rl-stor")).one()
+    items = db.session.scalars(select(DemoLineItem.id).where(DemoLineItem.resource_link_id == "rl-stor")).all()
     received = db.session.scalars(select(DemoScore).where(DemoScore.user_id.in_(subs),
-                                                          DemoScore.line_item_id == item.id)).all()
+                                                          DemoScore.line_item_id.in_(items))).all()
     assert sorted(s.user_id for s in received) == sorted(subs)
     assert [s.received for s in received] == [1] * len(subs)  # exactly once each
 
 
-def test_worker_survives_a_dropped_database_connection(queue, proxied, worker_log) -> None:
+def test_worker_survives_a_dropped_database_connection(proxied, queue, worker_log) -> None:
     worker = Worker.start(proxied.app)
     try:
         def backends() -> list[int]:
@@ -160,7 +166,7 @@ def test_worker_survives_a_dropped_database_connection(queue, proxied, worker_lo
         worker.end()
 
 
-def test_worker_rides_out_a_database_outage_and_restart(queue, proxied, worker_log) -> None:
+def test_worker_rides_out_a_database_outage_and_restart(proxied, queue, worker_log) -> None:
     before_ids, before_subs = queue(3)
     proxied.database.stop()  # the database goes away before the worker has seen these scores
     worker = Worker.start(proxied.app)
@@ -188,7 +194,7 @@ def test_worker_rides_out_a_database_outage_and_restart(queue, proxied, worker_l
         worker.end()
 
 
-def test_worker_rides_out_a_redis_outage(queue, proxied, worker_log) -> None:
+def test_worker_rides_out_a_redis_outage(proxied, queue, worker_log) -> None:
     worker = Worker.start(proxied.app)
     try:
         proxied.redis.stop()
