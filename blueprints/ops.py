@@ -27,13 +27,19 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
+    """Ready or not, to anyone; which dependency fails and why only to internal callers (the error
+    text names internal hosts and ports)."""
     state = readiness(current_app, db.session(), runtime().store)
+    status = 200 if state.ready else 503
+    if not _internal_caller():
+        return jsonify(ready=state.ready), status
     body = jsonify(ready=state.ready, database=state.database, store=state.store,
-                   migrations_current=state.migrations_current, detail=state.detail)
-    return body, 200 if state.ready else 503
+                   migrations_current=state.migrations_current, signing_key=state.signing_key,
+                   detail=state.detail)
+    return body, status
 
 
-def _metrics_allowed() -> bool:
+def _internal_caller() -> bool:
     """With METRICS_TOKEN set, a bearer token is required; without, only internal addresses."""
     token = current_app.config.get("METRICS_TOKEN")
     if token:
@@ -53,7 +59,7 @@ def _outbox() -> tuple[float, float]:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    if not _metrics_allowed():
+    if not _internal_caller():
         return Response("forbidden\n", status=403, mimetype="text/plain")
     return Response(render(_outbox), mimetype="text/plain; version=0.0.4")
 

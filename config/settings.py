@@ -65,6 +65,8 @@ class EmbeddedConfig:
     LIMIT_LTI = "600 per minute"
     LIMIT_REGISTRATION = "30 per minute"
     LIMIT_CONSOLE_LOGIN = "20 per minute"
+    # Strict-Transport-Security max-age (seconds) on requests that came over https; 0: not sent.
+    HSTS_SECONDS = 0
     # Bearer token for /metrics; unset: /metrics answers internal addresses only.
     METRICS_TOKEN = ""
     WTF_CSRF_TIME_LIMIT = None
@@ -92,6 +94,7 @@ class ProductionConfig(EmbeddedConfig):
     GRADE_WORKER_THREAD = False
     ALLOW_PRIVATE_REGISTRATION_URLS = False
     SESSION_COOKIE_SECURE = True
+    HSTS_SECONDS = 365 * 24 * 3600  # browsers then never try the tool over plain http
     LOG_JSON = True
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
 
@@ -125,6 +128,7 @@ ENV_SETTINGS: dict[str, type] = {
     "LAUNCH_LIFETIME": int,
     "AUTO_APPROVE_REGISTRATIONS": bool,
     "METRICS_TOKEN": str,
+    "HSTS_SECONDS": int,
     "REDIS_PREFIX": str,
     "RATELIMIT_ENABLED": bool,
     "LIMIT_LTI": str,

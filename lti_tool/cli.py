@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 import click
@@ -25,15 +26,20 @@ platforms_cli = AppGroup("platforms", help="Platforms (LMS installations) regist
 @click.option("--if-missing", is_flag=True, help="Do nothing when a current key exists.")
 def keys_generate(if_missing: bool) -> None:
     """Create a signing key and make it current."""
-    if if_missing:
-        try:
-            key = tool_keys.current_key(db.session())
-            click.echo(f"Current key exists: {key.kid}")
-            return
-        except tool_keys.KeyError_:
-            pass
+    if if_missing:  # the same as `flask keys ensure`, kept for existing scripts
+        key, made = tool_keys.ensure_key(db.session(), current_app.config["SECRET_KEY"])
+        click.echo(f"Generated key {key.kid}" if made else f"Current key exists: {key.kid}")
+        return
     key = tool_keys.generate_key(db.session(), current_app.config["SECRET_KEY"])
     click.echo(f"Generated key {key.kid}")
+
+
+@keys_cli.command("ensure")
+def keys_ensure() -> None:
+    """Make sure a current signing key exists; run at every deployment (safe to run at once on
+    several instances: one key results)."""
+    key, made = tool_keys.ensure_key(db.session(), current_app.config["SECRET_KEY"])
+    click.echo(f"Generated key {key.kid}" if made else f"Current key exists: {key.kid}")
 
 
 @keys_cli.command("rotate")
@@ -160,24 +166,21 @@ def grades_worker(batch: int, interval: float, once: bool) -> None:
     import signal
     import threading
 
-    from lti_tool.runtime import runtime
+    from lti_tool.grading.delivery import DeliveryReport, run_rounds
+    from lti_tool.runtime import delivery_round
+
+    def echo(report: DeliveryReport) -> None:
+        if report.handled:
+            click.echo(f"delivered {report.delivered}, retry later {report.retried}, parked {report.parked}, "
+                       f"superseded {report.superseded}, taken over {report.lost}")
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    rt = runtime()
-    try:
-        while not stop.is_set():
-            report = rt.deliver_scores(db.session(), batch=batch)
-            db.session.remove()
-            if report.handled:
-                click.echo(f"delivered {report.delivered}, retry later {report.retried}, parked {report.parked}, "
-                           f"superseded {report.superseded}, taken over {report.lost}")
-            if once:
-                break
-            if report.handled == 0:
-                stop.wait(interval)
-    except KeyboardInterrupt:
-        pass
+    # An unreachable database or Redis, or no signing key yet: logged once, retried with
+    # back-off (see run_rounds); the worker does not exit.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with contextlib.suppress(KeyboardInterrupt):
+        run_rounds(delivery_round(app, batch), stop, interval=interval, once=once, on_report=echo)
 
 
 @grades_cli.command("status")

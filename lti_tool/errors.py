@@ -1,9 +1,40 @@
 """Every failure a user can meet, as a named exception with a status, a reason code for the
-logs and metrics, a localised message and a hint for whoever can fix it."""
+logs and metrics, a localised message and a hint for whoever can fix it; and which of the
+tool's dependencies an exception says is unreachable (a 503 and a back-off, not a bug)."""
 
 from __future__ import annotations
 
+import redis.exceptions
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import exc as sa_exc
+
+# The dependencies a request or the grade worker can find unreachable, as logs and metrics name them.
+DATABASE = "database"
+REDIS = "redis"
+
+
+def failing_dependency(error: BaseException) -> str | None:
+    """"database" or "redis" when `error` (or what caused it) says that dependency is unreachable."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
+            return REDIS
+        # OperationalError: connection refused or lost, server shutting down, SQLite's file gone
+        # or locked; InterfaceError: a connection already closed; TimeoutError: the pool is empty.
+        if isinstance(current, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
+            return DATABASE
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return DATABASE
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def summary(error: BaseException) -> str:
+    """The error's class and first line, short enough for one log line."""
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{error.__class__.__name__}: {first_line}"[:300]
 
 
 class ToolError(Exception):
@@ -138,6 +169,21 @@ class PlatformUnavailable(ToolError):
     reason = "platform_unavailable"
     message = _l("The learning platform did not answer in time.")
     hint = _l("Nothing was lost. Try again in a moment.")
+
+
+class DependencyUnavailable(ToolError):
+    """The database or Redis did not answer: nothing the user did is wrong, and nothing was lost."""
+
+    status = 503
+    reason = "dependency_unavailable"
+    message = _l("Integrationsløft is briefly unavailable.")
+    hint = _l("Nothing was lost. Try again in a moment.")
+    # Seconds a client is asked to wait (the Retry-After header): a restart or fail-over.
+    retry_after = 30
+
+    def __init__(self, dependency: str, detail: str = "") -> None:
+        super().__init__(f"{dependency} unavailable: {detail}" if detail else f"{dependency} unavailable")
+        self.dependency = dependency
 
 
 class NotAwaitingGrading(ToolError):

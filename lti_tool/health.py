@@ -1,4 +1,5 @@
-"""Liveness and readiness: is the process up; can it reach its database, its store and schema."""
+"""Liveness and readiness: is the process up; can it reach its database, its store and schema;
+does it have a signing key (without one no launch, deep link or score can be signed)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from config.settings import ConfigError
+from lti_tool.lti.keys import has_current_key
 from lti_tool.store import KeyValueStore
 
 
@@ -21,10 +23,11 @@ class Readiness:
     store: bool
     migrations_current: bool
     detail: str
+    signing_key: bool = False
 
     @property
     def ready(self) -> bool:
-        return self.database and self.store and self.migrations_current
+        return self.database and self.store and self.migrations_current and self.signing_key
 
 
 def _scripts(app: Flask) -> ScriptDirectory:
@@ -48,7 +51,7 @@ def _schema_ok(app: Flask, current: str | None) -> tuple[bool, str]:
 
 def readiness(app: Flask, session: Session, store: KeyValueStore) -> Readiness:
     problems = []
-    database = migrations_current = store_ok = False
+    database = migrations_current = store_ok = key_ok = False
     try:
         connection = session.connection()
         connection.execute(text("SELECT 1"))
@@ -57,6 +60,8 @@ def readiness(app: Flask, session: Session, store: KeyValueStore) -> Readiness:
         migrations_current, problem = _schema_ok(app, current)
         if problem:
             problems.append(problem)
+        elif not (key_ok := has_current_key(session)):
+            problems.append("no signing key: run `flask keys ensure`")
     except Exception as exc:  # noqa: BLE001 - any failure means not ready; the reason is reported
         problems.append(f"database: {exc.__class__.__name__}: {exc}"[:300])
     finally:
@@ -65,7 +70,7 @@ def readiness(app: Flask, session: Session, store: KeyValueStore) -> Readiness:
         store_ok = store.ping()
     except Exception as exc:  # noqa: BLE001
         problems.append(f"store: {exc.__class__.__name__}: {exc}"[:300])
-    return Readiness(database, store_ok, migrations_current, "; ".join(problems))
+    return Readiness(database, store_ok, migrations_current, "; ".join(problems), key_ok)
 
 
 def require_ready(app: Flask) -> None:

@@ -63,7 +63,7 @@ class JsonFormatter(logging.Formatter):
             "request_id": getattr(record, "request_id", "-"),
             "message": record.getMessage(),
         }
-        for key in ("reason", "status", "method", "path", "duration_ms"):
+        for key in ("reason", "status", "method", "path", "duration_ms", "dependency"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         return json.dumps(entry, ensure_ascii=False)

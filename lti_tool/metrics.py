@@ -19,6 +19,10 @@ SCORES = Counter("integrationsloeft_scores_total", "Score deliveries by outcome"
 DELIVERY_SECONDS = Histogram("integrationsloeft_score_delivery_seconds",
                              "Time from a score's submission to its acceptance by the LMS",
                              buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600))
+DEPENDENCY_UNAVAILABLE = Counter(
+    "integrationsloeft_dependency_unavailable_total",
+    "Requests answered 503 and grade-worker rounds that failed because a dependency did not answer",
+    ["dependency", "component"])
 CACHE = Counter("integrationsloeft_cache_total", "Platform JWKS and access-token cache lookups",
                 ["cache", "result"])
 

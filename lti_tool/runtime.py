@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,20 +63,29 @@ def install(app: Flask, store: KeyValueStore) -> Runtime:
     return runtime
 
 
-def start_worker_thread(app: Flask) -> None:
-    """The embedded default: deliver grades from a thread of the web process."""
+def delivery_round(app: Flask, batch: int = 50) -> Callable[[], DeliveryReport]:
+    """One grade-worker round of `app`, in its own app context and session, for run_rounds.
+
+    The session is removed after every round, failed or not, so the next one starts on a
+    connection the pool has checked (a broken one is dropped, and the round reconnects)."""
     from lti_tool.extensions import db
-    from lti_tool.grading.delivery import WorkerThread
 
     def one_round() -> DeliveryReport:
         with app.app_context():
             try:
                 rt: Runtime = app.extensions["integrationsloeft"]
-                return rt.deliver_scores(db.session())
+                return rt.deliver_scores(db.session(), batch=batch)
             finally:
                 db.session.remove()
 
-    worker = WorkerThread(one_round)
+    return one_round
+
+
+def start_worker_thread(app: Flask) -> None:
+    """The embedded default: deliver grades from a thread of the web process."""
+    from lti_tool.grading.delivery import WorkerThread
+
+    worker = WorkerThread(delivery_round(app))
     app.extensions["grade_worker"] = worker
     worker.start()
 

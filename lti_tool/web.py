@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import secrets
@@ -21,7 +22,7 @@ from werkzeug.routing import IntegerConverter
 from lti_tool import errors
 from lti_tool.lti.launch import LANGUAGES, interface_language
 from lti_tool.lti.toolconf import when_platforms_change
-from lti_tool.metrics import LAUNCHES, REQUEST_SECONDS
+from lti_tool.metrics import DEPENDENCY_UNAVAILABLE, LAUNCHES, REQUEST_SECONDS
 from lti_tool.text import parsed_url
 
 log = logging.getLogger("lti_tool.web")
@@ -88,12 +89,28 @@ def render_error(error: errors.ToolError) -> tuple[Any, int]:
         error.status,
         error.reason,
         error.detail,
-        extra={"reason": error.reason, "status": error.status, "path": logged_path()},
+        extra={"reason": error.reason, "status": error.status, "path": logged_path(),
+               **({"dependency": error.dependency} if isinstance(error, errors.DependencyUnavailable) else {})},
     )
     if wants_json():
         return jsonify(error=error.reason, message=str(error.message)), error.status
     page = render_template("errors/error.html", error=error, request_id=g.get("request_id"))
     return page, error.status
+
+
+def dependency_unavailable(dependency: str, error: BaseException) -> tuple[Any, int, dict[str, str]]:
+    """503 with Retry-After and the localised "try again shortly" page, for a failing dependency.
+
+    The log line and the metrics name the dependency; no traceback, since nothing is wrong with
+    the tool itself and an outage would otherwise write one per request."""
+    from lti_tool.extensions import db
+
+    with contextlib.suppress(Exception):  # the database may be the one that is gone
+        db.session.rollback()
+    DEPENDENCY_UNAVAILABLE.labels(dependency, "web").inc()
+    tool_error = errors.DependencyUnavailable(dependency, errors.summary(error))
+    page, status = render_error(tool_error)
+    return page, status, {"Retry-After": str(tool_error.retry_after)}
 
 
 _HTTP_ERRORS: dict[int, type[errors.ToolError]] = {404: errors.NotFound, 403: errors.AccessDenied}
@@ -250,12 +267,16 @@ def install(app: Flask) -> None:
                             extra={"status": status, "path": path, "method": request.method,
                                    "duration_ms": round(seconds * 1000, 1)})
 
+    hsts_seconds = int(app.config.get("HSTS_SECONDS") or 0)
+
     @app.after_request
     def _headers(response: Response) -> Response:
         g.status = response.status_code
         response.headers["X-Request-Id"] = g.get("request_id", "-")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if hsts_seconds and request.is_secure:  # over https only (behind the proxy: PROXY_FIX)
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={hsts_seconds}")
         if response.mimetype == "text/html" and "Content-Security-Policy" not in response.headers:
             response.headers["Content-Security-Policy"] = (
                 "default-src 'self'; img-src 'self' data:; style-src 'self'; "
@@ -297,7 +318,12 @@ def install(app: Flask) -> None:
         return render_error(tool_error)
 
     @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> tuple[Any, int]:
+    def _http_error(error: HTTPException) -> tuple[Any, ...]:
+        original = getattr(error, "original_exception", None)
+        if isinstance(original, BaseException):  # raised after the view: Flask wrapped it in a 500
+            dependency = errors.failing_dependency(original)
+            if dependency is not None:
+                return dependency_unavailable(dependency, original)
         launch_id = launch_id_in_path(request.path)
         if g.get("locale") is None and launch_id:
             # An address under a launch that no route matched: the page speaks the launch's language.
@@ -311,9 +337,12 @@ def install(app: Flask) -> None:
         return render_error(tool_error)
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> tuple[Any, int]:
+    def _unexpected(error: Exception) -> tuple[Any, ...]:
         from lti_tool.extensions import db
 
+        dependency = errors.failing_dependency(error)
+        if dependency is not None:
+            return dependency_unavailable(dependency, error)
         db.session.rollback()
         log.exception("unexpected error on %s %s", request.method, logged_path())
         tool_error = errors.ToolError(repr(error), reason="internal_error")

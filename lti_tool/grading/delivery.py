@@ -28,6 +28,8 @@ from sqlalchemy import ColumnElement, CursorResult, Table, and_, bindparam, exis
 from sqlalchemy.orm import Session, aliased, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from lti_tool.errors import DATABASE, REDIS, failing_dependency, summary
+from lti_tool.lti.keys import KeyError_
 from lti_tool.lti.services import (
     PlatformAuth,
     ServiceClient,
@@ -37,6 +39,7 @@ from lti_tool.lti.services import (
     post_score,
     retry_after_seconds,
 )
+from lti_tool.metrics import DEPENDENCY_UNAVAILABLE
 from lti_tool.models import GradeTarget, Platform, ResourceLink, ScoreMessage, utcnow
 
 log = logging.getLogger(__name__)
@@ -339,8 +342,16 @@ def deliver_due(session: Session, tokens: TokenClient, http: Any, *, batch: int 
     with _loaded_across_commits(session):
         claimed = claim(session, batch, lease=lease)
         deliverer = Deliverer(session, tokens, http, owner=claimed.owner, lease=lease)
-        for row in claimed.rows:
-            state = deliverer.send(row)
+        for index, row in enumerate(claimed.rows):
+            try:
+                state = deliverer.send(row)
+            except Exception as exc:
+                # Redis fails only while getting a token, before the score is posted, so the row
+                # in hand was not sent either. After a database error it may have been: it stays
+                # leased and is taken back when the lease runs out, as from a worker that died.
+                unsent = claimed.rows[index if failing_dependency(exc) == REDIS else index + 1:]
+                _release(session, claimed.owner, unsent)
+                raise
             if state == "delivered":
                 report.delivered += 1
                 report.latencies.append((utcnow() - row.created_at).total_seconds())
@@ -353,6 +364,25 @@ def deliver_due(session: Session, tokens: TokenClient, http: Any, *, batch: int 
             else:
                 report.retried += 1
     return report
+
+
+def _release(session: Session, owner: str, rows: list[ScoreMessage]) -> None:
+    """Give claimed rows that were not sent back to the queue at once, the attempt not counted
+    (instead of holding them until their lease runs out). Best effort: the database may be gone."""
+    if not rows:
+        return
+    try:
+        session.rollback()
+        session.execute(
+            update(ScoreMessage)
+            .where(ScoreMessage.id.in_([row.id for row in rows]), ScoreMessage.lease_owner == owner,
+                   ScoreMessage.state == "sending")
+            .values(state="queued", lease_owner=None, lease_until=None, next_attempt_at=utcnow(),
+                    attempts=ScoreMessage.attempts - 1)
+            .execution_options(synchronize_session=False))
+        session.commit()
+    except Exception:  # noqa: BLE001 - the leases run out instead
+        log.debug("could not give back %s claimed score(s); their leases will run out", len(rows))
 
 
 # --- operators -------------------------------------------------------------------------------
@@ -396,6 +426,80 @@ def retry_parked(session: Session, ids: list[int] | None = None) -> int:
     return count
 
 
+# --- the worker loop ---------------------------------------------------------------------------
+
+SIGNING_KEY = "signing_key"  # what the worker waits for when the tool has no key yet
+
+_WAITING = {
+    DATABASE: "grade worker: the database is unreachable (%s); scores wait in the outbox, retrying with back-off",
+    REDIS: "grade worker: Redis is unreachable (%s); scores wait in the outbox, retrying with back-off",
+    SIGNING_KEY: "grade worker: the tool has no signing key (%s); waiting for `flask keys ensure`",
+}
+
+
+class Outage:
+    """What the worker loop knows of a failing dependency: it logs the start of an outage once and
+    its end once (not a traceback per round), counts each failed round in the metrics, and waits
+    longer after each failure, up to `ceiling` seconds."""
+
+    def __init__(self, first_delay: float = 1.0, ceiling: float = 30.0,
+                 rng: Callable[[], float] = random.random) -> None:
+        self.first_delay = first_delay
+        self.ceiling = ceiling
+        self._rng = rng
+        self.dependency: str | None = None
+        self.failures = 0
+
+    def failed(self, dependency: str | None, error: BaseException) -> float:
+        """Note a failed round; returns the seconds to wait before the next one."""
+        what = dependency or "error"
+        if dependency is None:  # a bug, not an outage: its traceback every time, but no busy loop
+            log.exception("grade delivery round failed")
+        elif what != self.dependency:
+            log.warning(_WAITING[what], summary(error), extra={"dependency": what})
+        DEPENDENCY_UNAVAILABLE.labels(what, "worker").inc()
+        self.dependency = what
+        self.failures += 1
+        delay = min(self.ceiling, self.first_delay * 2 ** min(self.failures - 1, 16))
+        return float(delay * (0.75 + self._rng() / 2))  # jitter: workers do not reconnect in step
+
+    def recovered(self) -> None:
+        """A round went through: log the end of an outage, if there was one."""
+        if self.dependency is not None:
+            log.warning("grade worker: %s available again after %s failed round(s); delivering",
+                        self.dependency, self.failures, extra={"dependency": self.dependency})
+        self.dependency = None
+        self.failures = 0
+
+
+def run_rounds(round_: Callable[[], DeliveryReport], stop: threading.Event, *, interval: float = 1.0,
+               once: bool = False, outage: Outage | None = None,
+               on_report: Callable[[DeliveryReport], None] | None = None) -> None:
+    """The grade worker: delivery rounds until `stop` is set, waiting `interval` when nothing is due.
+
+    A round that fails because the database or Redis does not answer, or because the tool has no
+    signing key yet, is logged once and retried with back-off; the next round reconnects (the
+    pool drops connections found broken). With `once`, one round and its failure is raised."""
+    outage = outage or Outage()
+    while not stop.is_set():
+        try:
+            report = round_()
+        except Exception as exc:  # noqa: BLE001 - the worker must outlive its dependencies
+            dependency = SIGNING_KEY if isinstance(exc, KeyError_) else failing_dependency(exc)
+            delay = outage.failed(dependency, exc)
+            if once:
+                raise
+            stop.wait(delay)
+            continue
+        outage.recovered()
+        if on_report is not None:
+            on_report(report)
+        if once:
+            return
+        if report.handled == 0:
+            stop.wait(interval)
+
+
 class WorkerThread(threading.Thread):
     """The embedded default: the grade worker as a thread in the web process."""
 
@@ -406,14 +510,7 @@ class WorkerThread(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                report = self._round()
-            except Exception:  # noqa: BLE001 - the worker must outlive any one bad round
-                log.exception("grade delivery round failed")
-                report = DeliveryReport()
-            if report.handled == 0:
-                self.stopped.wait(self._interval)
+        run_rounds(self._round, self.stopped, interval=self._interval)
 
     def stop(self) -> None:
         self.stopped.set()

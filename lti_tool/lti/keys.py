@@ -19,14 +19,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from jwt.algorithms import RSAAlgorithm
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from lti_tool.models import ToolKey, utcnow
 
 
 class KeyError_(RuntimeError):  # noqa: N801 - avoid shadowing the builtin KeyError
-    """No usable tool key: run `flask keys generate`."""
+    """No usable tool key: run `flask keys ensure`."""
 
 
 def fernet(secret_key: str) -> Fernet:
@@ -54,8 +54,23 @@ def public_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, str]:
     return jwk
 
 
+def _lock_keys(session: Session) -> None:
+    """Hold the tool keys for writing until this transaction ends, so that two instances making a
+    key at once (`flask keys ensure` at start-up, a rotation) take turns and leave one current key.
+
+    PostgreSQL: a table lock that conflicts with itself only, so the JWKS and launches go on
+    reading. SQLite: a write that matches no row takes the database's write lock; it must be the
+    transaction's first statement (the driver begins the transaction at the first write), so the
+    reads after it see what the other instance committed."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE tool_keys IN SHARE ROW EXCLUSIVE MODE"))
+    else:
+        session.execute(update(ToolKey).where(ToolKey.id == -1).values(kid=ToolKey.kid))
+
+
 def generate_key(session: Session, secret_key: str) -> ToolKey:
     """Create a key and make it current, retiring the previous current key (kept for the grace)."""
+    _lock_keys(session)
     now = utcnow()
     for old in session.scalars(select(ToolKey).where(ToolKey.retired_at.is_(None))):
         old.retired_at = now
@@ -72,6 +87,26 @@ def generate_key(session: Session, secret_key: str) -> ToolKey:
     return record
 
 
+def ensure_key(session: Session, secret_key: str) -> tuple[ToolKey, bool]:
+    """The current key, made first if there is none; and whether it was made now.
+
+    Idempotent, and safe when several instances run it at once: exactly one current key results."""
+    session.rollback()  # a fresh transaction: the lock below must be its first statement
+    _lock_keys(session)
+    existing = session.scalars(
+        select(ToolKey).where(ToolKey.retired_at.is_(None)).order_by(ToolKey.id.desc()).limit(1)
+    ).first()
+    if existing is not None:
+        session.rollback()  # releases the lock
+        return existing, False
+    return generate_key(session, secret_key), True  # commits: releases the lock
+
+
+def has_current_key(session: Session) -> bool:
+    """Whether a current signing key exists (launches, deep links and scores all need one)."""
+    return session.scalar(select(ToolKey.id).where(ToolKey.retired_at.is_(None)).limit(1)) is not None
+
+
 def list_keys(session: Session) -> list[ToolKey]:
     return list(session.scalars(select(ToolKey).order_by(ToolKey.created_at.desc())))
 
@@ -81,7 +116,7 @@ def current_key(session: Session) -> ToolKey:
         select(ToolKey).where(ToolKey.retired_at.is_(None)).order_by(ToolKey.id.desc()).limit(1)
     ).first()
     if key is None:
-        raise KeyError_("No tool key exists. Run `flask keys generate`.")
+        raise KeyError_("No tool key exists. Run `flask keys ensure`.")
     return key
 
 

@@ -75,7 +75,7 @@ def test_slow_platform_jwks_times_out_cleanly(live, make_app):
     from tests.support.external_platform import ExternalPlatform
 
     platform = ExternalPlatform()
-    platform.slow_seconds = 3
+    platform.slow_seconds = 60  # a safety net: the platform answers when the test lets it
     port = free_port()
     app = make_app(TOOL_BASE_URL=f"http://127.0.0.1:{port}", HTTP_TIMEOUT=(0.5, 0.5))
     server = start_live(app, port, "embedded")
@@ -83,12 +83,14 @@ def test_slow_platform_jwks_times_out_cleanly(live, make_app):
         result = app.test_cli_runner().invoke(args=platform.cli_args(jwks_path="/jwks-slow"))
         assert result.exit_code == 0, result.output
         agent = server.agent()
-        started = time.monotonic()
         response, _, _ = launch(agent, platform)
-        assert time.monotonic() - started < 2.5
+        # The tool gave up on its own (its 0.5 s timeout) while the platform still held its
+        # answer, and said so: what it does, not how fast a busy machine let it do it.
+        assert platform.held == 1
         assert response.status_code == 502
         assert "platform_unavailable" in response.text
     finally:
+        platform.answer_slow.set()
         server.server.shutdown()
         platform.close()
 

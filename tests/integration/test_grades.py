@@ -29,6 +29,7 @@ from tests.integration.test_learning import catalog, grade_pending, launch_id
 from tests.support.agent import landing_url
 from tests.support.learner import correct_answer, csrf_of, submit, work_through
 from tests.support.lms import lms, lms_command, lms_store
+from tests.support.waiting import wait_for
 
 
 def deliver_all(app, rounds: int = 20) -> None:
@@ -250,7 +251,10 @@ def test_a_token_that_expires_mid_run_is_replaced_before_the_lms_refuses_it(app,
     submit(agent, home.url, module, exercises[0], correct_answer(exercises[0]))
     deliver_all(app)
     assert services.stats["token_fetches"] == fetches  # still within its lifetime less the margin
-    time.sleep(2.5)  # now within TOKEN_MARGIN of its expiry
+    cached = runtime().store.get(services.TokenClient._cache_key(auth, ("https://purl.imsglobal.org/spec/lti-ags/scope/score",)))
+    # Now within TOKEN_MARGIN of its expiry (2 s from now on an idle machine).
+    wait_for(lambda: time.time() >= cached["expires_at"] - services.TOKEN_MARGIN,
+             what="the token to come within TOKEN_MARGIN of its expiry", limit=60)
     submit(agent, home.url, module, exercises[1], correct_answer(exercises[1]))
     deliver_all(app)
 
@@ -376,7 +380,7 @@ def test_embedded_grade_worker_runs_as_a_thread(make_app):
     worker = app.extensions["grade_worker"]
     assert worker.is_alive()
     worker.stop()
-    worker.join(timeout=5)
+    worker.join(timeout=60)  # a safety net: it stops within one round
     assert not worker.is_alive()
 
 
@@ -393,9 +397,17 @@ def test_a_batch_that_outlives_its_lease_is_shared_not_sent_twice(app, live, age
     posted: list[str] = []
     reports: dict[str, list[delivery.DeliveryReport]] = {"first": [], "second": []}
 
-    def worker(name: str, start_after: float) -> Callable[[], None]:
+    def leases_ran_out() -> bool:
+        """Some of the first worker's rows still wait for it, their leases run out."""
+        db.session.rollback()
+        return bool(db.session.scalar(select(func.count()).where(
+            ScoreMessage.id.in_([r.id for r in rows]), ScoreMessage.state == "sending",
+            ScoreMessage.lease_until < utcnow())))
+
+    def worker(name: str, start_when: Callable[[], bool] | None) -> Callable[[], None]:
         def rounds() -> None:
-            time.sleep(start_after)
+            if start_when is not None:
+                wait_for(start_when, what="the first worker's leases to run out", limit=120)
             http = WatchedHTTP(live.app, posted=posted)
             for _ in range(20):
                 report = one_round(http, lease=timedelta(seconds=1.5), batch=len(rows))
@@ -404,7 +416,7 @@ def test_a_batch_that_outlives_its_lease_is_shared_not_sent_twice(app, live, age
                     break
         return rounds
 
-    run_workers(live, worker("first", 0.0), worker("second", 1.8))
+    run_workers(live, worker("first", None), worker("second", leases_ran_out))
 
     assert sum(r.lost for r in reports["first"]) > 0  # the second worker did take rows over
     assert sum(r.delivered for r in reports["second"]) > 0

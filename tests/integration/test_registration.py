@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -637,23 +636,34 @@ def test_demo_lms_dynamic_registration_to_a_working_launch(app, live, runner):
     assert launched.status_code == 200 and "/c/" in launched.url
 
 
-def test_a_double_click_on_confirm_registers_the_tool_once(app, agent, fake_platforms):
+def test_a_double_click_on_confirm_registers_the_tool_once(app, agent, fake_platforms, monkeypatch):
     """The second submit, while the first is still with the platform, is told so and posts nothing."""
     from concurrent.futures import ThreadPoolExecutor
 
+    # The platform holds its answer until the second click has been answered: however long a busy
+    # machine takes for that, the tool must still be waiting for the platform.
+    monkeypatch.setitem(app.config, "HTTP_TIMEOUT", (2.0, 60.0))
+
+    with_platform, answer = threading.Event(), threading.Event()
+
     def slowly(body: dict) -> dict:
-        time.sleep(1.0)  # the platform is slow to answer: the admin clicks again
+        # The platform is slow to answer (until the test lets it, at most a minute): the admin clicks again.
+        with_platform.set()
+        answer.wait(60)
         return {**body, "client_id": platform.client_id, TOOL_CONFIGURATION: dict(body[TOOL_CONFIGURATION])}
 
     platform = fake_platforms("moodle-openid-configuration.json", answer=slowly)
     _, pending_id = register(agent, platform.base_url + "/openid-configuration")
 
-    def confirm(delay: float):
-        time.sleep(delay)
+    def confirm():
         return agent.post("/lti/register", {"pending_id": pending_id})
 
-    with ThreadPoolExecutor(2) as pool:
-        first, second = pool.map(confirm, (0.0, 0.3))
+    with ThreadPoolExecutor(1) as pool:
+        first_click = pool.submit(confirm)
+        assert with_platform.wait(60), "the first confirmation never reached the platform"
+        second = confirm()  # while the first is still with the platform
+        answer.set()
+        first = first_click.result(timeout=120)
 
     assert first.status_code == 200, first.text
     assert second.status_code == 400 and "registration_in_progress" in second.text

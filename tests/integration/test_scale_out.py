@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from lti_tool.demo_lms.app import create_lms_app
 from tests.conftest import HAVE_SERVICES, create_schema, drop_schema, free_port, lms_settings, set_up_lms
 from tests.support.agent import Agent, autosubmit_form, text_of
 from tests.support.learner import correct_answer, csrf_of
+from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -52,7 +52,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
            "SECRET_KEY": "cluster-secret-" + "x" * 32, "TOOL_BASE_URL": f"http://127.0.0.1:{port_a}",
            "DEMO_LMS_URL": lms_url, "GRADE_WORKER_THREAD": "0", "LOG_LEVEL": "WARNING"}
     _run(env, "db", "upgrade")
-    _run(env, "keys", "generate")
+    _run(env, "keys", "ensure")
     _run(env, "demo", "setup")
     processes = []
     for port in (port_a, port_b):
@@ -62,15 +62,19 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
                                           env=instance_env, cwd=ROOT, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.PIPE))
     try:
-        for port in (port_a, port_b):
-            for _ in range(100):
-                try:
-                    if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10).ok:
-                        break
-                except requests.RequestException:
-                    time.sleep(0.1)
-            else:
-                pytest.fail(f"instance on {port} did not start: {processes[0].stderr.read1()[:2000]!r}")
+        def ready(port: int) -> bool:
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10).ok
+            except requests.RequestException:
+                return False
+
+        for port, process in zip((port_a, port_b), processes, strict=True):
+            # A safety net of two minutes: gunicorn and the app start in a few seconds when idle.
+            try:
+                wait_for(lambda port=port: ready(port), what=f"the instance on {port} to be ready",
+                         limit=120, every=0.2)
+            except AssertionError:
+                pytest.fail(f"instance on {port} did not start: {process.stderr.read1()[:2000]!r}")
         yield {"a": f"http://127.0.0.1:{port_a}", "b": f"http://127.0.0.1:{port_b}", "env": env,
                "database": database, "lms": lms_url}
     finally:

@@ -27,7 +27,11 @@ class ExternalPlatform:
         self.extra_keys: list[tuple[str, rsa.RSAPrivateKey]] = []
         self.jwks_hits = 0
         self.raw_jwks: bytes | None = None  # served instead of jwks(), for broken answers
+        # /jwks-slow holds its answer until `answer_slow` is set, at most `slow_seconds`;
+        # `held` counts the requests it is holding now.
         self.slow_seconds = 0.0
+        self.answer_slow = threading.Event()
+        self.held = 0
         self.tool_jwks_url: str | None = None
         self.tokens: set[str] = set()
         self.scores: list[dict[str, Any]] = []
@@ -40,7 +44,11 @@ class ExternalPlatform:
                 if self.path.startswith("/jwks"):
                     platform.jwks_hits += 1
                     if self.path.startswith("/jwks-slow"):
-                        time.sleep(platform.slow_seconds)
+                        platform.held += 1
+                        try:
+                            platform.answer_slow.wait(platform.slow_seconds)
+                        finally:
+                            platform.held -= 1
                     body = platform.raw_jwks or json.dumps(platform.jwks()).encode()
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing import get_context
@@ -11,6 +10,7 @@ from multiprocessing import get_context
 import pytest
 
 from lti_tool.store import FileStore, RedisStore
+from tests.support.waiting import wait_for
 
 
 def _stores(tmp_path):
@@ -32,8 +32,7 @@ def store(request, tmp_path):
 def test_set_get_and_expiry(store):
     store.set("a", {"x": 1}, ttl=1)
     assert store.get("a") == {"x": 1}
-    time.sleep(1.2)
-    assert store.get("a") is None
+    wait_for(lambda: store.get("a") is None, what="the 1 s entry to expire", limit=30)
 
 
 def test_pop_returns_once(store):
@@ -54,7 +53,8 @@ def test_add_only_when_absent(store):
 
 def test_add_after_expiry(store):
     assert store.add("short", 1, ttl=1)
-    time.sleep(1.2)
+    assert not store.add("short", 3, ttl=60)  # not while it lives
+    wait_for(lambda: store.get("short") is None, what="the 1 s entry to expire", limit=30)
     assert store.add("short", 2, ttl=60)
     assert store.get("short") == 2
 
@@ -95,6 +95,6 @@ def test_file_sweep_removes_expired(tmp_path):
     store = FileStore(tmp_path / "s")
     store.set("old", 1, ttl=1)
     store.set("new", 1, ttl=60)
-    time.sleep(1.2)
+    wait_for(lambda: store.get("old") is None, what="the 1 s entry to expire", limit=30)
     assert store.sweep() == 1
     assert store.get("new") == 1
