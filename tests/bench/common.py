@@ -1,5 +1,5 @@
 """Shared plumbing for the benchmarks: a fresh PostgreSQL schema, the tool's environment, the
-`flask` CLI, gunicorn, /proc readings and small statistics helpers.
+`flask` CLI, gunicorn, the demo LMS on another site, /proc readings and small statistics helpers.
 
 PostgreSQL and Redis come from BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/test)
 and BENCH_REDIS_URL (default redis://127.0.0.1:6379/13: a database of its own, flushed at the
@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -76,13 +77,14 @@ def fresh_schema(prefix: str = "bench") -> Iterator[str]:
         drop_schema(schema)
 
 
-def tool_env(schema: str, base_url: str, **extra: str) -> dict[str, str]:
-    """The environment of every tool process of one benchmark (gunicorn, CLI, grade workers)."""
+def tool_env(schema: str, base_url: str, lms_url: str = "", **extra: str) -> dict[str, str]:
+    """The environment of every tool process of one benchmark (gunicorn, CLI, grade workers);
+    `lms_url` is the demo LMS beside it (`demo_lms`), which `flask demo setup` registers."""
     env = dict(os.environ)
+    env.pop("DEMO_LMS_URL", None)  # only the benchmark's own LMS, never one from the caller's shell
     env.update(
         INTEGRATIONSLOEFT_ENV="embedded",
         FLASK_APP="lti_tool:create_app",
-        DEMO_LMS="1",
         DATABASE_URL=schema_url(schema),
         REDIS_URL=REDIS_URL,
         SECRET_KEY=SECRET_KEY,
@@ -94,6 +96,8 @@ def tool_env(schema: str, base_url: str, **extra: str) -> dict[str, str]:
         LOG_JSON="1",
         PYTHONUNBUFFERED="1",
     )
+    if lms_url:
+        env["DEMO_LMS_URL"] = lms_url
     env.update(extra)
     return env
 
@@ -107,9 +111,45 @@ def flask(env: dict[str, str], *args: str) -> str:
 
 
 def prepare_tool(env: dict[str, str]) -> None:
-    """`flask db upgrade` and `flask demo setup` (tool key, demo LMS) on the fresh schema."""
+    """`flask db upgrade`, `flask keys generate` and `flask demo setup` (the demo LMS at the
+    environment's DEMO_LMS_URL registered as a platform) on the fresh schema."""
     flask(env, "db", "upgrade")
+    flask(env, "keys", "generate", "--if-missing")
     flask(env, "demo", "setup")
+
+
+@contextmanager
+def demo_lms(tool_url: str) -> Iterator[str]:
+    """The demo LMS set up and served on another site (http://localhost:<port>, the tool being on
+    127.0.0.1) by tests/bench/lms_server.py, in a process of its own with its own PostgreSQL schema
+    and Redis prefix; yields its address. Its own process: its CPU never counts as the tool's
+    (gunicorn's workers) nor as the in-process benchmarks' (process_time)."""
+    port = free_port()
+    with fresh_schema("bench_lms") as schema, tempfile.TemporaryDirectory() as instance:
+        log_path = Path(instance) / "lms.log"
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "tests.bench.lms_server", "--port", str(port), "--tool", tool_url,
+                 "--database", schema_url(schema), "--redis", REDIS_URL, "--instance", instance],
+                cwd=REPO, stdout=subprocess.PIPE, stderr=log, text=True)
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            if not line:
+                process.wait(timeout=10)
+                raise RuntimeError(f"the demo LMS did not start:\n{log_path.read_text()[-3000:]}")
+            url = str(json.loads(line)["url"])
+            # As the tool would reach it: by name, on its own site.
+            requests.get(url + "/demo-lms/jwks", timeout=10).raise_for_status()
+            yield url
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 # --- processes -------------------------------------------------------------------------------

@@ -5,11 +5,12 @@
 On a fresh PostgreSQL schema (and Redis), a course of N learners is seeded directly: users, a
 ModuleProgress row for each learner and each of the programme's 6 modules (mixed states, some
 reflections waiting), and an instructor's launch record whose NRPS roster (N learners plus the
-instructor) is already in the store's roster cache, as after the first page view. The page is
-the real one: GET /c/<launch id>/instructor/ through the app's test client, which runs the
-view (launch lookup, dashboard.build, filtering) and the Jinja template. Every SQL statement is
-counted with a `before_cursor_execute` listener. Courses of 10 and 100 learners are measured too,
-to show that the number of queries does not grow with the class.
+instructor) is already in the store's roster cache, as after the first page view. The course belongs
+to the demo LMS, served on its own site (tests/bench/lms_server.py); with the roster cached, the page
+does not ask it. The page is the real one: GET /c/<launch id>/instructor/ through the app's test
+client, which runs the view (launch lookup, dashboard.build, filtering) and the Jinja template.
+Every SQL statement is counted with a `before_cursor_execute` listener. Courses of 10 and 100
+learners are measured too, to show that the number of queries does not grow with the class.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 from sqlalchemy import event, insert, select
 
 from tests.bench.common import (
+    demo_lms,
     emit,
     flush_redis,
     fresh_schema,
@@ -40,8 +42,9 @@ INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
 STATES = ["not_started", "in_progress", "in_progress", "pending", "completed", "completed"]
 
 
-def seed_course(app: Any, size: int, rng: random.Random) -> str:
-    """A course of `size` learners with progress in every module; returns the instructor's launch id."""
+def seed_course(app: Any, size: int, rng: random.Random, lms_url: str) -> str:
+    """A course of `size` learners of the demo LMS at `lms_url`, with progress in every module;
+    returns the instructor's launch id."""
     from lti_tool.dashboard import ROSTER_TTL
     from lti_tool.demo_lms import platform as demo
     from lti_tool.extensions import db
@@ -103,11 +106,11 @@ def seed_course(app: Any, size: int, rng: random.Random) -> str:
         db.session.execute(insert(ModuleProgress), progress)
         if submissions:
             db.session.execute(insert(Submission), submissions)
-        course_url = f"http://127.0.0.1:5997/demo-lms/api/courses/bench-{tag}"
+        memberships_url = demo.DemoUrls(lms_url).memberships_url(f"bench-{tag}")
         record = LaunchRecord(
             id=secrets.token_urlsafe(32), deployment_id=deployment.id, user_id=teacher.id, context_id=context.id,
             resource_link_id=link.id, message_type="LtiResourceLinkRequest", roles=[INSTRUCTOR], locale="da",
-            claims={"nrps": {"context_memberships_url": course_url + "/memberships", "service_versions": ["2.0"]},
+            claims={"nrps": {"context_memberships_url": memberships_url, "service_versions": ["2.0"]},
                     "presentation": {"locale": "da-DK", "document_target": "iframe"}},
             created_at=now, expires_at=now + timedelta(hours=8))
         db.session.add(record)
@@ -218,9 +221,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     flush_redis()
     sizes = sorted({10, 100, args.learners})
     results: dict[int, dict[str, Any]] = {}
-    with fresh_schema("bench_dash") as schema:
+    tool_url = "http://127.0.0.1:5997"  # the test client's requests never leave this process
+    with fresh_schema("bench_dash") as schema, demo_lms(tool_url) as lms_url:
         # In process: the access line would go to this script's own output.
-        env = tool_env(schema, "http://127.0.0.1:5997", LOG_REQUESTS="0")
+        env = tool_env(schema, tool_url, lms_url, LOG_REQUESTS="0")
         prepare_tool(env)
         os.environ.update(env)
         from lti_tool import create_app
@@ -234,7 +238,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             event.listen(db.engine, "before_cursor_execute",
                          lambda conn, cursor, statement, *rest: statements.append(statement))
         checked = check_formatter(app)
-        launches = {size: seed_course(app, size, rng) for size in sizes}
+        launches = {size: seed_course(app, size, rng, lms_url) for size in sizes}
         for size in sizes:
             results[size] = measure(app, launches[size], args.repeat if size == args.learners else 5, statements,
                                     args.cprofile if size == args.learners else None)

@@ -30,6 +30,7 @@ from tests.bench.common import (
     BIN,
     REPO,
     cpu_seconds,
+    demo_lms,
     emit,
     flask,
     flush_redis,
@@ -151,8 +152,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     lms = f"http://127.0.0.1:{json.loads(server.stdout.readline())['port']}"
     workers: list[subprocess.Popen[bytes]] = []
     try:
-        with fresh_schema("bench_grades") as schema:
-            env = tool_env(schema, "http://127.0.0.1:5998")
+        tool_url = "http://127.0.0.1:5998"  # no web process: the workers only send
+        with fresh_schema("bench_grades") as schema, demo_lms(tool_url) as lms_url:
+            env = tool_env(schema, tool_url, lms_url)
             prepare_tool(env)
             flask(env, "platforms", "add", "--issuer", lms + "/lms", "--client-id", "bench-ags",
                   "--auth-login-url", lms + "/auth", "--auth-token-url", lms + "/token",

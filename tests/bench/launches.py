@@ -14,6 +14,7 @@ raised for the run (one address sends everything); the limiter itself stays on.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -27,6 +28,7 @@ import psycopg
 from tests.bench.common import (
     REPO,
     cpu_seconds,
+    demo_lms,
     emit,
     flask,
     flush_redis,
@@ -104,8 +106,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     results: list[dict[str, Any]] = []
-    with fresh_schema("bench_launch") as schema, tempfile.TemporaryDirectory() as tmp:
-        env = tool_env(schema, base_url, LIMIT_LTI="1000000 per minute")
+    # The tool is set up as before with the demo LMS registered, now served on its own site in its
+    # own (idle) process; the floor app knows no LMS but the load generator.
+    lms = contextlib.nullcontext("") if args.floor else demo_lms(base_url)
+    with fresh_schema("bench_launch") as schema, tempfile.TemporaryDirectory() as tmp, lms as lms_url:
+        env = tool_env(schema, base_url, lms_url, LIMIT_LTI="1000000 per minute")
         if not args.floor:
             prepare_tool(env)
         loadgen = LoadGenerator(base_url, args.users)

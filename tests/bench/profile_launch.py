@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import event
 
-from tests.bench.common import flask, flush_redis, fresh_schema, prepare_tool, table, tool_env
+from tests.bench.common import demo_lms, flask, flush_redis, fresh_schema, prepare_tool, table, tool_env
 from tests.bench.launch_loadgen import Platform
 
 
@@ -32,9 +32,9 @@ def main(argv: list[str] | None = None) -> None:
 
     flush_redis()
     base_url = "http://127.0.0.1:5999"
-    with fresh_schema("bench_prof") as schema:
+    with fresh_schema("bench_prof") as schema, demo_lms(base_url) as lms_url:
         # In process: the access line would go to this script's own output.
-        env = tool_env(schema, base_url, LIMIT_LTI="1000000 per minute", LOG_REQUESTS="0")
+        env = tool_env(schema, base_url, lms_url, LIMIT_LTI="1000000 per minute", LOG_REQUESTS="0")
         prepare_tool(env)
         platform = Platform(base_url, users=200)
         reg = platform.registration()
