@@ -144,10 +144,7 @@ def migrate_and_seed(app: Flask, *, demo_lms_url: str | None = None) -> None:
     with app.app_context():
         flask_migrate.upgrade()
         if demo_lms_url:
-            try:
-                tool_keys.current_key(db.session())
-            except tool_keys.KeyError_:
-                tool_keys.generate_key(db.session(), app.config["SECRET_KEY"])
+            tool_keys.ensure_key(db.session(), app.config["SECRET_KEY"])
             register_demo_lms(demo_lms_url)
 
 

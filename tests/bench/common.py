@@ -111,10 +111,10 @@ def flask(env: dict[str, str], *args: str) -> str:
 
 
 def prepare_tool(env: dict[str, str]) -> None:
-    """`flask db upgrade`, `flask keys generate` and `flask demo setup` (the demo LMS at the
+    """`flask db upgrade`, `flask keys ensure` and `flask demo setup` (the demo LMS at the
     environment's DEMO_LMS_URL registered as a platform) on the fresh schema."""
     flask(env, "db", "upgrade")
-    flask(env, "keys", "generate", "--if-missing")
+    flask(env, "keys", "ensure")
     flask(env, "demo", "setup")
 
 
