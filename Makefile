@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -d translations --statistics 2>&1 | grep -v '^$$' || true
+	@$(BIN)/pybabel -q compile --use-fuzzy -d translations
 
 install: $(VENV)/.installed translations
 
