@@ -13,16 +13,18 @@ from typing import Any
 
 import pytest
 
-from tests.browser.lms import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.lms import CHROMIUM, CHROMIUM_ARGS, SAFETY_NET_MS
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
+    """Debian's Chromium, once per session; `expect` waits as long as every other wait."""
     if not CHROMIUM.exists():
         if os.environ.get("CI"):  # CI must run them: a silent skip would hide a broken install step
             pytest.fail(f"{CHROMIUM} is not installed: `make browser-deps` should have installed it")
         pytest.skip(f"{CHROMIUM} is not installed (make browser-deps installs it)")
     sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api.expect.set_options(timeout=SAFETY_NET_MS)
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
@@ -45,7 +47,7 @@ def context(browser: Any, site: Any) -> Iterator[Any]:
     through Playwright's evaluate, which CSP does not govern, instead of an inline <script>.
     """
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="da-DK")
-    ctx.set_default_timeout(15_000)
+    ctx.set_default_timeout(SAFETY_NET_MS)
     yield ctx
     ctx.close()
 

@@ -13,6 +13,9 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+# Every Playwright wait is a safety net, never a measure of speed: ten times and more what a step
+# takes on an idle machine, so a busy machine does not fail a test.
+SAFETY_NET_MS = 60_000
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 TOOL_HOME = re.compile(r"/c/[^/]+/$")
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.lms import CHROMIUM, CHROMIUM_ARGS, TOOL_HOME, shot
+from tests.browser.lms import CHROMIUM, CHROMIUM_ARGS, SAFETY_NET_MS, TOOL_HOME, shot
 
 pytestmark = pytest.mark.browser
 
@@ -48,7 +48,7 @@ def blocked_context(request: pytest.FixtureRequest, site: Any, tmp_path: Path) -
         context = playwright.chromium.launch_persistent_context(
             str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, locale="da-DK",
             viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(SAFETY_NET_MS)
         context.case = request.param
         yield context
         context.close()

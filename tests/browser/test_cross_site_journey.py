@@ -23,7 +23,7 @@ from lti_tool.demo_lms.app import create_lms_app
 from lti_tool.extensions import db
 from lti_tool.models import Platform
 from lti_tool.runtime import runtime
-from tests.browser.lms import CHROMIUM, CHROMIUM_ARGS, TOOL_HOME, follow, shot, sign_in, tool_frame
+from tests.browser.lms import CHROMIUM, CHROMIUM_ARGS, SAFETY_NET_MS, TOOL_HOME, follow, shot, sign_in, tool_frame
 from tests.browser.test_cookieless import chromium_profile
 from tests.browser.test_learner_browser import activity_url, answer, next_link, submit
 from tests.conftest import LiveServer, free_port, lms_settings
@@ -66,7 +66,7 @@ def test_new_lms_installs_the_tool_and_a_learner_reaches_a_grade(site, browser, 
                                                                    another_learner, tmp_path):
     lms_app, lms = new_lms
     admin_ctx = browser.new_context(viewport={"width": 1280, "height": 720}, locale="da-DK")
-    admin_ctx.set_default_timeout(30_000)
+    admin_ctx.set_default_timeout(SAFETY_NET_MS)
     page = admin_ctx.new_page()
 
     # 1. The LMS administrator pastes the tool's registration URL; the registration opens in an
@@ -117,7 +117,7 @@ def test_new_lms_installs_the_tool_and_a_learner_reaches_a_grade(site, browser, 
 
     # 4. A learner works through the module in the LMS's fixed-height frame, on another site.
     learner_ctx = browser.new_context(viewport={"width": 1280, "height": 720}, locale="da-DK")
-    learner_ctx.set_default_timeout(30_000)
+    learner_ctx.set_default_timeout(SAFETY_NET_MS)
     sign_in(learner_ctx, lms, fresh_learner)
     learner = learner_ctx.new_page()
     learner.goto(lms + link_url)
@@ -167,7 +167,7 @@ def test_new_lms_installs_the_tool_and_a_learner_reaches_a_grade(site, browser, 
         str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, locale="da-DK",
         viewport={"width": 1280, "height": 720})
     try:
-        blocked.set_default_timeout(30_000)
+        blocked.set_default_timeout(SAFETY_NET_MS)
         sign_in(blocked, lms, another_learner)
         blocked_page = blocked.new_page()
         blocked_page.goto(lms + link_url)

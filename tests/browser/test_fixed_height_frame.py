@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.lms import follow, open_in_lms, shot, sign_in
+from tests.browser.lms import SAFETY_NET_MS, follow, open_in_lms, shot, sign_in
 from tests.browser.test_learner_browser import MODULE_TITLE, MODULE_URL, activity_url, answer, module_of
 
 pytestmark = pytest.mark.browser
@@ -56,7 +56,7 @@ def check_step(page: Any, frame: Any, main_action: Any, way_on: Any, what: str) 
 
 def test_learner_steps_fit_a_fixed_height_frame(site, browser, fresh_learner):
     context = browser.new_context(viewport=VIEWPORT, locale="da-DK")
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(SAFETY_NET_MS)
     page = context.new_page()
     sign_in(context, site.lms_url, fresh_learner)
     frame = open_in_lms(page, site.lms_url, "stor-kursus", "rl-stor")
@@ -93,7 +93,7 @@ def test_learner_steps_fit_a_fixed_height_frame(site, browser, fresh_learner):
 
 def test_instructor_dashboard_fits_a_fixed_height_frame(site, browser):
     context = browser.new_context(viewport=VIEWPORT, locale="da-DK")
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(SAFETY_NET_MS)
     page = context.new_page()
     sign_in(context, site.lms_url, "hanne")
     page.goto(f"{site.lms_url}/demo-lms/courses/vejle-int/open/rl-nyankomne")
