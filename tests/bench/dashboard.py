@@ -42,7 +42,6 @@ STATES = ["not_started", "in_progress", "in_progress", "pending", "completed", "
 
 def seed_course(app: Any, size: int, rng: random.Random) -> str:
     """A course of `size` learners with progress in every module; returns the instructor's launch id."""
-    from lti_tool.dashboard import ROSTER_TTL
     from lti_tool.demo_lms import platform as demo
     from lti_tool.extensions import db
     from lti_tool.models import (
@@ -52,6 +51,7 @@ def seed_course(app: Any, size: int, rng: random.Random) -> str:
         ModuleProgress,
         Platform,
         ResourceLink,
+        RosterSnapshot,
         Submission,
         User,
         utcnow,
@@ -117,8 +117,11 @@ def seed_course(app: Any, size: int, rng: random.Random) -> str:
                    "roles": [LEARNER]} for i, sub in enumerate(subs)]
         roster.append({"user_id": teacher.sub, "status": "Active", "name": "Hanne Underviser",
                        "email": "hanne@bench.example", "roles": [INSTRUCTOR]})
-        # The roster as the dashboard caches it after reading NRPS (see blueprints/instructor.py).
-        runtime().store.set(f"roster:{platform.id}:{context.id}", roster, ROSTER_TTL)
+        # The roster as the grade worker stores it after reading NRPS (see lti_tool.teaching.roster).
+        db.session.add(RosterSnapshot(context_id=context.id, platform_id=platform.id,
+                                      memberships_url=course_url + "/memberships", members=roster,
+                                      refreshed_at=utcnow(), failures=0))
+        db.session.commit()
         launch_id = record.id
         db.session.remove()
         return launch_id
