@@ -18,14 +18,16 @@ import pytest
 from flask_babel import force_locale, format_datetime
 from sqlalchemy import select, update
 
+from lti_tool import gdpr
 from lti_tool.extensions import db
 from lti_tool.lti import claims
-from lti_tool.models import Context, Deployment, Platform, RosterSnapshot, utcnow
+from lti_tool.models import Context, Deployment, Platform, RosterSnapshot, User, utcnow
 from lti_tool.runtime import runtime
 from lti_tool.teaching import roster
 from tests.integration.test_external_platform import launch
 from tests.support.agent import landing_url, text_of
 from tests.support.learner import csrf_of
+from tests.support.records import occurrences
 from tests.support.roster import RosterPlatform, refresh_rosters
 
 BEING_READ = "Deltagerlisten hentes fra læringsplatformen"
@@ -255,3 +257,25 @@ def test_the_demo_lms_roster_is_refreshed_by_the_worker_round(app, live):
     for name in ("Hanne Kristensen", "Jonas Madsen", "Sara Lindqvist", "Amir Haddad"):
         assert name in text
     assert "Deltagerlisten blev sidst opdateret" in text and FRESH_COPY not in text and BEING_READ not in text
+
+
+def test_erasing_a_person_takes_them_out_of_the_snapshot_and_a_purge_deletes_it(app, live, agent, lms):
+    tag = uuid.uuid4().hex[:6]
+    lms.members = members(tag, 1, 2)
+    learner_launches(live, lms, tag, 1)
+    open_dashboard(agent, lms, tag)
+    refresh_rosters()
+    snapshot = snapshot_of(lms)
+    assert {m["user_id"] for m in snapshot.members} == {f"{tag}-0", f"{tag}-1", f"{tag}-2"}
+    user = db.session.scalars(select(User).where(User.sub == f"{tag}-1",
+                                                 User.platform_id == snapshot.platform_id)).one()
+
+    gdpr.erase_user(db.session, user.id)
+    assert {m["user_id"] for m in snapshot_of(lms).members} == {f"{tag}-0", f"{tag}-2"}
+    assert occurrences(db.session, [f"Person {tag} 1"]) == []
+
+    snapshot_id, platform_id = snapshot.id, snapshot.platform_id
+    gdpr.purge_platform(db.session, platform_id)
+    db.session.rollback()
+    assert db.session.get(RosterSnapshot, snapshot_id) is None
+    assert occurrences(db.session, [f"Person {tag}"]) == []
