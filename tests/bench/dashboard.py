@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             db.engine.dispose()
 
     print(f"\nInstructor dashboard (GET /c/<launch>/instructor/, whole programme: 6 modules), PostgreSQL + Redis, "
-          f"roster from the store's cache; {args.repeat} renders at {args.learners} learners")
+          f"roster from its database snapshot; {args.repeat} renders at {args.learners} learners")
     print(table(["learners", "p50 ms", "p95 ms", "CPU p50 ms", "dashboard.build p50 ms", "template p50 ms",
                  "SQL queries", "page KB"],
                 [[n, r["p50_ms"], r["p95_ms"], r["cpu_p50_ms"], r["build_p50_ms"], r["render_p50_ms"],
