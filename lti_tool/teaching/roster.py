@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lti_tool.lti.services import ServiceClient, ServiceError, roster
-from lti_tool.models import Platform, RosterSnapshot, utcnow
+from lti_tool.models import Platform, PlatformStatus, RosterSnapshot, utcnow
 from lti_tool.text import MAX_SERVICE_URL, storable_text
 
 log = logging.getLogger(__name__)
@@ -180,10 +180,14 @@ def refresh_due_rosters(session: Session, client_for: Callable[[Platform], Servi
         claimed_wanted, failures = snapshot.wanted_since, snapshot.failures
         try:
             platform = session.get(Platform, platform_id)
-            if platform is None:
-                raise ServiceError("the platform is no longer registered", retry=False)
+            if platform is None or platform.status != PlatformStatus.ACTIVE:
+                # The operator suspended it: the tool calls it no more, for rosters as for launches.
+                raise ServiceError("the platform is not registered and active", retry=False)
             client = client_for(platform)
             session.commit()  # no transaction stays open while the LMS is asked
+            # The snapshot's time is when the read began: whoever launches after it shows on the
+            # dashboard even if the LMS listed members before enrolling them.
+            started = now()
             members = kept(roster(client, url))
         except ServiceError as exc:
             session.rollback()
@@ -205,7 +209,7 @@ def refresh_due_rosters(session: Session, client_for: Callable[[Platform], Servi
             continue
         # A request made while this read was under way stays: the teacher may have enrolled someone.
         _write(session, snapshot_id, owner, {
-            "members": members, "refreshed_at": now(), "failures": 0, "next_attempt_at": None,
+            "members": members, "refreshed_at": started, "failures": 0, "next_attempt_at": None,
             "lease_owner": None, "leased_until": None,
             "wanted_since": case((RosterSnapshot.wanted_since == claimed_wanted, None),
                                  else_=RosterSnapshot.wanted_since)})

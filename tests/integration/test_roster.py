@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from lti_tool import gdpr
 from lti_tool.extensions import db
 from lti_tool.lti import claims
-from lti_tool.models import Context, Deployment, Platform, RosterSnapshot, User, utcnow
+from lti_tool.models import Context, Deployment, Platform, PlatformStatus, RosterSnapshot, User, utcnow
 from lti_tool.runtime import runtime
 from lti_tool.teaching import roster
 from tests.integration.test_external_platform import launch
@@ -279,3 +279,17 @@ def test_erasing_a_person_takes_them_out_of_the_snapshot_and_a_purge_deletes_it(
     db.session.rollback()
     assert db.session.get(RosterSnapshot, snapshot_id) is None
     assert occurrences(db.session, [f"Person {tag}"]) == []
+
+
+def test_a_suspended_platform_is_not_asked_for_its_roster(app, live, agent, lms):
+    tag = uuid.uuid4().hex[:6]
+    lms.members = members(tag, 1)
+    open_dashboard(agent, lms, tag)
+    snapshot = snapshot_of(lms)
+    db.session.execute(update(Platform).where(Platform.id == snapshot.platform_id)
+                       .values(status=PlatformStatus.DISABLED))
+    db.session.commit()
+    refresh_rosters()
+    assert lms.roster_calls == 0
+    snapshot = snapshot_of(lms)
+    assert snapshot.wanted_since is None and "not registered and active" in snapshot.last_error
