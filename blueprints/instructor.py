@@ -42,7 +42,7 @@ def _roster_place() -> dict[str, Any] | None:
 
 
 def _dashboard(placement: service.Placement) -> dash.Dashboard:
-    """The dashboard from the last roster snapshot; never waits on the LMS (see lti_tool.roster)."""
+    """The dashboard from the last roster snapshot; never waits on the LMS (see lti_tool.teaching.roster)."""
     place = _roster_place()
     status = roster.for_dashboard(db.session(), **place) if place else None
     return dash.build(db.session(), platform_id=g.launch.platform_id, context_pk=g.launch.context_id,

@@ -1,6 +1,6 @@
 """The instructor's view of a course: every enrolled member joined with their progress.
 
-The roster is the course's last snapshot from NRPS (lti_tool.roster: kept in the database and
+The roster is the course's last snapshot from NRPS (lti_tool.teaching.roster: kept in the database and
 refreshed by the grade worker, never inside a request), joined with everyone the tool knows from
 launches in the course since that snapshot; members who never opened the tool appear as not
 started. Progress is read in a constant number of queries, whatever the class size.

@@ -22,7 +22,7 @@ def person_waiting(timeout: tuple[float, float]) -> tuple[float, float]:
 
 
 def budget_text(timeout: tuple[float, float]) -> str:
-    """A timeout as the logs name it: "connect 1.0 s, answer 2.0 s"."""
+    """A timeout as the logs name it: "connect 1 s, answer 2 s"."""
     return f"connect {timeout[0]:g} s, answer {timeout[1]:g} s"
 
 
