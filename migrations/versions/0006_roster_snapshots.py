@@ -1,16 +1,18 @@
 """roster snapshots: the last known NRPS roster per course, refreshed by the grade worker
 
-Revision ID: 0005
+Revision ID: 0006
 Revises: 0004
 Create Date: 2026-12-07 10:09:35.152930
 
+Written on a branch whose head was 0004; main has since added its own 0005 (the demo LMS's tables
+leave the tool's schema). On merging, set down_revision to '0005' so the history stays one line.
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0005'
+revision = '0006'
 down_revision = '0004'
 branch_labels = None
 depends_on = None
