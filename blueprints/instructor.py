@@ -15,12 +15,12 @@ from lti_tool.extensions import csrf, db
 from lti_tool.lti import deep_linking
 from lti_tool.lti.keys import signing_key
 from lti_tool.lti.roles import Role
-from lti_tool.lti.services import roster
-from lti_tool.models import Platform, ResourceLink
+from lti_tool.models import ResourceLink
 from lti_tool.overview import launch_overview
 from lti_tool.progress import review, service
 from lti_tool.progress.scoring import AnswerError
 from lti_tool.runtime import runtime
+from lti_tool.teaching import roster
 
 bp = Blueprint("instructor", __name__, url_prefix="/c/<launch_id>/instructor")
 csrf.exempt(bp)  # launch_required checks the launch-scoped form token instead
@@ -33,20 +33,20 @@ def _placement() -> service.Placement:
     return placement
 
 
+def _roster_place() -> dict[str, Any] | None:
+    """Where this launch's course roster is kept and read from; None without NRPS or a course."""
+    url = roster.memberships_url(g.launch.claims.get("nrps"))
+    if url is None or g.launch.context_id is None:
+        return None
+    return {"platform_id": g.launch.platform_id, "context_pk": g.launch.context_id, "url": url}
+
+
 def _dashboard(placement: service.Placement) -> dash.Dashboard:
-    record = g.launch
-    url = (record.claims.get("nrps") or {}).get("context_memberships_url")
-    members, problem = None, None
-    if url:
-        rt = runtime()
-
-        def fetch() -> list[dict[str, Any]]:  # only when the roster is not cached: the platform row is read here
-            return roster(rt.service_client(db.session(), db.session.get_one(Platform, record.platform_id)), url)
-
-        cache_key = f"roster:{record.platform_id}:{record.context_id}"
-        members, problem = dash.roster_or_none(lambda: dash.cached_roster(rt.store, cache_key, fetch))
-    return dash.build(db.session(), platform_id=record.platform_id, context_pk=record.context_id,
-                      modules=placement.modules, roster=members, roster_problem=problem)
+    """The dashboard from the last roster snapshot; never waits on the LMS (see lti_tool.teaching.roster)."""
+    place = _roster_place()
+    status = roster.for_dashboard(db.session(), **place) if place else None
+    return dash.build(db.session(), platform_id=g.launch.platform_id, context_pk=g.launch.context_id,
+                      modules=placement.modules, roster=status)
 
 
 @bp.get("/")
@@ -65,6 +65,18 @@ def home() -> str | BaseResponse:
                          descending=request.args.get("desc") == "1")
     return render_template("instructor/home.html", overview=launch_overview(g.launch), placement=placement,
                            board=board, rows=rows, args=request.args, module_id=module_id)
+
+
+@bp.post("/roster/refresh")
+@launch_required
+@role_required(Role.INSTRUCTOR)
+def refresh_roster() -> BaseResponse:
+    """The "Refresh roster" button: queued for the grade worker, then back to the dashboard."""
+    place = _roster_place()
+    if place is None:
+        raise NotFound("this launch's course has no roster service")
+    roster.request_refresh(db.session(), **place)
+    return redirect(url_for("instructor.home", launch_id=g.launch.id), code=303)
 
 
 @bp.get("/export.csv")

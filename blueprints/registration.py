@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from lti_tool.extensions import csrf, db
 from lti_tool.limits import limiter
 from lti_tool.lti import registration
+from lti_tool.lti.http import person_waiting
 from lti_tool.runtime import runtime
 
 bp = Blueprint("registration", __name__)
@@ -35,14 +36,22 @@ def home() -> BaseResponse:
     return redirect(lms + "/demo-lms/" if lms else "/lti/register")
 
 
-def _failed(error: registration.RegistrationFailed) -> tuple[str, int]:
+def _failed(error: registration.RegistrationFailed) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     current_app.logger.warning("dynamic registration failed: %s: %s", error.reason, error.detail)
-    return render_template("registration/failed.html", error=error), 400
+    page = render_template("registration/failed.html", error=error)
+    if error.status == 503:  # the platform ran out of the time a waiting person is given
+        return page, 503, {"Retry-After": "30"}
+    return page, 400
+
+
+def _waiting_timeout() -> tuple[float, float]:
+    """The administrator waits on these calls: the general timeout, capped at about 2 s."""
+    return person_waiting(runtime().http().default_timeout)
 
 
 @bp.get("/lti/register")
 @limiter.limit("LIMIT_REGISTRATION")
-def start() -> str | tuple[str, int]:
+def start() -> str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     config_url = request.args.get("openid_configuration", "")
     if not config_url:
         return render_template("registration/instructions.html", info_url=runtime().base_url + "/lti/register")
@@ -51,7 +60,7 @@ def start() -> str | tuple[str, int]:
         pending_id, configuration = registration.begin(
             rt.store, rt.http(), config_url, request.args.get("registration_token"),
             allow_private=bool(current_app.config["ALLOW_PRIVATE_REGISTRATION_URLS"]),
-            canvas_hosts=tuple(current_app.config["CANVAS_CLOUD_EXTRA_HOSTS"]))
+            canvas_hosts=tuple(current_app.config["CANVAS_CLOUD_EXTRA_HOSTS"]), timeout=_waiting_timeout())
     except registration.RegistrationFailed as error:
         return _failed(error)
     return render_template("registration/confirm.html", pending_id=pending_id, configuration=configuration)
@@ -60,12 +69,13 @@ def start() -> str | tuple[str, int]:
 @bp.post("/lti/register")
 @limiter.limit("LIMIT_REGISTRATION")
 @csrf.exempt  # the random pending id is the form's secret; the page may have no cookies in a popup
-def finish() -> str | tuple[str, int]:
+def finish() -> str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     rt = runtime()
     try:
         platform = registration.complete(
             db.session(), rt.store, rt.http(), request.form.get("pending_id", ""), base_url=rt.base_url,
-            auto_approve=bool(current_app.config["AUTO_APPROVE_REGISTRATIONS"]), locale=str(get_locale() or "da"))
+            auto_approve=bool(current_app.config["AUTO_APPROVE_REGISTRATIONS"]), locale=str(get_locale() or "da"),
+            timeout=_waiting_timeout())
     except registration.RegistrationFailed as error:
         return _failed(error)
     details: dict[str, Any] = {"platform": platform, "deployments": [d.deployment_id for d in platform.deployments]}

@@ -1,8 +1,9 @@
 """The instructor's view of a course: every enrolled member joined with their progress.
 
-The roster comes from NRPS (cached briefly in the shared store, so paging through the
-dashboard does not re-read a thousand members from the LMS); members who never opened the tool
-appear as not started. Progress is read in a constant number of queries, whatever the class size.
+The roster is the course's last snapshot from NRPS (lti_tool.teaching.roster: kept in the database and
+refreshed by the grade worker, never inside a request), joined with everyone the tool knows from
+launches in the course since that snapshot; members who never opened the tool appear as not
+started. Progress is read in a constant number of queries, whatever the class size.
 """
 
 from __future__ import annotations
@@ -25,14 +26,12 @@ from sqlalchemy.orm import Session
 from lti_tool.content.model import Module
 from lti_tool.learning import STATE_LABELS
 from lti_tool.lti.roles import Role, effective_role
-from lti_tool.lti.services import ServiceError
 from lti_tool.models import LaunchRecord, ModuleProgress, Submission, User
 from lti_tool.progress import rules
-from lti_tool.store import KeyValueStore
+from lti_tool.teaching.roster import RosterStatus
 from lti_tool.text import storable_text
 
 log = logging.getLogger(__name__)
-ROSTER_TTL = 300
 STATE_ORDER = [rules.NOT_STARTED, rules.IN_PROGRESS, rules.PENDING, rules.COMPLETED]
 
 
@@ -127,19 +126,14 @@ class Dashboard:
     modules: tuple[Module, ...]
     rows: list[Row]
     chart: list[ChartBar]
-    from_roster: bool
-    roster_problem: str | None
+    # The course roster's snapshot and its state; None: the platform offers no roster service.
+    roster: RosterStatus | None
     pending_grading: int
 
-
-def cached_roster(store: KeyValueStore, cache_key: str,
-                  fetch: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    cached = store.get(cache_key)
-    if cached is not None:
-        return list(cached)
-    members = fetch()
-    store.set(cache_key, members, ROSTER_TTL)
-    return members
+    @property
+    def from_roster(self) -> bool:
+        """The list includes the LMS's roster (not only those who have opened the tool)."""
+        return self.roster is not None and self.roster.members is not None
 
 
 def _shown(value: Any) -> str | None:
@@ -161,21 +155,37 @@ def _members_from_roster(roster: list[dict[str, Any]]) -> list[Member]:
     return members
 
 
+def _launchers(session: Session, context_pk: int | None) -> dict[str, tuple[Member, datetime]]:
+    """Everyone who has launched the tool in this course, with their latest launch's role and time."""
+    launched = session.execute(
+        select(User.id, User.sub, User.name, User.email, LaunchRecord.roles, LaunchRecord.created_at)
+        .join(LaunchRecord, LaunchRecord.user_id == User.id)
+        .where(LaunchRecord.context_id == context_pk).order_by(LaunchRecord.created_at))
+    return {row.sub: (Member(row.sub, row.name, row.email, effective_role(row.roles), row.id), row.created_at)
+            for row in launched}
+
+
+def _members(session: Session, context_pk: int | None, roster: RosterStatus | None) -> list[Member]:
+    """The roster's members, and everyone who launched the tool here since it was read.
+
+    A launch after the snapshot means the LMS let that person in after it was taken (enrolled
+    since): they show at once, without waiting for a refresh. Someone the snapshot leaves out
+    who last launched before it has left the course."""
+    launchers = _launchers(session, context_pk)
+    if roster is None or roster.members is None:
+        return [member for member, _ in launchers.values()]
+    members = _members_from_roster(roster.members)
+    listed = {m.sub for m in members}
+    since = roster.refreshed_at
+    members += [member for sub, (member, launched_at) in launchers.items()
+                if sub not in listed and (since is None or launched_at > since)]
+    return members
+
+
 def build(session: Session, *, platform_id: int, context_pk: int | None, modules: tuple[Module, ...],
-          roster: list[dict[str, Any]] | None, roster_problem: str | None = None) -> Dashboard:
-    """Everyone in the course with their status per module (three queries)."""
-    if roster is not None:
-        members = _members_from_roster(roster)
-    else:
-        # Without NRPS: everyone who has launched the tool in this course.
-        launched = session.execute(
-            select(User, LaunchRecord.roles).join(LaunchRecord, LaunchRecord.user_id == User.id)
-            .where(LaunchRecord.context_id == context_pk).order_by(LaunchRecord.created_at)
-        ).all()
-        seen: dict[str, Member] = {}
-        for launcher, roles in launched:
-            seen[launcher.sub] = Member(launcher.sub, launcher.name, launcher.email, effective_role(roles), launcher.id)
-        members = list(seen.values())
+          roster: RosterStatus | None) -> Dashboard:
+    """Everyone in the course with their status per module (four queries)."""
+    members = _members(session, context_pk, roster)
     subs = [m.sub for m in members]
     # Performance: only the columns shown, as plain rows; loading thousands of full ORM objects
     # cost more than the rest of the page.
@@ -215,7 +225,7 @@ def build(session: Session, *, platform_id: int, context_pk: int | None, modules
                 counts[module.id][cell.state] += 1
         rows.append(Row(member, cells))
     chart = [ChartBar(m, counts[m.id]) for m in modules]
-    return Dashboard(modules, rows, chart, roster is not None, roster_problem, pending_count)
+    return Dashboard(modules, rows, chart, roster, pending_count)
 
 
 def filtered(dashboard: Dashboard, *, role: str, status: str, module_id: str, sort: str, descending: bool) -> list[Row]:
@@ -270,12 +280,3 @@ def to_csv(dashboard: Dashboard, rows: list[Row], *, delimiter: str) -> str:
                      cell.last_activity.strftime("%Y-%m-%d %H:%M") if cell.last_activity else ""]
         writer.writerow([spreadsheet_safe(cell) for cell in line])
     return out.getvalue()
-
-
-def roster_or_none(fetch: Callable[[], list[dict[str, Any]]]) -> tuple[list[dict[str, Any]] | None, str | None]:
-    """The roster, or None and the reason when the LMS offers no roster or cannot be reached."""
-    try:
-        return fetch(), None
-    except ServiceError as exc:
-        log.warning("roster unavailable: %s", exc)
-        return None, str(exc)

@@ -31,6 +31,7 @@ from lti_tool.models import (
     ModuleProgress,
     Platform,
     ResourceLink,
+    RosterSnapshot,
     ScoreMessage,
     Submission,
     User,
@@ -191,6 +192,23 @@ def _anonymise(session: Session, user_ids: list[int]) -> None:
                     .values(answer={}, feedback=None))
     session.execute(update(ActivityState).where(ActivityState.user_id.in_(user_ids)).values(draft=None))
     session.execute(update(Certificate).where(Certificate.user_id.in_(user_ids)).values(holder_name=None))
+    _forget_in_rosters(session, user_ids)
+
+
+def _forget_in_rosters(session: Session, user_ids: list[int]) -> None:
+    """Take these users out of the course roster snapshots (the LMS's names and e-mails of them).
+
+    The LMS still has them: if they are still enrolled, the next roster refresh lists them again."""
+    subs: dict[int, set[str]] = {}
+    for platform_id, sub in session.execute(select(User.platform_id, User.sub).where(User.id.in_(user_ids))):
+        subs.setdefault(platform_id, set()).add(sub)
+    if not subs:
+        return
+    for snapshot in session.scalars(select(RosterSnapshot).where(RosterSnapshot.platform_id.in_(subs))):
+        members = snapshot.members or []
+        remaining = [m for m in members if str(m.get("user_id")) not in subs[snapshot.platform_id]]
+        if len(remaining) != len(members):
+            snapshot.members = remaining
 
 
 def erase_user(session: Session, user_id: int) -> None:
@@ -247,6 +265,8 @@ def purge_platform(session: Session, platform_id: int) -> dict[str, int]:
         ("launches", delete(LaunchRecord).where(or_(LaunchRecord.deployment_id.in_(deployments),
                                                     LaunchRecord.user_id.in_(users)))),
         ("resource_links", delete(ResourceLink).where(ResourceLink.id.in_(links))),
+        ("roster_snapshots", delete(RosterSnapshot).where(or_(RosterSnapshot.context_id.in_(contexts),
+                                                               RosterSnapshot.platform_id == platform_id))),
         ("contexts", delete(Context).where(Context.id.in_(contexts))),
         ("activity_states", delete(ActivityState).where(ActivityState.user_id.in_(users))),
         ("submissions", delete(Submission).where(Submission.user_id.in_(users))),

@@ -21,6 +21,7 @@ from lti_tool.models import (
     Platform,
     PlatformStatus,
     ResourceLink,
+    RosterSnapshot,
     ScoreMessage,
 )
 from lti_tool.text import parsed_url
@@ -218,6 +219,7 @@ def remove_deployment(session: Session, platform_id: int, deployment_pk: int) ->
         delete(GradeTarget).where(GradeTarget.id.in_(targets)),
         delete(LaunchRecord).where(LaunchRecord.deployment_id == deployment.id),
         delete(ResourceLink).where(ResourceLink.id.in_(links)),
+        delete(RosterSnapshot).where(RosterSnapshot.context_id.in_(contexts)),
         delete(Context).where(Context.id.in_(contexts)),
     ):
         session.execute(statement, execution_options={"synchronize_session": False})

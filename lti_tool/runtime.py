@@ -18,6 +18,7 @@ from lti_tool.lti.platform_keys import PlatformKeys
 from lti_tool.lti.services import PlatformAuth, ServiceClient, TokenClient
 from lti_tool.models import Platform
 from lti_tool.store import KeyValueStore
+from lti_tool.teaching.roster import refresh_due_rosters
 
 
 @dataclass
@@ -49,7 +50,9 @@ class Runtime:
         return ServiceClient(self.token_client(session), self.http(), auth)
 
     def deliver_scores(self, session: Session, batch: int = 50) -> DeliveryReport:
-        return deliver_due(session, self.token_client(session), self.http(), batch=batch)
+        report = deliver_due(session, self.token_client(session), self.http(), batch=batch)
+        refresh_due_rosters(session, lambda platform: self.service_client(session, platform))  # off any request
+        return report
 
     @property
     def base_url(self) -> str:

@@ -10,6 +10,20 @@ import requests
 from requests.adapters import HTTPAdapter
 
 USER_AGENT = "Integrationsloeft/0.1 (+LTI 1.3 tool)"
+# (connect, read) seconds for a call someone is waiting on: dynamic registration's reads and
+# posts, and a platform's JWKS on an unknown key id. About 2 s, then a clear answer: a platform
+# that hangs must not hold a person (and a web thread) for the general timeout.
+PERSON_WAITING = (1.0, 2.0)
+
+
+def person_waiting(timeout: tuple[float, float]) -> tuple[float, float]:
+    """The timeout for a call someone waits on: the configured one, but never above PERSON_WAITING."""
+    return (min(timeout[0], PERSON_WAITING[0]), min(timeout[1], PERSON_WAITING[1]))
+
+
+def budget_text(timeout: tuple[float, float]) -> str:
+    """A timeout as the logs name it: "connect 1 s, answer 2 s"."""
+    return f"connect {timeout[0]:g} s, answer {timeout[1]:g} s"
 
 
 class TimeoutSession(requests.Session):

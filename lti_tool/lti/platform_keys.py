@@ -21,6 +21,7 @@ from jwt.algorithms import RSAAlgorithm
 from jwt.exceptions import InvalidKeyError
 
 from lti_tool.errors import BadSignature, PlatformUnavailable
+from lti_tool.lti.http import TimeoutSession, budget_text, person_waiting
 from lti_tool.store import KeyValueStore
 
 log = logging.getLogger(__name__)
@@ -53,12 +54,14 @@ class PlatformKeys:
     def __init__(
         self,
         store: KeyValueStore,
-        http: requests.Session,
+        http: TimeoutSession,
         ttl: int,
         min_refetch: int,
     ) -> None:
         self._store = store
         self._http = http
+        # A launch waits for this fetch: the person-waiting budget, not the general timeout.
+        self.timeout = person_waiting(http.default_timeout)
         self._ttl = ttl
         self._min_refetch = min_refetch
 
@@ -69,11 +72,11 @@ class PlatformKeys:
     def _fetch(self, url: str) -> dict[str, Any]:
         stats["fetches"] += 1
         try:
-            response = self._http.get(url)
+            response = self._http.get(url, timeout=self.timeout)
             response.raise_for_status()
             jwks = response.json()
         except requests.Timeout as exc:
-            raise PlatformUnavailable(f"JWKS {url} timed out") from exc
+            raise PlatformUnavailable(f"JWKS {url} timed out ({budget_text(self.timeout)})") from exc
         except (requests.RequestException, ValueError, RecursionError) as exc:
             raise BadSignature(f"JWKS {url} could not be read: {exc}", reason="jwks_unavailable") from exc
         if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from lti_tool.errors import ToolError
 from lti_tool.lti import claims
+from lti_tool.lti.http import PERSON_WAITING, budget_text
 from lti_tool.lti.safe_urls import UnsafeURL, check_url, unambiguous_host
 from lti_tool.models import Platform, PlatformStatus
 from lti_tool.platforms import PlatformAlreadyRegistered, PlatformError, ToolInfo, add_platform, unused_name
@@ -279,15 +280,29 @@ def _unreachable(config_url: str, exc: Exception) -> RegistrationFailed:
                     str(_l("The tool could not read the platform's configuration at %(url)s.", url=config_url)))
 
 
+def _timed_out(detail: str, timeout: tuple[float, float], explanation: str) -> RegistrationFailed:
+    """The platform used up the time a waiting administrator is given (PERSON_WAITING)."""
+    error = _explain("registration_timeout", f"{detail} timed out ({budget_text(timeout)})", explanation)
+    error.status = 503
+    return error
+
+
 def fetch_configuration(http: requests.Session, config_url: str, *, allow_private: bool,
-                        canvas_hosts: Collection[str] = ()) -> PlatformConfiguration:
+                        canvas_hosts: Collection[str] = (),
+                        timeout: tuple[float, float] = PERSON_WAITING) -> PlatformConfiguration:
+    """The platform's OpenID configuration, checked; the administrator waits, so within `timeout`."""
     try:
         check_url(config_url, allow_private=allow_private)
     except UnsafeURL as exc:
         raise _explain("registration_unsafe_url", str(exc),
                        str(_l("The configuration address is not a public https address."))) from exc
     try:
-        response = http.get(config_url, headers={"Accept": "application/json"}, allow_redirects=False)
+        response = http.get(config_url, headers={"Accept": "application/json"}, allow_redirects=False,
+                            timeout=timeout)
+    except requests.Timeout as exc:
+        raise _timed_out(f"GET {config_url}", timeout, str(_l(
+            "The platform did not send its configuration within %(seconds)s seconds. Try again in a moment; "
+            "if it keeps happening, register the tool by hand.", seconds=_seconds(timeout)))) from exc
     except (requests.RequestException, ValueError) as exc:
         raise _unreachable(config_url, exc) from exc
     _refuse_redirect(response)
@@ -307,10 +322,17 @@ def fetch_configuration(http: requests.Session, config_url: str, *, allow_privat
     return configuration
 
 
+def _seconds(timeout: tuple[float, float]) -> str:
+    """The budget as a person reads it: the wait for the answer (connecting takes a moment at most)."""
+    return f"{timeout[1]:g}"
+
+
 def begin(store: KeyValueStore, http: requests.Session, config_url: str, token: str | None, *,
-          allow_private: bool, canvas_hosts: Collection[str] = ()) -> tuple[str, PlatformConfiguration]:
+          allow_private: bool, canvas_hosts: Collection[str] = (),
+          timeout: tuple[float, float] = PERSON_WAITING) -> tuple[str, PlatformConfiguration]:
     """Read and check the platform; keep what the confirmation step needs under a random id."""
-    configuration = fetch_configuration(http, config_url, allow_private=allow_private, canvas_hosts=canvas_hosts)
+    configuration = fetch_configuration(http, config_url, allow_private=allow_private, canvas_hosts=canvas_hosts,
+                                        timeout=timeout)
     pending_id = secrets.token_urlsafe(24)
     store.set("registration:" + pending_id, {"config_url": config_url, "token": token,
                                               "configuration": configuration.__dict__}, PENDING_TTL)
@@ -391,7 +413,7 @@ def platform_name(configuration: PlatformConfiguration, config_url: str) -> str:
 
 
 def complete(session: Session, store: KeyValueStore, http: requests.Session, pending_id: str, *, base_url: str,
-             auto_approve: bool, locale: str) -> Platform:
+             auto_approve: bool, locale: str, timeout: tuple[float, float] = PERSON_WAITING) -> Platform:
     """Post the client registration (§3.5.2), then store the platform and its deployment."""
     record, configuration = pending(store, pending_id)
     # One post per registration, even when the admin clicks twice: a second post would register
@@ -408,7 +430,12 @@ def complete(session: Session, store: KeyValueStore, http: requests.Session, pen
         headers["Authorization"] = f"Bearer {record['token']}"
     try:
         response = http.post(configuration.registration_endpoint, data=json.dumps(metadata), headers=headers,
-                             allow_redirects=False)
+                             allow_redirects=False, timeout=timeout)
+    except requests.Timeout as exc:
+        store.delete(sending)  # kept for a retry: it may not have arrived
+        raise _after_acceptance(_timed_out(f"POST {configuration.registration_endpoint}", timeout, str(_l(
+            "The platform did not answer the registration within %(seconds)s seconds.",
+            seconds=_seconds(timeout))))) from exc
     except (requests.RequestException, ValueError) as exc:
         store.delete(sending)  # kept for a retry: it may not have arrived
         # It may have stored the registration and only been slow to answer.

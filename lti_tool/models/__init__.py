@@ -7,6 +7,7 @@ from lti_tool.models.launch import LaunchRecord
 from lti_tool.models.operator import Operator
 from lti_tool.models.platform import Deployment, Platform, PlatformStatus
 from lti_tool.models.progress import ActivityState, Certificate, ModuleProgress, Submission
+from lti_tool.models.roster import RosterSnapshot
 from lti_tool.models.tool_key import ToolKey
 from lti_tool.models.user import User
 
@@ -24,6 +25,7 @@ __all__ = [
     "Platform",
     "PlatformStatus",
     "ResourceLink",
+    "RosterSnapshot",
     "ScoreMessage",
     "ToolKey",
     "User",

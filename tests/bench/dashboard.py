@@ -45,7 +45,6 @@ STATES = ["not_started", "in_progress", "in_progress", "pending", "completed", "
 def seed_course(app: Any, size: int, rng: random.Random, lms_url: str) -> str:
     """A course of `size` learners of the demo LMS at `lms_url`, with progress in every module;
     returns the instructor's launch id."""
-    from lti_tool.dashboard import ROSTER_TTL
     from lti_tool.demo_lms import platform as demo
     from lti_tool.extensions import db
     from lti_tool.models import (
@@ -55,6 +54,7 @@ def seed_course(app: Any, size: int, rng: random.Random, lms_url: str) -> str:
         ModuleProgress,
         Platform,
         ResourceLink,
+        RosterSnapshot,
         Submission,
         User,
         utcnow,
@@ -120,8 +120,11 @@ def seed_course(app: Any, size: int, rng: random.Random, lms_url: str) -> str:
                    "roles": [LEARNER]} for i, sub in enumerate(subs)]
         roster.append({"user_id": teacher.sub, "status": "Active", "name": "Hanne Underviser",
                        "email": "hanne@bench.example", "roles": [INSTRUCTOR]})
-        # The roster as the dashboard caches it after reading NRPS (see blueprints/instructor.py).
-        runtime().store.set(f"roster:{platform.id}:{context.id}", roster, ROSTER_TTL)
+        # The roster as the grade worker stores it after reading NRPS (see lti_tool.teaching.roster).
+        db.session.add(RosterSnapshot(context_id=context.id, platform_id=platform.id,
+                                      memberships_url=memberships_url, members=roster,
+                                      refreshed_at=utcnow(), failures=0))
+        db.session.commit()
         launch_id = record.id
         db.session.remove()
         return launch_id
@@ -246,7 +249,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             db.engine.dispose()
 
     print(f"\nInstructor dashboard (GET /c/<launch>/instructor/, whole programme: 6 modules), PostgreSQL + Redis, "
-          f"roster from the store's cache; {args.repeat} renders at {args.learners} learners")
+          f"roster from its database snapshot; {args.repeat} renders at {args.learners} learners")
     print(table(["learners", "p50 ms", "p95 ms", "CPU p50 ms", "dashboard.build p50 ms", "template p50 ms",
                  "SQL queries", "page KB"],
                 [[n, r["p50_ms"], r["p95_ms"], r["cpu_p50_ms"], r["build_p50_ms"], r["render_p50_ms"],

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from lti_tool.lti import claims
 from tests.support.agent import autosubmit_form, landing_url, text_of
 from tests.support.learner import csrf_of
+from tests.support.roster import refresh_rosters
 
 
 def launch(agent, external, *, role="Learner", mutate=None, sign=None, sub="u-1", deep_linking=False):
@@ -139,7 +140,7 @@ def test_deep_linking_with_an_external_platform(agent, external):
         ({"module": "unge"}, "unge"), ({"programme": "change"}, "change")]
 
 
-def test_instructor_dashboard_reads_the_external_roster(agent, external):
+def test_instructor_dashboard_reads_the_external_roster(app, agent, external):
     external.tool_jwks_url = agent.base_url + "/.well-known/jwks.json"
     tag = uuid.uuid4().hex[:6]
     external.members = [
@@ -148,6 +149,8 @@ def test_instructor_dashboard_reads_the_external_roster(agent, external):
         for n, role in enumerate(["Instructor", "Learner", "Learner", "Learner", "Learner"])]
 
     response, _, _ = launch(agent, external, role="Instructor", sub=f"ext-{tag}-0")
+    agent.get(landing_url(response))  # asks the worker for the roster
+    refresh_rosters()
     board = text_of(agent.get(landing_url(response)).text)
 
     # Three pages of two, over the platform's own access token: every learner, none opened it.

@@ -26,6 +26,7 @@ from tests.integration.test_learning import catalog
 from tests.support.agent import autosubmit_form, text_of
 from tests.support.learner import correct_answer, csrf_of, submit, work_through
 from tests.support.lms import lms
+from tests.support.roster import with_roster
 
 ROSTER_ROW = re.compile(r'<tr><th scope="row">([^<]*)(?:<br>.*?)?</th>\s*<td>([^<]*)</td>\s*'
                         r'<td><span class="badge badge-(\w+)">[^<]*</span>(?:<br>(\d+) %)?', re.S)
@@ -124,7 +125,7 @@ def module_worked_through(app, live, user: str):
     home = learner.launch(user, "stor-kursus", "rl-stor")
     work_through(learner, home.url, catalog(app).module("nyankomne"))
     teacher = live.agent()
-    return learner, home, teacher, teacher.launch("hanne", "stor-kursus", "rl-stor")
+    return learner, home, teacher, with_roster(teacher, teacher.launch("hanne", "stor-kursus", "rl-stor"))
 
 
 def test_dashboard_lists_every_member_including_those_who_never_opened(app, live, fresh_learner):
@@ -151,7 +152,7 @@ def test_dashboard_lists_every_member_including_those_who_never_opened(app, live
 
 def test_dashboard_role_filter(app, live):
     teacher = live.agent()
-    board = teacher.launch("hanne", "stor-kursus", "rl-stor")
+    board = with_roster(teacher, teacher.launch("hanne", "stor-kursus", "rl-stor"))
     assert shown_count(board.text) == 1001 == len(roster_rows(board.text))  # learners by default
     assert {r.role for r in roster_rows(board.text)} == {"Deltager"}
 
@@ -175,7 +176,7 @@ def test_dashboard_sort_orders(app, live, fresh_learner):
         submit(learner, home.url, module, quiz, correct_answer(quiz, wrong=wrong))
     names = {user: directory.find_user(user).name for user in (ahead, behind)}
     teacher = live.agent()
-    board = teacher.launch("hanne", "stor-kursus", "rl-stor")
+    board = with_roster(teacher, teacher.launch("hanne", "stor-kursus", "rl-stor"))
 
     def shown(query: str) -> list[Shown]:
         return roster_rows(teacher.get(board.url + query).text)
@@ -207,7 +208,7 @@ def test_dashboard_sort_orders(app, live, fresh_learner):
 
 def test_dashboard_csv_has_a_bom_and_localised_columns(app, live):
     teacher = live.agent()
-    board = teacher.launch("hanne", "stor-kursus", "rl-stor")
+    board = with_roster(teacher, teacher.launch("hanne", "stor-kursus", "rl-stor"))
     export = teacher.get(board.url + "export.csv")
     assert export.headers["Content-Type"].startswith("text/csv")
     raw = export.content.decode("utf-8")

@@ -14,7 +14,7 @@ from lti_tool.lti.roles import Role
 def export(*members: tuple[str | None, str | None]) -> list[list[str]]:
     rows = [dash.Row(dash.Member(f"sub-{i}", name, email, Role.LEARNER, None), {})
             for i, (name, email) in enumerate(members)]
-    board = dash.Dashboard(modules=(), rows=rows, chart=[], from_roster=True, roster_problem=None, pending_grading=0)
+    board = dash.Dashboard(modules=(), rows=rows, chart=[], roster=None, pending_grading=0)
     raw = dash.to_csv(board, rows, delimiter=";")
     return list(csv.reader(io.StringIO(raw.removeprefix("\ufeff")), delimiter=";"))[1:]
 

@@ -1,0 +1,1 @@
+"""What the tool does for teachers outside their page views: keeping each course's roster fresh."""
