@@ -153,6 +153,16 @@ def set_up_lms(lms_app: Flask) -> None:
         setup_lms()
 
 
+def attach_demo_lms(server: LiveServer, instance: Path) -> None:
+    """A demo LMS of its own (embedded) beside a live tool started by a test, registered both ways."""
+    lms_url = f"http://localhost:{free_port()}"
+    lms_app = create_lms_app(lms_settings("embedded", instance, lms_url, server.base_url))
+    set_up_lms(lms_app)
+    migrate_and_seed(server.app, demo_lms_url=lms_url)
+    serve_lms(server, lms_app, int(lms_url.rsplit(":", 1)[1]))
+    server.app.extensions[LMS_APP] = lms_app
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     backend = request.param

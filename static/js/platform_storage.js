@@ -16,14 +16,15 @@
     return new Promise(function (resolve, reject) {
       pending[id] = { resolve: resolve, reject: reject };
       // The platform's storage frame may still be loading when this page runs (it loads beside
-      // the tool's frame): a message sent before its listener exists is lost, so send again
-      // until it answers. put_data and get_data are idempotent; only the first answer counts.
-      var tries = 0;
+      // the tool's frame, and a busy LMS may take seconds): a message sent before its listener
+      // exists is lost, so send again until it answers, for up to half a minute. put_data and
+      // get_data are idempotent; only the first answer counts.
+      var started = Date.now();
       (function post() {
         if (!pending[id]) { return; }
-        if (tries++ >= 20) { delete pending[id]; reject(new Error("timeout")); return; }
+        if (Date.now() - started > 30000) { delete pending[id]; reject(new Error("timeout")); return; }
         target.postMessage(message, origin);
-        setTimeout(post, 200);
+        setTimeout(post, 250);
       })();
     });
   }
@@ -40,15 +41,19 @@
     if (note) { note.hidden = false; }
   }
 
+  // After a few seconds without an answer, offer the way out (a new window) while still trying.
+  var slow = setTimeout(failed, 5000);
+
   if (box.getAttribute("data-mode") === "put") {
     var state = box.getAttribute("data-state");
     var nonce = box.getAttribute("data-nonce");
     Promise.all([
       send({ subject: "lti.put_data", key: "state_" + state, value: state }),
       send({ subject: "lti.put_data", key: "nonce_" + nonce, value: nonce })
-    ]).then(function () { window.location.replace(box.getAttribute("data-next")); }, failed);
+    ]).then(function () { clearTimeout(slow); window.location.replace(box.getAttribute("data-next")); }, failed);
   } else {
     send({ subject: "lti.get_data", key: box.getAttribute("data-key") }).then(function (data) {
+      clearTimeout(slow);
       var form = document.getElementById("storage-verify");
       form.elements.state.value = data.value || "";
       form.submit();

@@ -17,7 +17,15 @@ from config.settings import database_uri
 from lti_tool import create_app
 from lti_tool.demo_lms import platform as demo
 from lti_tool.extensions import db
-from tests.conftest import create_schema, drop_schema, free_port, migrate_and_seed, settings_for, start_live
+from tests.conftest import (
+    attach_demo_lms,
+    create_schema,
+    drop_schema,
+    free_port,
+    migrate_and_seed,
+    settings_for,
+    start_live,
+)
 from tests.support.agent import text_of
 from tests.support.tcp_proxy import TcpProxy
 
@@ -75,7 +83,7 @@ def test_login_with_redis_unreachable_is_a_localised_503(tmp_path: Path, web_log
     base_url = "http://127.0.0.1:5996"
     app = create_app(settings_for("embedded", tmp_path, base_url,
                                   REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0"))
-    migrate_and_seed(app)
+    migrate_and_seed(app, demo_lms_url=base_url)  # a platform the login finds; no LMS needs to run
     client = app.test_client()
     series = 'integrationsloeft_dependency_unavailable_total{component="web",dependency="redis"}'
     before = metric(app, series)
@@ -100,6 +108,7 @@ def test_learner_pages_with_the_sqlite_database_gone_are_a_503_and_come_back(tmp
     app = create_app(settings_for("embedded", tmp_path, f"http://127.0.0.1:{port}"))
     migrate_and_seed(app)
     server = start_live(app, port, "embedded")
+    attach_demo_lms(server, tmp_path / "lms")
     try:
         agent = server.agent()
         home = agent.launch("jonas", "vejle-int", "rl-nyankomne")
@@ -155,6 +164,7 @@ def test_learner_pages_with_postgresql_gone_are_a_503_and_come_back(tmp_path: Pa
     app = create_app(pg_settings(tmp_path, f"http://127.0.0.1:{port}", pg_schema, proxy.url(pg_url)))
     migrate_and_seed(app)
     server = start_live(app, port, "embedded")
+    attach_demo_lms(server, tmp_path / "lms")
     try:
         agent = server.agent()
         home = agent.launch("jonas", "vejle-int", "rl-nyankomne")

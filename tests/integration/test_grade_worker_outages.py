@@ -29,6 +29,7 @@ from lti_tool.runtime import delivery_round
 from tests.conftest import settings_for
 from tests.integration.test_grades import deliver_all, queue_scores
 from tests.integration.test_learning import launch_id
+from tests.support.lms import lms
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import wait_for
 
@@ -133,12 +134,12 @@ def delivered(ids: list[int]) -> bool:
 
 
 def assert_received_once(subs: list[str]) -> None:
-    db.session.rollback()
-    items = db.session.scalars(select(DemoLineItem.id).where(DemoLineItem.resource_link_id == "rl-stor")).all()
-    received = db.session.scalars(select(DemoScore).where(DemoScore.user_id.in_(subs),
-                                                          DemoScore.line_item_id.in_(items))).all()
-    assert sorted(s.user_id for s in received) == sorted(subs)
-    assert [s.received for s in received] == [1] * len(subs)  # exactly once each
+    with lms() as session:
+        items = session.scalars(select(DemoLineItem.id).where(DemoLineItem.resource_link_id == "rl-stor")).all()
+        received = session.scalars(select(DemoScore).where(DemoScore.user_id.in_(subs),
+                                                           DemoScore.line_item_id.in_(items))).all()
+        assert sorted(s.user_id for s in received) == sorted(subs)
+        assert [s.received for s in received] == [1] * len(subs)  # exactly once each
 
 
 def test_worker_survives_a_dropped_database_connection(proxied, queue, worker_log) -> None:

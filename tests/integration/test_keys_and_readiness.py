@@ -85,7 +85,7 @@ def pg_app(tmp_path: Path) -> Iterator[Flask]:
         pytest.skip("TEST_DATABASE_URL not set")
     schema = create_schema()
     app = create_app(pg_settings(tmp_path, "http://127.0.0.1:5995", schema, url))
-    migrate_and_seed(app, demo=False)
+    migrate_and_seed(app)
     yield app
     with app.app_context():
         db.engine.dispose()
