@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 from lti_tool.demo_lms import platform as demo
 from lti_tool.demo_lms.database import lms_db
 from lti_tool.demo_lms.services import services
-from lti_tool.demo_lms.views import OUTAGE_KEY
+from lti_tool.demo_lms.views import OUTAGE_KEY, ROSTER_OUTAGE_KEY
 
 lms_cli = AppGroup("lms", help="The demo LMS (its own app and database).")
 
@@ -41,14 +41,17 @@ def setup(without_tool: bool) -> None:
               help="How long 'slow', 'delay' and 'lost-answer' requests hang.")
 @click.option("--retry-after", default="30", show_default=True,
               help="The Retry-After header of '429' answers: seconds or an HTTP date.")
-def outage(mode: str, seconds: int, retry_after: str) -> None:
+@click.option("--roster", is_flag=True, help="Make the roster service (NRPS) fail instead: 503, slow or off.")
+def outage(mode: str, seconds: int, retry_after: str, roster: bool) -> None:
     """Make the demo LMS's gradebook fail, to watch scores wait in the outbox and arrive later.
 
     503: unavailable; slow: hang, then 504; delay: hang, then accept; lost-answer: store the
-    score, then hang (the tool times out not knowing it arrived); 429: too many requests."""
+    score, then hang (the tool times out not knowing it arrived); 429: too many requests.
+    With --roster, the course roster fails instead (the dashboard shows the last one it read)."""
     store = services().store
+    key = ROSTER_OUTAGE_KEY if roster else OUTAGE_KEY
     if mode == "off":
-        store.delete(OUTAGE_KEY)
+        store.delete(key)
     else:
-        store.set(OUTAGE_KEY, {"mode": mode, "seconds": seconds, "retry_after": retry_after}, 24 * 3600)
-    click.echo(f"demo LMS gradebook: {mode}")
+        store.set(key, {"mode": mode, "seconds": seconds, "retry_after": retry_after}, 24 * 3600)
+    click.echo(f"demo LMS {'roster' if roster else 'gradebook'}: {mode}")

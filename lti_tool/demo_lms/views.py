@@ -299,8 +299,19 @@ def results(course_id: str, item_id: int) -> Response:
     return response
 
 
+# How the roster service fails (set by `flask lms outage --roster` or tests): 503 at once, or
+# hanging ("slow") past any client's patience, as a frozen LMS does.
+ROSTER_OUTAGE_KEY = "demo-lms:roster-outage"
+
+
 @bp.get("/api/courses/<course_id>/memberships")
-def memberships(course_id: str) -> Response:
+def memberships(course_id: str) -> Response | tuple[str, int]:
+    outage = services().store.get(ROSTER_OUTAGE_KEY) or {}
+    if outage.get("mode") == "slow":
+        time.sleep(float(outage.get("seconds", 15)))
+        return "gateway timeout", 504
+    if outage.get("mode") == "503":
+        return "service unavailable", 503
     _require(claims.SCOPE_NRPS)
     limit = max(1, min(record_id(request.args.get("limit")) or 100, 500))
     page = record_id(request.args.get("page")) or 0

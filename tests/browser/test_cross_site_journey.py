@@ -179,3 +179,21 @@ def test_new_lms_installs_the_tool_and_a_learner_reaches_a_grade(site, browser, 
     admin_ctx.close()
     learner_ctx.close()
     del lms_app
+
+
+def test_registration_in_a_new_window_tells_its_opener(site, browser, new_lms):
+    """Dynamic registration also works in a window of its own (an LMS may open it so): it ends
+    with org.imsglobal.lti.close to the window that opened it, which then lists the tool."""
+    _, lms = new_lms
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="da-DK")
+    context.set_default_timeout(SAFETY_NET_MS)
+    page = context.new_page()
+    sign_in(context, lms, "hanne")
+    page.goto(f"{lms}/demo-lms/admin/tools")
+    page.get_by_role("button", name="Tilføj LTI Advantage").click()
+    with context.expect_page() as opened:
+        page.get_by_role("link", name="Åbn den i et nyt vindue").click()
+    popup = opened.value
+    popup.get_by_role("button", name="Registrér værktøjet").click()
+    expect(page.locator("tr", has_text="Afventer")).to_be_visible()  # the opener heard the close message
+    context.close()

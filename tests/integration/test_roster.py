@@ -27,6 +27,7 @@ from lti_tool.teaching import roster
 from tests.integration.test_external_platform import launch
 from tests.support.agent import landing_url, text_of
 from tests.support.learner import csrf_of
+from tests.support.lms import lms_command
 from tests.support.records import occurrences
 from tests.support.roster import RosterPlatform, refresh_rosters
 
@@ -293,3 +294,22 @@ def test_a_suspended_platform_is_not_asked_for_its_roster(app, live, agent, lms)
     assert lms.roster_calls == 0
     snapshot = snapshot_of(lms)
     assert snapshot.wanted_since is None and "not registered and active" in snapshot.last_error
+
+
+def test_a_demo_lms_whose_roster_is_down_leaves_the_dashboard_answering(app, live):
+    """`flask lms outage 503 --roster`: the teacher's page answers from what the tool knows and
+    says the roster could not be read; the worker's round records the failure, not a 500."""
+    assert lms_command("lms", "outage", "503", "--roster").exit_code == 0
+    try:
+        teacher = live.agent()
+        board = teacher.launch("hanne", "malmo-change", "rl-change")
+        assert board.status_code == 200
+        teacher.http.post(board.url + "roster/refresh", data={"csrf_token": csrf_of(board.text)}, timeout=30)
+        db.session.rollback()
+        runtime().deliver_scores(db.session)  # the worker's round: the roster read fails
+        page = text_of(teacher.get(board.url).text)
+        assert "Hanne Kristensen" in page  # known from her own launch
+        assert NOT_READ in page or NOT_REFRESHED.split("{")[0] in page
+        assert TRIES_AGAIN in page
+    finally:
+        assert lms_command("lms", "outage", "off", "--roster").exit_code == 0
