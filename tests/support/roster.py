@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -33,7 +34,11 @@ def refresh_rosters(now: Callable[[], datetime] = utcnow) -> RefreshReport:
 
 
 def with_roster(agent: Agent, board: requests.Response) -> requests.Response:
-    """The dashboard `board` again, after the worker has read the rosters its first view asked for."""
+    """The dashboard `board` again, after the teacher pressed "Refresh roster" and the worker read
+    it: the roster as the LMS has it now, whatever other tests erased or read before."""
+    token = re.search(r'name="csrf_token" value="([^"]+)"', board.text)
+    assert token, "no form on the dashboard"
+    agent.http.post(board.url + "roster/refresh", data={"csrf_token": token.group(1)}, timeout=30)
     refresh_rosters()
     return agent.get(board.url)
 
