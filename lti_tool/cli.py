@@ -12,8 +12,9 @@ from flask.cli import AppGroup, with_appcontext
 from lti_tool import cli_operations
 from lti_tool.extensions import db
 from lti_tool.lti import keys as tool_keys
+from lti_tool.lti.tool_info import ToolInfo
 from lti_tool.models import PlatformStatus, utcnow
-from lti_tool.platforms import PlatformError, ToolInfo, add_platform, list_platforms, remove_platform
+from lti_tool.platforms import PlatformError, add_platform, list_platforms, remove_platform
 
 keys_cli = AppGroup("keys", help="The tool's signing keys.")
 content_cli = AppGroup("content", help="Course content packs.")
