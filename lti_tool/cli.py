@@ -9,12 +9,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from lti_tool import cli_operations
 from lti_tool.extensions import db
 from lti_tool.lti import keys as tool_keys
 from lti_tool.lti.tool_info import ToolInfo
 from lti_tool.models import PlatformStatus, utcnow
-from lti_tool.platforms import PlatformError, add_platform, list_platforms, remove_platform
+from lti_tool.operating import cli as operating_cli
+from lti_tool.operating.platforms import PlatformError, add_platform, list_platforms, remove_platform
 
 keys_cli = AppGroup("keys", help="The tool's signing keys.")
 content_cli = AppGroup("content", help="Course content packs.")
@@ -216,7 +216,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(certificates_cli)
     app.cli.add_command(platforms_cli)
     app.cli.add_command(tool_info)
-    cli_operations.register(app)
+    operating_cli.register(app)
     if app.config.get("ENV_NAME") != "production":
         # Function-level: the demo's commands exist outside production only.
         from lti_tool.demo_lms.tool_side import demo_cli

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from blueprints.admin import bp, safe_next, sign_in, sign_out
 from lti_tool.extensions import db
 from lti_tool.limits import limiter
-from lti_tool.operators import LoginRefused, authenticate
+from lti_tool.operating.operators import LoginRefused, authenticate
 
 log = logging.getLogger("lti_tool.admin")
 

@@ -7,7 +7,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from lti_tool.errors import NotFound
-from lti_tool.gdpr import purge_platform
 from lti_tool.models import (
     Context,
     Deployment,
@@ -19,6 +18,7 @@ from lti_tool.models import (
     RosterSnapshot,
     ScoreMessage,
 )
+from lti_tool.operating.gdpr import purge_platform
 from lti_tool.text import parsed_url
 
 
@@ -122,7 +122,7 @@ def list_platforms(session: Session) -> list[Platform]:
 
 
 def remove_platform(session: Session, platform_id: int) -> bool:
-    """Delete a platform and everything that came through it (see lti_tool.gdpr.purge_platform)."""
+    """Delete a platform and everything that came through it (see lti_tool.operating.gdpr.purge_platform)."""
     if session.get(Platform, platform_id) is None:
         return False
     purge_platform(session, platform_id)
