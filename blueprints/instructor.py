@@ -9,18 +9,18 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from blueprints.access import launch_required, role_required
-from lti_tool import dashboard as dash
 from lti_tool.errors import NotFound, ToolError
 from lti_tool.extensions import csrf, db
 from lti_tool.lti import deep_linking
 from lti_tool.lti.keys import signing_key
 from lti_tool.lti.roles import Role
 from lti_tool.models import ResourceLink
-from lti_tool.overview import launch_overview
-from lti_tool.progress import review, service, state
+from lti_tool.progress import service, state
 from lti_tool.progress.scoring import AnswerError
 from lti_tool.runtime import runtime
-from lti_tool.teaching import roster
+from lti_tool.teaching import dashboard as dash
+from lti_tool.teaching import review, roster
+from lti_tool.teaching.overview import launch_overview
 
 bp = Blueprint("instructor", __name__, url_prefix="/c/<launch_id>/instructor")
 csrf.exempt(bp)  # launch_required checks the launch-scoped form token instead

@@ -14,7 +14,6 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from lti_tool.dashboard import STATE_ORDER
 from lti_tool.demo_lms import directory
 from lti_tool.demo_lms.models import DemoLineItem, DemoResourceLink, DemoScore
 from lti_tool.extensions import db
@@ -22,6 +21,7 @@ from lti_tool.lti import claims
 from lti_tool.models import ActivityState, ModuleProgress, Submission, User
 from lti_tool.progress import rules
 from lti_tool.progress.state import activity_records
+from lti_tool.teaching.dashboard import STATE_ORDER
 from tests.integration.test_grades import deliver_all
 from tests.integration.test_learning import catalog
 from tests.support.agent import autosubmit_form, text_of

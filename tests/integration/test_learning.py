@@ -9,10 +9,9 @@ import pytest
 from babel.dates import format_date
 from sqlalchemy import func, select
 
-from lti_tool import learning
 from lti_tool.extensions import db
 from lti_tool.models import ActivityState, Certificate, LaunchRecord, ModuleProgress, ScoreMessage, Submission
-from lti_tool.progress import service
+from lti_tool.progress import learning, service
 from lti_tool.progress.state import placement_for
 from lti_tool.runtime import runtime
 from tests.support.agent import text_of
