@@ -5,8 +5,8 @@ so a misconfigured instance stops at once with a clear message instead of failin
 """
 
 from lti_tool import create_app
-from lti_tool.health import require_ready
 from lti_tool.web import ready_to_serve
+from lti_tool.web.health import require_ready
 
 app = create_app()
 require_ready(app)

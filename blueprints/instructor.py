@@ -9,25 +9,25 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from blueprints.access import launch_required, role_required
-from lti_tool import dashboard as dash
 from lti_tool.errors import NotFound, ToolError
 from lti_tool.extensions import csrf, db
 from lti_tool.lti import deep_linking
 from lti_tool.lti.keys import signing_key
 from lti_tool.lti.roles import Role
 from lti_tool.models import ResourceLink
-from lti_tool.overview import launch_overview
-from lti_tool.progress import review, service
+from lti_tool.progress import service, state
 from lti_tool.progress.scoring import AnswerError
 from lti_tool.runtime import runtime
-from lti_tool.teaching import roster
+from lti_tool.teaching import dashboard as dash
+from lti_tool.teaching import review, roster
+from lti_tool.teaching.overview import launch_overview
 
 bp = Blueprint("instructor", __name__, url_prefix="/c/<launch_id>/instructor")
 csrf.exempt(bp)  # launch_required checks the launch-scoped form token instead
 
 
-def _placement() -> service.Placement:
-    placement = service.placement_for(g.launch.resource_link, runtime().catalog())
+def _placement() -> state.Placement:
+    placement = state.placement_for(g.launch.resource_link, runtime().catalog())
     if placement is None:
         raise NotFound("this link opens nothing yet")
     return placement
@@ -41,7 +41,7 @@ def _roster_place() -> dict[str, Any] | None:
     return {"platform_id": g.launch.platform_id, "context_pk": g.launch.context_id, "url": url}
 
 
-def _dashboard(placement: service.Placement) -> dash.Dashboard:
+def _dashboard(placement: state.Placement) -> dash.Dashboard:
     """The dashboard from the last roster snapshot; never waits on the LMS (see lti_tool.teaching.roster)."""
     place = _roster_place()
     status = roster.for_dashboard(db.session(), **place) if place else None
@@ -53,7 +53,7 @@ def _dashboard(placement: service.Placement) -> dash.Dashboard:
 @launch_required
 @role_required(Role.INSTRUCTOR)
 def home() -> str | BaseResponse:
-    placement = service.placement_for(g.launch.resource_link, runtime().catalog())
+    placement = state.placement_for(g.launch.resource_link, runtime().catalog())
     if placement is None:
         if g.launch.resource_link is not None:
             return redirect(url_for("instructor.pick", launch_id=g.launch.id))

@@ -6,13 +6,12 @@ from flask import Blueprint, abort, g, jsonify, redirect, render_template, reque
 from werkzeug.wrappers import Response
 
 from blueprints.access import launch_required
-from lti_tool import learning
 from lti_tool.extensions import csrf, db
 from lti_tool.lti.roles import Role, effective_role
-from lti_tool.overview import launch_overview
-from lti_tool.progress import service
+from lti_tool.progress import learning, service
 from lti_tool.progress.scoring import AnswerError, AnswerTooLong
 from lti_tool.runtime import runtime
+from lti_tool.teaching.overview import launch_overview
 
 bp = Blueprint("learner", __name__, url_prefix="/c/<launch_id>")
 csrf.exempt(bp)  # launch_required checks the launch-scoped form token instead

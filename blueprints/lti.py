@@ -29,13 +29,13 @@ from lti_tool.launches import (
     complete_storage_check,
     start_login,
 )
-from lti_tool.limits import limiter
 from lti_tool.lti.keys import published_jwks
 from lti_tool.lti.launch import LaunchInput, unverified_locale
 from lti_tool.lti.roles import Role, effective_role
-from lti_tool.metrics import LAUNCHES
 from lti_tool.runtime import runtime
 from lti_tool.web import secure_context, set_locale
+from lti_tool.web.limits import limiter
+from lti_tool.web.metrics import LAUNCHES
 
 bp = Blueprint("lti", __name__)
 

@@ -8,11 +8,11 @@ from flask import Blueprint, Response, current_app, jsonify, request, send_from_
 
 from lti_tool.extensions import db
 from lti_tool.grading.delivery import outbox_status
-from lti_tool.health import readiness
-from lti_tool.metrics import render
 from lti_tool.models import utcnow
 from lti_tool.runtime import runtime
 from lti_tool.tokens import same_token
+from lti_tool.web.health import readiness
+from lti_tool.web.metrics import render
 
 bp = Blueprint("ops", __name__)
 # /favicon.ico is asked for by that name, so its address cannot change with its content: a month

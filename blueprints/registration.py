@@ -9,10 +9,10 @@ from flask_babel import get_locale
 from werkzeug.wrappers import Response as BaseResponse
 
 from lti_tool.extensions import csrf, db
-from lti_tool.limits import limiter
 from lti_tool.lti import registration
 from lti_tool.lti.http import person_waiting
 from lti_tool.runtime import runtime
+from lti_tool.web.limits import limiter
 
 bp = Blueprint("registration", __name__)
 

@@ -46,9 +46,9 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
 
     from lti_tool import web
     from lti_tool.extensions import babel, csrf, db, migrate
-    from lti_tool.logs import configure_logging
     from lti_tool.runtime import install
     from lti_tool.store import make_store
+    from lti_tool.web.logs import configure_logging
 
     configure_logging(app)
     db.init_app(app)
@@ -64,7 +64,7 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
         ),
     )
     web.install(app)
-    from lti_tool.limits import install as install_limits
+    from lti_tool.web.limits import install as install_limits
 
     install_limits(app)
 

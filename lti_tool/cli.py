@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
 from datetime import timedelta
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from lti_tool import cli_operations
+from lti_tool.content.loader import load_catalog
 from lti_tool.extensions import db
+from lti_tool.grading.delivery import DeliveryReport, outbox_status, retry_parked, run_rounds
 from lti_tool.lti import keys as tool_keys
+from lti_tool.lti.tool_info import ToolInfo
 from lti_tool.models import PlatformStatus, utcnow
-from lti_tool.platforms import PlatformError, ToolInfo, add_platform, list_platforms, remove_platform
+from lti_tool.operating import cli as operating_cli
+from lti_tool.operating.platforms import PlatformError, add_platform, list_platforms, remove_platform
+from lti_tool.progress.service import find_certificate
+from lti_tool.runtime import delivery_round
 
 keys_cli = AppGroup("keys", help="The tool's signing keys.")
 content_cli = AppGroup("content", help="Course content packs.")
@@ -130,8 +137,6 @@ def tool_info() -> None:
 @click.option("--dir", "folder", type=click.Path(file_okay=False), help="Another content folder to check.")
 def content_check(folder: str | None) -> None:
     """Validate every content pack; names the file, line and field of each problem."""
-    from lti_tool.content.loader import load_catalog
-
     catalog = load_catalog(folder or current_app.config["CONTENT_DIR"])
     for programme in catalog.programmes.values():
         exercises = sum(1 for m in programme.modules for a in m.activities if a.is_exercise)
@@ -147,8 +152,6 @@ def content_check(folder: str | None) -> None:
 @click.argument("code")
 def certificates_verify(code: str) -> None:
     """Look up a certificate by its verification code."""
-    from lti_tool.progress.service import find_certificate
-
     certificate = find_certificate(db.session(), code)
     if certificate is None:
         raise click.ClickException(f"No certificate with code {code}.")
@@ -163,12 +166,6 @@ def certificates_verify(code: str) -> None:
 @click.option("--once", is_flag=True, help="Run one round and stop (for cron and tests).")
 def grades_worker(batch: int, interval: float, once: bool) -> None:
     """Deliver queued scores until stopped (SIGTERM/Ctrl-C). Run as many as you like."""
-    import signal
-    import threading
-
-    from lti_tool.grading.delivery import DeliveryReport, run_rounds
-    from lti_tool.runtime import delivery_round
-
     def echo(report: DeliveryReport) -> None:
         if report.handled:
             click.echo(f"delivered {report.delivered}, retry later {report.retried}, parked {report.parked}, "
@@ -186,8 +183,6 @@ def grades_worker(batch: int, interval: float, once: bool) -> None:
 @grades_cli.command("status")
 def grades_status() -> None:
     """Queue depth, the oldest waiting score and the parked failures with the LMS's message."""
-    from lti_tool.grading.delivery import outbox_status
-
     status = outbox_status(db.session())
     click.echo("  ".join(f"{state}: {count}" for state, count in sorted(status.counts.items())) or "outbox empty")
     if status.oldest_waiting:
@@ -202,8 +197,6 @@ def grades_status() -> None:
 @click.argument("ids", nargs=-1, type=int)
 def grades_retry(ids: tuple[int, ...]) -> None:
     """Queue parked scores again: the given ids, or all of them."""
-    from lti_tool.grading.delivery import retry_parked
-
     count = retry_parked(db.session(), list(ids) or None)
     click.echo(f"{count} score(s) queued again")
 
@@ -215,7 +208,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(certificates_cli)
     app.cli.add_command(platforms_cli)
     app.cli.add_command(tool_info)
-    cli_operations.register(app)
+    operating_cli.register(app)
     if app.config.get("ENV_NAME") != "production":
         # Function-level: the demo's commands exist outside production only.
         from lti_tool.demo_lms.tool_side import demo_cli

@@ -39,9 +39,9 @@ from lti_tool.lti.launch import Launch, LaunchInput, LaunchValidator, claim_text
 from lti_tool.lti.login import LoginRedirect, begin_login
 from lti_tool.lti.platform_keys import PlatformKeys
 from lti_tool.lti.roles import is_enrolled_learner
+from lti_tool.lti.tool_info import ToolInfo
 from lti_tool.lti.toolconf import DatabaseToolConf
 from lti_tool.models import Context, GradeTarget, LaunchRecord, ResourceLink, ScoreMessage, User, utcnow
-from lti_tool.platforms import ToolInfo
 from lti_tool.progress.service import bind_from_custom
 from lti_tool.store import KeyValueStore
 from lti_tool.tokens import same_token

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from lti_tool.extensions import db
 from lti_tool.models import Operator
-from lti_tool.operators import active_operator
+from lti_tool.operating.operators import active_operator
 from lti_tool.web import content_security_policy
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

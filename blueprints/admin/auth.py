@@ -10,8 +10,8 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from blueprints.admin import bp, safe_next, sign_in, sign_out
 from lti_tool.extensions import db
-from lti_tool.limits import limiter
-from lti_tool.operators import LoginRefused, authenticate
+from lti_tool.operating.operators import LoginRefused, authenticate
+from lti_tool.web.limits import limiter
 
 log = logging.getLogger("lti_tool.admin")
 

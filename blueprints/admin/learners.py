@@ -13,8 +13,8 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from blueprints.admin import bp
-from lti_tool import console, gdpr
 from lti_tool.extensions import db
+from lti_tool.operating import console, gdpr
 from lti_tool.web import record_id
 
 log = logging.getLogger("lti_tool.admin")

@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from blueprints.admin import bp
-from lti_tool import console
 from lti_tool.extensions import db
 from lti_tool.grading.delivery import outbox_status, retry_parked
+from lti_tool.operating import console
 from lti_tool.progress.service import find_certificate
 from lti_tool.runtime import runtime
 from lti_tool.web import record_id

@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from blueprints.admin import bp
-from lti_tool import console, gdpr
-from lti_tool import platforms as service
 from lti_tool.extensions import db
+from lti_tool.operating import console, gdpr
+from lti_tool.operating import platforms as service
 
 log = logging.getLogger("lti_tool.admin")
 

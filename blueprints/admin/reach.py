@@ -6,8 +6,8 @@ from flask import Response, current_app, render_template, request
 from flask_babel import get_locale
 
 from blueprints.admin import bp
-from lti_tool import reach as service
 from lti_tool.extensions import db
+from lti_tool.operating import reach as service
 from lti_tool.runtime import runtime
 from lti_tool.web import record_id
 

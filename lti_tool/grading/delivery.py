@@ -39,8 +39,8 @@ from lti_tool.lti.services import (
     post_score,
     retry_after_seconds,
 )
-from lti_tool.metrics import DEPENDENCY_UNAVAILABLE
 from lti_tool.models import GradeTarget, Platform, ResourceLink, ScoreMessage, utcnow
+from lti_tool.web.metrics import DEPENDENCY_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from lti_tool.grading.messages import COMMENT_LANGUAGES, ScoreValues, module_sco
 from lti_tool.lti.roles import is_enrolled_learner
 from lti_tool.models import GradeTarget, LaunchRecord, ResourceLink, ScoreMessage, User, utcnow
 from lti_tool.progress import rules
+from lti_tool.progress.state import module_statuses, placement_for
 
 
 def learner_links(launches: Iterable[tuple[int | None, list[str]]]) -> set[int]:
@@ -117,8 +118,6 @@ def enqueue_module_scores(session: Session, catalog: Catalog, user_id: int, modu
 
 
 def _programme_values(session: Session, user: User, programme: Programme, target: GradeTarget) -> ScoreValues:
-    from lti_tool.progress.service import module_statuses
-
     statuses = module_statuses(session, user.id, programme.modules)
     overall = rules.programme_status(programme, {k: v.state for k, v in statuses.items()})
     return programme_score(list(statuses.values()), overall, target.score_maximum,
@@ -133,8 +132,6 @@ def enqueue_opening_score(session: Session, catalog: Catalog, user: User, link: 
     through another link, their progress, so this link's column does not wait for their next
     answer. (An answer committed in another tab during this launch's transaction is not in it;
     the learner's next answer or completion brings the column up to date.)"""
-    from lti_tool.progress.service import module_statuses, placement_for
-
     known = select(ScoreMessage.id).where(ScoreMessage.grade_target_id == target.id,
                                           ScoreMessage.user_id == user.id).limit(1)
     placement = placement_for(link, catalog)

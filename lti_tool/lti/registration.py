@@ -22,8 +22,9 @@ from lti_tool.errors import ToolError
 from lti_tool.lti import claims
 from lti_tool.lti.http import PERSON_WAITING, budget_text
 from lti_tool.lti.safe_urls import UnsafeURL, check_url, unambiguous_host
+from lti_tool.lti.tool_info import ToolInfo
 from lti_tool.models import Platform, PlatformStatus
-from lti_tool.platforms import PlatformAlreadyRegistered, PlatformError, ToolInfo, add_platform, unused_name
+from lti_tool.operating.platforms import PlatformAlreadyRegistered, PlatformError, add_platform, unused_name
 from lti_tool.store import KeyValueStore
 from lti_tool.text import storable_text
 

@@ -10,20 +10,22 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from lti_tool.content.model import Activity, Catalog, Module, Programme
 from lti_tool.errors import NotAwaitingGrading, ToolError
+from lti_tool.grading.outbox import enqueue_module_scores
 from lti_tool.models import ActivityState, Certificate, ModuleProgress, ResourceLink, Submission, User, utcnow
 from lti_tool.progress import rules, scoring
 from lti_tool.progress.scoring import AnswerError
+from lti_tool.progress.state import Placement, activity_records, module_statuses, placement_for
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,20 +41,7 @@ class AlreadyGraded(ToolError):
     reason = "already_graded"
 
 
-# --- what a resource link opens ------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Placement:
-    programme: Programme
-    modules: tuple[Module, ...]
-
-    @property
-    def whole_programme(self) -> bool:
-        return len(self.modules) == len(self.programme.modules) and len(self.modules) > 1
-
-    def module(self, module_id: str) -> Module | None:
-        return next((m for m in self.modules if m.id == module_id), None)
-
+# --- what a resource link opens (read in progress/state.py) -----------------------------------
 
 def bind_from_custom(link: ResourceLink, catalog: Catalog) -> None:
     """Take the link's target from its custom parameters (set by deep linking or by hand)."""
@@ -68,59 +57,7 @@ def bind_from_custom(link: ResourceLink, catalog: Catalog) -> None:
         link.module_id = None
 
 
-class PlacedLink(Protocol):
-    """What a link opens, as a ResourceLink row or a live launch's LinkRef holds it."""
-
-    @property
-    def programme_id(self) -> str | None: ...
-
-    @property
-    def module_id(self) -> str | None: ...
-
-
-def placement_for(link: PlacedLink | None, catalog: Catalog) -> Placement | None:
-    if link is None or not link.programme_id:
-        return None
-    programme = catalog.programmes.get(link.programme_id)
-    if programme is None:
-        return None
-    if link.module_id:
-        module = programme.module(link.module_id)
-        return Placement(programme, (module,)) if module else None
-    return Placement(programme, programme.modules)
-
-
-# --- reading state -------------------------------------------------------------------------
-
-_STATES = cast(Table, ActivityState.__table__)
-# Built once, from the table's columns: compiled once, and run without the ORM's machinery.
-_RECORDS = select(_STATES.c.module_id, _STATES.c.activity_id, _STATES.c.status, _STATES.c.score,
-                  _STATES.c.passed, _STATES.c.attempts).where(
-    _STATES.c.user_id == bindparam("user_id"), _STATES.c.module_id.in_(bindparam("module_ids", expanding=True)))
-
-
-def _records(session: Session, user_id: int,
-             module_ids: Sequence[str]) -> dict[str, dict[str, rules.ActivityRecord]]:
-    """The learner's activity records, by module and activity.
-
-    Performance: the columns the rules read, not ActivityState objects (every learner page
-    and every launch reads them). The session still flushes pending changes first."""
-    by_module: dict[str, dict[str, rules.ActivityRecord]] = {m: {} for m in module_ids}
-    rows = session.execute(_RECORDS, {"user_id": user_id, "module_ids": list(module_ids)})
-    for module_id, activity_id, status, score, passed, attempts in rows:
-        by_module.setdefault(module_id, {})[activity_id] = rules.ActivityRecord(
-            status=status, score=score, passed=passed, attempts=attempts)
-    return by_module
-
-
-def module_statuses(session: Session, user_id: int, modules: Sequence[Module]) -> dict[str, rules.ModuleStatus]:
-    records = _records(session, user_id, [m.id for m in modules])
-    return {m.id: rules.module_status(m, records[m.id]) for m in modules}
-
-
-def activity_records(session: Session, user_id: int, module: Module) -> dict[str, rules.ActivityRecord]:
-    return _records(session, user_id, [module.id])[module.id]
-
+# --- reading state (more in progress/state.py) ------------------------------------------------
 
 def latest_submission(session: Session, user_id: int, module: Module, activity: Activity) -> Submission | None:
     return session.scalars(
@@ -338,8 +275,6 @@ def grade_submission(session: Session, catalog: Catalog, submission_id: int, mod
 
 def on_progress(session: Session, catalog: Catalog, user_id: int, module: Module, status: rules.ModuleStatus) -> None:
     """What follows a change in a learner's module status: the new score goes to the outbox."""
-    from lti_tool.grading.outbox import enqueue_module_scores
-
     enqueue_module_scores(session, catalog, user_id, module, status)
 
 

@@ -134,7 +134,7 @@ def check_formatter(app: Any) -> int:
     """The dashboard's per-page date formatter must equal flask_babel's `datetimeformat('short')`."""
     from flask_babel import force_locale, format_datetime
 
-    from lti_tool.dashboard import short_datetime_formatter
+    from lti_tool.teaching.dashboard import short_datetime_formatter
 
     rng = random.Random(3)
     base = datetime(2026, 1, 1, tzinfo=UTC)  # a year, so both DST changes are crossed
@@ -160,7 +160,7 @@ def check_formatter(app: Any) -> int:
 def measure(app: Any, launch_id: str, repeat: int, statements: list[str],
             cprofile: str | None = None) -> dict[str, Any]:
     import blueprints.instructor as view
-    from lti_tool import dashboard as dash
+    from lti_tool.teaching import dashboard as dash
 
     timings: dict[str, list[float]] = {"build": [], "render": []}
     original_build, original_render = dash.build, view.render_template

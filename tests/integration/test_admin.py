@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from blueprints.admin import SEEN_KEY
 from lti_tool.extensions import db
-from lti_tool.gdpr import holdings
 from lti_tool.models import (
     Deployment,
     Operator,
@@ -23,7 +22,8 @@ from lti_tool.models import (
     ToolKey,
     utcnow,
 )
-from lti_tool.operators import find_operator
+from lti_tool.operating.gdpr import holdings
+from lti_tool.operating.operators import find_operator
 from tests.support.agent import text_of
 from tests.support.console import PASSWORD, Console, make_operator
 from tests.support.records import seed_person, seed_platform

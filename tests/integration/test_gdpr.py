@@ -14,7 +14,6 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from lti_tool import gdpr
 from lti_tool.extensions import db
 from lti_tool.models import (
     Certificate,
@@ -28,7 +27,8 @@ from lti_tool.models import (
     User,
     utcnow,
 )
-from lti_tool.reach import reach_report
+from lti_tool.operating import gdpr
+from lti_tool.operating.reach import reach_report
 from tests.support.agent import text_of
 from tests.support.learner import activity_url, correct_answer, csrf_of, submit
 from tests.support.records import occurrences, seed_person, seed_platform

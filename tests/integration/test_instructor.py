@@ -14,13 +14,14 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from lti_tool.dashboard import STATE_ORDER
 from lti_tool.demo_lms import directory
 from lti_tool.demo_lms.models import DemoLineItem, DemoResourceLink, DemoScore
 from lti_tool.extensions import db
 from lti_tool.lti import claims
 from lti_tool.models import ActivityState, ModuleProgress, Submission, User
-from lti_tool.progress import rules, service
+from lti_tool.progress import rules
+from lti_tool.progress.state import activity_records
+from lti_tool.teaching.dashboard import STATE_ORDER
 from tests.integration.test_grades import deliver_all
 from tests.integration.test_learning import catalog
 from tests.support.agent import autosubmit_form, text_of
@@ -381,5 +382,4 @@ def test_opening_a_new_activity_in_several_tabs_at_once(app, live, fresh_learner
     user_id = db.session.scalars(select(User.id).where(User.sub == fresh_learner)).one()
     stored = db.session.scalars(select(ModuleProgress).where(ModuleProgress.user_id == user_id,
                                                              ModuleProgress.module_id == module.id)).one()
-    assert stored.done_count == rules.module_status(module, service.activity_records(db.session, user_id,
-                                                                                     module)).done
+    assert stored.done_count == rules.module_status(module, activity_records(db.session, user_id, module)).done

@@ -20,7 +20,6 @@ from blueprints import lti as lti_views
 from lti_tool import errors
 from lti_tool.demo_lms import platform as demo
 from lti_tool.extensions import db
-from lti_tool.gdpr import purge_platform
 from lti_tool.launches import commit_launch, record_launch
 from lti_tool.lti import claims
 from lti_tool.lti.launch import JWT_DECODER, Launch
@@ -35,7 +34,8 @@ from lti_tool.models import (
     ScoreMessage,
     User,
 )
-from lti_tool.platforms import change_status
+from lti_tool.operating.gdpr import purge_platform
+from lti_tool.operating.platforms import change_status
 from lti_tool.runtime import runtime
 from tests.support.agent import landing_url, text_of
 from tests.support.crafting import crafted_launch, demo_claims, demo_login

@@ -9,10 +9,10 @@ import pytest
 from babel.dates import format_date
 from sqlalchemy import func, select
 
-from lti_tool import learning
 from lti_tool.extensions import db
 from lti_tool.models import ActivityState, Certificate, LaunchRecord, ModuleProgress, ScoreMessage, Submission
-from lti_tool.progress import service
+from lti_tool.progress import learning, service
+from lti_tool.progress.state import placement_for
 from lti_tool.runtime import runtime
 from tests.support.agent import text_of
 from tests.support.learner import activity_url, correct_answer, csrf_of, submit, work_through
@@ -281,8 +281,7 @@ def test_certificate_not_issued_before_completion(app, agent):
 def test_every_page_of_a_programme_renders(app, agent, course_link):
     course, link, user = course_link
     home = agent.launch(user, course, link)
-    placement = service.placement_for(db.session.get(LaunchRecord, launch_id(home.url)).resource_link,
-                                      runtime().catalog())
+    placement = placement_for(db.session.get(LaunchRecord, launch_id(home.url)).resource_link, runtime().catalog())
     for module in placement.modules:
         for activity in module.activities:
             page = agent.get(activity_url(home.url, module, activity))

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from lti_tool.logs import URL_SECRETS, mask_url_secrets
+from lti_tool.web.logs import URL_SECRETS, mask_url_secrets
 
 SECRETS = {"registration_token": "REGTOKEN-1f2e", "id_token": "IDTOKEN-9a8b", "state": "STATE-77c1",
            "code": "CODE-5d4e", "access_token": "ACCESS-3b2a", "login_hint": "person-4711"}

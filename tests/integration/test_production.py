@@ -12,8 +12,8 @@ import pytest
 
 from config.settings import ConfigError
 from lti_tool import create_app
-from lti_tool.health import require_ready
-from lti_tool.logs import JsonFormatter, RequestIdFilter
+from lti_tool.web.health import require_ready
+from lti_tool.web.logs import JsonFormatter, RequestIdFilter
 from tests.conftest import settings_for
 from tests.support.agent import text_of
 from tests.support.crafting import crafted_launch

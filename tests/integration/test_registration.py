@@ -18,7 +18,7 @@ from lti_tool.extensions import db
 from lti_tool.lti import registration
 from lti_tool.lti.registration import RegistrationFailed, parse_configuration
 from lti_tool.models import Platform, PlatformStatus
-from lti_tool.platforms import add_platform, unused_name
+from lti_tool.operating.platforms import add_platform, unused_name
 from lti_tool.runtime import runtime
 from tests.support.agent import text_of
 from tests.support.lms import activate_in_lms, registration_start

@@ -18,10 +18,10 @@ import pytest
 from flask_babel import force_locale, format_datetime
 from sqlalchemy import select, update
 
-from lti_tool import gdpr
 from lti_tool.extensions import db
 from lti_tool.lti import claims
 from lti_tool.models import Context, Deployment, Platform, PlatformStatus, RosterSnapshot, User, utcnow
+from lti_tool.operating import gdpr
 from lti_tool.runtime import runtime
 from lti_tool.teaching import roster
 from tests.integration.test_external_platform import launch

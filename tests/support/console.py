@@ -9,7 +9,7 @@ import requests
 from flask import Flask
 
 from lti_tool.extensions import db
-from lti_tool.operators import create_operator
+from lti_tool.operating.operators import create_operator
 from tests.support.learner import csrf_of
 
 PASSWORD = "a long operator passphrase"

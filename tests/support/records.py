@@ -27,7 +27,7 @@ from lti_tool.models import (
     User,
     utcnow,
 )
-from lti_tool.platforms import add_platform
+from lti_tool.operating.platforms import add_platform
 
 
 def seed_platform(session: Session, *, name: str | None = None,

@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from lti_tool import dashboard as dash
 from lti_tool.lti.roles import Role
+from lti_tool.teaching import dashboard as dash
 
 
 def export(*members: tuple[str | None, str | None]) -> list[list[str]]:
@@ -43,7 +43,7 @@ def test_ordinary_names_and_emails_are_unchanged():
 def test_roster_entries_a_page_or_postgresql_cannot_carry_are_left_out_or_blanked():
     """A NUL in a user_id broke the dashboard's query on PostgreSQL; a lone surrogate in a name
     broke the page's encoding: both were 500s."""
-    from lti_tool.dashboard import _members_from_roster
+    from lti_tool.teaching.dashboard import _members_from_roster
 
     members = _members_from_roster([
         {"user_id": "m\x00", "name": "Nul"},

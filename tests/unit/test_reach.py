@@ -8,7 +8,7 @@ from flask import Flask
 from flask_babel import Babel
 
 from lti_tool.content.loader import load_catalog
-from lti_tool.reach import ProgressRow, build_report, to_csv
+from lti_tool.operating.reach import ProgressRow, build_report, to_csv
 
 CATALOG = load_catalog("content")
 DK = "efteruddannelse-integration"

@@ -9,9 +9,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from lti_tool import gdpr
 from lti_tool.extensions import db
-from lti_tool.operators import OperatorError, create_operator, list_operators, unlock_operator
+from lti_tool.operating import gdpr
+from lti_tool.operating.operators import OperatorError, create_operator, list_operators, unlock_operator
 
 operators_cli = AppGroup("operators", help="Accounts for the operator console at /admin.")
 gdpr_cli = AppGroup("gdpr", help="Data protection: export and erase personal data.")

@@ -13,7 +13,7 @@ from lti_tool.content.model import Activity, Catalog, Module, Programme
 from lti_tool.errors import NotFound
 from lti_tool.live_launch import LiveLaunch
 from lti_tool.models import Submission
-from lti_tool.progress import rules, scoring, service
+from lti_tool.progress import rules, scoring, service, state
 
 STATE_LABELS = {
     rules.NOT_STARTED: _l("Not started"),
@@ -42,7 +42,7 @@ class ModuleCard:
 
 @dataclass(frozen=True)
 class CourseHome:
-    placement: service.Placement | None
+    placement: state.Placement | None
     cards: tuple[ModuleCard, ...]
     programme_status: rules.ProgrammeStatus | None
     programme_title: str
@@ -54,18 +54,18 @@ class CourseHome:
 
 
 def course_home(session: Session, catalog: Catalog, launch: LiveLaunch) -> CourseHome:
-    placement = service.placement_for(launch.resource_link, catalog)
+    placement = state.placement_for(launch.resource_link, catalog)
     if placement is None:
         return CourseHome(None, (), None, "")
-    statuses = service.module_statuses(session, launch.user_id, placement.programme.modules)
+    statuses = state.module_statuses(session, launch.user_id, placement.programme.modules)
     cards = tuple(ModuleCard(m, statuses[m.id]) for m in placement.modules)
     programme_status = rules.programme_status(placement.programme, {k: v.state for k, v in statuses.items()})
     return CourseHome(placement, cards, programme_status, placement.programme.title_in(launch.locale))
 
 
-def reachable_module(catalog: Catalog, launch: LiveLaunch, module_id: str) -> tuple[service.Placement, Module]:
+def reachable_module(catalog: Catalog, launch: LiveLaunch, module_id: str) -> tuple[state.Placement, Module]:
     """The module, if the launch's link opens it (a learner stays inside what was placed)."""
-    placement = service.placement_for(launch.resource_link, catalog)
+    placement = state.placement_for(launch.resource_link, catalog)
     module = placement.module(module_id) if placement else None
     if placement is None or module is None:
         raise NotFound(f"module {module_id!r} not in this link's placement")
@@ -96,7 +96,7 @@ class ModuleOverview:
 
 
 def module_overview(session: Session, user_id: int, module: Module) -> ModuleOverview:
-    records = service.activity_records(session, user_id, module)
+    records = state.activity_records(session, user_id, module)
     status = rules.module_status(module, records)
     rows = tuple(
         ActivityRow(a, rules.activity_done(a, records.get(a.id)), rules.activity_waiting(a, records.get(a.id)), i + 1)
@@ -174,7 +174,7 @@ def activity_page(session: Session, catalog: Catalog, launch: LiveLaunch, module
     if activity is None:
         raise NotFound(f"activity {activity_id!r} not in module {module.id!r}")
     service.open_activity(session, catalog, launch.user_id, module, activity)
-    records = service.activity_records(session, launch.user_id, module)
+    records = state.activity_records(session, launch.user_id, module)
     ids = [a.id for a in module.activities]
     index = ids.index(activity.id)
     submission = service.latest_submission(session, launch.user_id, module, activity) if activity.is_exercise else None
@@ -237,6 +237,6 @@ def certificate_page(session: Session, catalog: Catalog, launch: LiveLaunch, pro
     if programme is None:
         raise NotFound(f"programme {programme_id!r}")
     issued = service.certificate_for(session, launch.user_id, launch.user_name, programme, launch.locale)
-    statuses = service.module_statuses(session, launch.user_id, programme.modules)
+    statuses = state.module_statuses(session, launch.user_id, programme.modules)
     status = rules.programme_status(programme, {k: v.state for k, v in statuses.items()})
     return CertificateView(programme, issued, status)

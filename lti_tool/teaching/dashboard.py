@@ -24,10 +24,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lti_tool.content.model import Module
-from lti_tool.learning import STATE_LABELS
 from lti_tool.lti.roles import Role, effective_role
 from lti_tool.models import LaunchRecord, ModuleProgress, Submission, User
 from lti_tool.progress import rules
+from lti_tool.progress.learning import STATE_LABELS
 from lti_tool.teaching.roster import RosterStatus
 from lti_tool.text import storable_text
 

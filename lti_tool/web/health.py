@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from config.settings import ConfigError
+from lti_tool.extensions import db
 from lti_tool.lti.keys import has_current_key
 from lti_tool.store import KeyValueStore
 
@@ -75,8 +76,6 @@ def readiness(app: Flask, session: Session, store: KeyValueStore) -> Readiness:
 
 def require_ready(app: Flask) -> None:
     """Stop a production start-up with a clear message when a dependency is missing."""
-    from lti_tool.extensions import db
-
     with app.app_context():
         state = readiness(app, db.session(), app.extensions["integrationsloeft"].store)
         db.session.remove()

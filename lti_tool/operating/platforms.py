@@ -1,18 +1,12 @@
-"""Registering platforms by hand, the operator's changes to them, and describing the tool to
-LMS administrators."""
+"""Registering platforms by hand and the operator's changes to them."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from urllib.parse import urlparse
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from lti_tool.errors import NotFound
-from lti_tool.gdpr import purge_platform
-from lti_tool.lti import claims
 from lti_tool.models import (
     Context,
     Deployment,
@@ -24,6 +18,7 @@ from lti_tool.models import (
     RosterSnapshot,
     ScoreMessage,
 )
+from lti_tool.operating.gdpr import purge_platform
 from lti_tool.text import parsed_url
 
 
@@ -127,7 +122,7 @@ def list_platforms(session: Session) -> list[Platform]:
 
 
 def remove_platform(session: Session, platform_id: int) -> bool:
-    """Delete a platform and everything that came through it (see lti_tool.gdpr.purge_platform)."""
+    """Delete a platform and everything that came through it (see lti_tool.operating.gdpr.purge_platform)."""
     if session.get(Platform, platform_id) is None:
         return False
     purge_platform(session, platform_id)
@@ -225,60 +220,3 @@ def remove_deployment(session: Session, platform_id: int, deployment_pk: int) ->
         session.execute(statement, execution_options={"synchronize_session": False})
     platform.deployments.remove(deployment)
     session.commit()
-
-
-@dataclass(frozen=True)
-class ToolInfo:
-    """Every value an LMS administrator pastes when registering the tool by hand."""
-
-    base_url: str
-
-    @property
-    def login_url(self) -> str:
-        return self.base_url + "/lti/login"
-
-    @property
-    def launch_url(self) -> str:
-        return self.base_url + "/lti/launch"
-
-    @property
-    def jwks_url(self) -> str:
-        return self.base_url + "/.well-known/jwks.json"
-
-    @property
-    def deep_linking_url(self) -> str:
-        return self.base_url + "/lti/launch"
-
-    @property
-    def registration_url(self) -> str:
-        return self.base_url + "/lti/register"
-
-    @property
-    def domain(self) -> str:
-        return urlparse(self.base_url).netloc
-
-    @property
-    def redirect_uris(self) -> list[str]:
-        return [self.launch_url]
-
-    @property
-    def scopes(self) -> list[str]:
-        return [
-            claims.SCOPE_LINEITEM,
-            claims.SCOPE_RESULT_READONLY,
-            claims.SCOPE_SCORE,
-            claims.SCOPE_NRPS,
-        ]
-
-    def rows(self) -> list[tuple[str, str]]:
-        return [
-            ("Tool URL / target link URI", self.launch_url),
-            ("Initiate login URL", self.login_url),
-            ("Redirection URI(s)", "\n".join(self.redirect_uris)),
-            ("Public keyset URL (JWKS)", self.jwks_url),
-            ("Deep linking URL", self.deep_linking_url),
-            ("Dynamic registration URL", self.registration_url),
-            ("Domain", self.domain),
-            ("Services (scopes)", " ".join(self.scopes)),
-            ("Custom parameters", "(none needed; deep linking sets module=<id>)"),
-        ]

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from lti_tool.errors import NotFound
+from lti_tool.launches import purge_expired_launches
 from lti_tool.models import (
     ActivityState,
     Base,
@@ -235,8 +236,6 @@ def expired_users(session: Session, retention_days: int, now: datetime | None = 
 
 def purge_expired(session: Session, retention_days: int, now: datetime | None = None) -> int:
     """Erase everyone not seen within the retention period; returns how many were erased."""
-    from lti_tool.launches import purge_expired_launches
-
     erased = 0
     for user_id in expired_users(session, retention_days, now):
         erase_user(session, user_id)

@@ -22,8 +22,8 @@ from werkzeug.routing import IntegerConverter
 from lti_tool import errors
 from lti_tool.lti.launch import LANGUAGES, interface_language
 from lti_tool.lti.toolconf import when_platforms_change
-from lti_tool.metrics import DEPENDENCY_UNAVAILABLE, LAUNCHES, REQUEST_SECONDS
 from lti_tool.text import parsed_url
+from lti_tool.web.metrics import DEPENDENCY_UNAVAILABLE, LAUNCHES, REQUEST_SECONDS
 
 log = logging.getLogger("lti_tool.web")
 access_log = logging.getLogger("lti_tool.access")

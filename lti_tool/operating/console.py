@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, selectinload
 from lti_tool.grading.delivery import outbox_status
 from lti_tool.lti import keys as tool_keys
 from lti_tool.lti.registration import client_metadata
+from lti_tool.lti.tool_info import ToolInfo
 from lti_tool.models import Platform, PlatformStatus, ToolKey, User, utcnow
-from lti_tool.platforms import ToolInfo
 
 STATUS_LABELS = {
     PlatformStatus.PENDING: _l("waiting for approval"),

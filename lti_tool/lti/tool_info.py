@@ -1,0 +1,69 @@
+"""What the tool tells an LMS about itself: the URLs, domain and scopes an administrator pastes when
+registering it by hand, and that dynamic registration sends.
+
+It sits in the LTI adapter, apart from the platform service, so that the launch, the console and
+registration can read it without importing the operator's services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from lti_tool.lti import claims
+
+
+@dataclass(frozen=True)
+class ToolInfo:
+    """Every value an LMS administrator pastes when registering the tool by hand."""
+
+    base_url: str
+
+    @property
+    def login_url(self) -> str:
+        return self.base_url + "/lti/login"
+
+    @property
+    def launch_url(self) -> str:
+        return self.base_url + "/lti/launch"
+
+    @property
+    def jwks_url(self) -> str:
+        return self.base_url + "/.well-known/jwks.json"
+
+    @property
+    def deep_linking_url(self) -> str:
+        return self.base_url + "/lti/launch"
+
+    @property
+    def registration_url(self) -> str:
+        return self.base_url + "/lti/register"
+
+    @property
+    def domain(self) -> str:
+        return urlparse(self.base_url).netloc
+
+    @property
+    def redirect_uris(self) -> list[str]:
+        return [self.launch_url]
+
+    @property
+    def scopes(self) -> list[str]:
+        return [
+            claims.SCOPE_LINEITEM,
+            claims.SCOPE_RESULT_READONLY,
+            claims.SCOPE_SCORE,
+            claims.SCOPE_NRPS,
+        ]
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [
+            ("Tool URL / target link URI", self.launch_url),
+            ("Initiate login URL", self.login_url),
+            ("Redirection URI(s)", "\n".join(self.redirect_uris)),
+            ("Public keyset URL (JWKS)", self.jwks_url),
+            ("Deep linking URL", self.deep_linking_url),
+            ("Dynamic registration URL", self.registration_url),
+            ("Domain", self.domain),
+            ("Services (scopes)", " ".join(self.scopes)),
+            ("Custom parameters", "(none needed; deep linking sets module=<id>)"),
+        ]
