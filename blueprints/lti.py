@@ -25,7 +25,6 @@ from lti_tool.launches import (
     PendingStorageCheck,
     RecordedLaunch,
     accept_launch,
-    commit_launch,
     complete_storage_check,
     start_login,
 )
@@ -127,20 +126,17 @@ def verify_storage() -> BaseResponse:
 
 
 def _landing(record: RecordedLaunch) -> BaseResponse:
-    """Where an accepted launch goes; commits the launch recorded in this transaction."""
+    """Where an accepted (and already committed) launch goes."""
     if record.message_type == "LtiDeepLinkingRequest" or effective_role(record.roles) == Role.INSTRUCTOR:
-        commit_launch(db.session(), runtime().store, record)
         endpoint = "instructor.deep_link" if record.message_type == "LtiDeepLinkingRequest" else "instructor.home"
         return redirect(url_for(endpoint, launch_id=record.id), code=303)
     # A learner's launch answers with the first page itself instead of a 303 to it: one round trip
     # less for every learner of a class launching at once. The page names its own address, and
     # static/js/frame.js puts it in the history, so a reload asks for the page, not the spent launch.
-    # The page is read in the launch's transaction, and the launch committed before it is rendered.
+    # The launch was committed before the page is read: a page that fails loses no launch.
     enter_launch(record.id)
-    view = course_view()
-    commit_launch(db.session(), runtime().store, record)
     g.canonical_url = url_for("learner.home", launch_id=record.id)
-    response = make_response(course_page(view))
+    response = make_response(course_page(course_view()))
     response.headers["Content-Location"] = g.canonical_url
     response.headers["Cache-Control"] = "no-store"
     return response

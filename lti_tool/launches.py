@@ -5,32 +5,31 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import json
 import secrets
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
-    Boolean,
+    BindParameter,
     ColumnElement,
-    Insert,
-    Integer,
+    Executable,
     Table,
     Text,
     and_,
     bindparam,
+    case,
     delete,
     exists,
+    func,
     insert,
     or_,
     select,
 )
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified
 
 from lti_tool.content.model import Catalog
 from lti_tool.errors import SessionExpired, StateMismatch
@@ -42,132 +41,206 @@ from lti_tool.lti.roles import is_enrolled_learner
 from lti_tool.lti.tool_info import ToolInfo
 from lti_tool.lti.toolconf import DatabaseToolConf
 from lti_tool.models import Context, GradeTarget, LaunchRecord, ResourceLink, ScoreMessage, User, utcnow
-from lti_tool.progress.service import bind_from_custom
+from lti_tool.progress.service import placement_from_custom
 from lti_tool.store import KeyValueStore
 from lti_tool.tokens import same_token
 
+# --- recording a launch ------------------------------------------------------------------------
+# One INSERT … ON CONFLICT DO UPDATE per row kind (learner, course, link, grade column), whose
+# UPDATE runs only when a column would change: a returning learner's unchanged launch writes no
+# row but the launch record. The statements are built once per database, with bound parameters,
+# so SQLAlchemy compiles each of them once.
 
-@dataclass(frozen=True)
-class _Written:
-    """What a launch's claims write into its user, course, link and grade-column rows: derived
-    once, for the upserts and for the known-launch shortcut that checks the rows still hold it."""
-
-    name: str | None
-    email: str | None
-    locale: str
-    context_label: str | None
-    context_title: str | None
-    link_title: str | None
-    custom: dict[str, str]  # keys sorted: one stored text for one set of parameters
-    lineitem: str | None  # None: the claim is absent, and the stored one stays
-    lineitems: str | None
-    scopes: list[str]
-
-    @property
-    def target_label(self) -> str:
-        return (self.link_title or "Integrationsløft")[:255]
+_USERS, _CONTEXTS, _LINKS, _TARGETS, _SCORES, _LAUNCHES = (
+    cast(Table, model.__table__) for model in (User, Context, ResourceLink, GradeTarget, ScoreMessage, LaunchRecord))
 
 
-def _written(launch: Launch) -> _Written:
-    ags = launch.ags
-    return _Written(
-        name=launch.name, email=launch.email, locale=launch.locale,
-        context_label=claim_text(launch.context.get("label"), 255),
-        context_title=claim_text(launch.context.get("title"), 512),
-        link_title=claim_text(launch.resource_link.get("title"), 512),
-        custom=dict(sorted(launch.custom.items())),
-        lineitem=str(ags["lineitem"]) if ags.get("lineitem") else None,
-        lineitems=str(ags["lineitems"]) if ags.get("lineitems") else None,
-        scopes=[str(s) for s in ags.get("scope") or []],
-    )
+def _insert_for(dialect_name: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can take ON CONFLICT DO UPDATE, for the database the session is bound to."""
+    if dialect_name == "postgresql":
+        return postgresql.insert(table)
+    if dialect_name == "sqlite":
+        return sqlite.insert(table)
+    raise ValueError(f"no upsert for the {dialect_name} dialect")
 
 
-def _upsert_user(session: Session, launch: Launch, written: _Written, now: datetime) -> User:
-    user = session.scalars(
-        select(User).where(User.platform_id == launch.platform_id, User.sub == launch.sub)
-    ).first()
-    if user is None:
-        user = User(platform_id=launch.platform_id, sub=launch.sub, created_at=now)
-        session.add(user)
-    # Keep only what the platform chose to send this time (data minimisation).
-    user.name = written.name
-    user.email = written.email
-    user.locale = written.locale
-    user.last_seen_at = now
-    return user
+def _param(key: str, column: ColumnElement[Any]) -> BindParameter[Any]:
+    return bindparam(key, type_=column.type)
 
 
-def _upsert_context(session: Session, launch: Launch, written: _Written) -> Context | None:
-    context_id = launch.context.get("id")
-    if not context_id:
-        return None
-    context = session.scalars(
-        select(Context).where(
-            Context.deployment_id == launch.deployment_pk, Context.context_id == str(context_id)
-        )
-    ).first()
-    if context is None:
-        context = Context(deployment_id=launch.deployment_pk, context_id=str(context_id))
-        session.add(context)
-    context.label = written.context_label
-    context.title = written.context_title
-    return context
+def _changed(*pairs: tuple[ColumnElement[Any], ColumnElement[Any]]) -> ColumnElement[bool]:
+    """Whether any stored value differs from the one this launch brings (NULLs compared as values)."""
+    return or_(*(stored.is_distinct_from(given) for stored, given in pairs))
 
 
-def _upsert_resource_link(
-    session: Session, launch: Launch, written: _Written, context: Context | None, catalog: Catalog | None
-) -> ResourceLink | None:
-    link_id = launch.resource_link.get("id")
-    if not link_id or context is None:
-        return None
-    link = None
-    if context.id is not None:
-        link = session.scalars(
-            select(ResourceLink).where(
-                ResourceLink.context_id == context.id,
-                ResourceLink.resource_link_id == str(link_id),
-            )
-        ).first()
-    if link is None:
-        link = ResourceLink(resource_link_id=str(link_id), custom={})
-        link.context_id = context.id
-        session.add(link)
-    link.title = written.link_title
-    custom = written.custom
+def _as_text(column: ColumnElement[Any]) -> ColumnElement[str]:
+    # JSON compared as its text: PostgreSQL's json type has no equality. Both sides are the same
+    # serializer's output for dictionaries with sorted keys, so one value has one text.
+    return sql_cast(column, Text)
+
+
+_NOW = _param("now", _USERS.c.last_seen_at)
+_DEPLOYMENT = _param("deployment_pk", _CONTEXTS.c.deployment_id)
+_CONTEXT_KEY = _param("context_key", _CONTEXTS.c.context_id)
+_LINK_KEY = _param("link_key", _LINKS.c.resource_link_id)
+
+
+def _user_upsert(dialect_name: str) -> Executable:
+    users = _USERS
+    stmt = _insert_for(dialect_name, users).values(
+        platform_id=_param("platform_id", users.c.platform_id), sub=_param("sub", users.c.sub),
+        name=_param("name", users.c.name), email=_param("email", users.c.email),
+        locale=_param("locale", users.c.locale), created_at=_NOW, last_seen_at=_NOW)
+    new = stmt.excluded
+    # last_seen_at is compared to the minute: written at most once a minute per learner.
+    unseen = users.c.last_seen_at < _param("minute", users.c.last_seen_at)
+    # Keep only what the platform chose to send this time (data minimisation): a name it no
+    # longer sends is removed.
+    return stmt.on_conflict_do_update(
+        index_elements=[users.c.platform_id, users.c.sub],
+        set_={"name": new.name, "email": new.email, "locale": new.locale,
+              "last_seen_at": case((unseen, new.last_seen_at), else_=users.c.last_seen_at)},
+        where=or_(_changed((users.c.name, new.name), (users.c.email, new.email), (users.c.locale, new.locale)),
+                  unseen))
+
+
+def _context_upsert(dialect_name: str) -> Executable:
+    contexts = _CONTEXTS
+    stmt = _insert_for(dialect_name, contexts).values(
+        deployment_id=_DEPLOYMENT, context_id=_CONTEXT_KEY, label=_param("context_label", contexts.c.label),
+        title=_param("context_title", contexts.c.title), created_at=_NOW)
+    new = stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=[contexts.c.deployment_id, contexts.c.context_id],
+        set_={"label": new.label, "title": new.title},
+        where=_changed((contexts.c.label, new.label), (contexts.c.title, new.title)))
+
+
+_CONTEXT_ID = (select(_CONTEXTS.c.id)
+               .where(_CONTEXTS.c.deployment_id == _DEPLOYMENT, _CONTEXTS.c.context_id == _CONTEXT_KEY))
+
+
+def _link_upsert(dialect_name: str) -> Executable:
+    links = _LINKS
+    stmt = _insert_for(dialect_name, links).values(
+        context_id=_CONTEXT_ID.scalar_subquery(), resource_link_id=_LINK_KEY,
+        title=_param("link_title", links.c.title), custom=_param("custom", links.c.custom),
+        programme_id=_param("programme_id", links.c.programme_id),
+        module_id=_param("module_id", links.c.module_id), created_at=_NOW)
+    new = stmt.excluded
+    new_custom = _as_text(links.c.custom).is_distinct_from(_as_text(new.custom))
     # The platform's custom parameters (set by deep linking) place the link when it is new, when
     # they change, or while it opens nothing; a placement an instructor picked by hand stays until
-    # then. So an unchanged launch writes nothing here, and the known-launch shortcut (which
-    # skips this) and the full path give every learner the same placement.
-    rebind = link.id is None or link.custom != custom or not link.programme_id
-    if link.custom != custom or list(link.custom or {}) != list(custom):
-        link.custom = custom
-        flag_modified(link, "custom")  # also for a new key order alone: the shortcut compares the text
-    if rebind and catalog is not None:
-        bind_from_custom(link, catalog)
-    return link
+    # then. programme_id is NULL in the new values when the parameters name no content.
+    rebind = and_(new.programme_id.is_not(None), or_(new_custom, links.c.programme_id.is_(None)))
+    return stmt.on_conflict_do_update(
+        index_elements=[links.c.context_id, links.c.resource_link_id],
+        set_={"title": new.title, "custom": new.custom,
+              "programme_id": case((rebind, new.programme_id), else_=links.c.programme_id),
+              "module_id": case((rebind, new.module_id), else_=links.c.module_id)},
+        where=or_(_changed((links.c.title, new.title)), new_custom,
+                  and_(links.c.programme_id.is_(None), new.programme_id.is_not(None))))
 
 
-def _upsert_grade_target(session: Session, launch: Launch, written: _Written,
-                         link: ResourceLink) -> GradeTarget | None:
-    """Remember the link's AGS endpoints (AGS 2.0 §3.1: lineitem only when one is coupled)."""
-    if not (written.lineitem or written.lineitems):
-        return None
-    target = session.scalars(select(GradeTarget).where(GradeTarget.resource_link_id == link.id)).first()
-    if target is None:
-        target = GradeTarget(resource_link_id=link.id, platform_id=launch.platform_id, score_maximum=100.0)
-        session.add(target)
-    before = (target.lineitem_url, target.lineitems_url, target.scopes, target.label)
-    if written.lineitem:
-        target.lineitem_url = written.lineitem
-    target.lineitems_url = written.lineitems or target.lineitems_url
-    target.scopes = written.scopes
-    target.label = written.target_label
-    # Performance: stamp the row only when the endpoints changed. Stamping it on every launch
-    # made each learner's launch UPDATE (and row-lock until commit) this one row per link,
-    # which serialised a class launching at once; nothing reads the time of an unchanged row.
-    if target.id is None or (target.lineitem_url, target.lineitems_url, target.scopes, target.label) != before:
-        target.updated_at = utcnow()
-    return target
+_LINK_ID = (select(_LINKS.c.id).join(_CONTEXTS, _CONTEXTS.c.id == _LINKS.c.context_id)
+            .where(_CONTEXTS.c.deployment_id == _DEPLOYMENT, _CONTEXTS.c.context_id == _CONTEXT_KEY,
+                   _LINKS.c.resource_link_id == _LINK_KEY))
+
+
+def _grade_target_upsert(dialect_name: str) -> Executable:
+    """The link's AGS endpoints (AGS 2.0 §3.1: lineitem only when one is coupled)."""
+    targets = _TARGETS
+    stmt = _insert_for(dialect_name, targets).values(
+        resource_link_id=_LINK_ID.scalar_subquery(), platform_id=_param("platform_id", targets.c.platform_id),
+        lineitem_url=_param("lineitem", targets.c.lineitem_url),
+        lineitems_url=_param("lineitems", targets.c.lineitems_url), scopes=_param("scopes", targets.c.scopes),
+        label=_param("target_label", targets.c.label), updated_at=_NOW)
+    new = stmt.excluded
+    # An absent claim keeps the stored endpoint (the delivery may have found the line item itself).
+    lineitem = func.coalesce(new.lineitem_url, targets.c.lineitem_url)
+    lineitems = func.coalesce(new.lineitems_url, targets.c.lineitems_url)
+    # updated_at moves only with the endpoints: rewriting this one row per link on every launch
+    # would row-lock it until commit and serialise a class launching at once.
+    return stmt.on_conflict_do_update(
+        index_elements=[targets.c.resource_link_id],
+        set_={"lineitem_url": lineitem, "lineitems_url": lineitems, "scopes": new.scopes, "label": new.label,
+              "updated_at": new.updated_at},
+        where=or_(_changed((targets.c.lineitem_url, lineitem), (targets.c.lineitems_url, lineitems),
+                           (targets.c.label, new.label)),
+                  _as_text(targets.c.scopes).is_distinct_from(_as_text(new.scopes))))
+
+
+def _launch_insert() -> Executable:
+    """The launch record, with the ids of the learner and link rows the upserts wrote or found
+    (an upsert that changed nothing returns no row)."""
+    launches = _LAUNCHES
+    values: dict[str, ColumnElement[Any]] = {
+        "id": _param("launch_id", launches.c.id), "deployment_id": _DEPLOYMENT,
+        "user_id": _USERS.c.id, "context_id": _CONTEXTS.c.id, "resource_link_id": _LINKS.c.id,
+        "message_type": _param("message_type", launches.c.message_type), "roles": _param("roles", launches.c.roles),
+        "locale": _param("locale", launches.c.locale), "claims": _param("claims", launches.c.claims),
+        "created_at": _NOW, "expires_at": _param("expires_at", launches.c.expires_at),
+    }
+    columns = [column.name for column in launches.columns]
+    rows = (_USERS.outerjoin(_CONTEXTS, and_(_CONTEXTS.c.deployment_id == _DEPLOYMENT,
+                                             _CONTEXTS.c.context_id == _CONTEXT_KEY))
+            .outerjoin(_LINKS, and_(_LINKS.c.context_id == _CONTEXTS.c.id, _LINKS.c.resource_link_id == _LINK_KEY)))
+    source = (select(*[values[name].label(name) for name in columns]).select_from(rows)
+              .where(_USERS.c.platform_id == _param("platform_id", _USERS.c.platform_id),
+                     _USERS.c.sub == _param("sub", _USERS.c.sub)))
+    return insert(launches).from_select(columns, source).returning(launches.c.user_id, launches.c.resource_link_id)
+
+
+# A graded, placed link whose learner has no score queued for it yet owes them an opening score.
+_OPENING_SCORE_DUE = (
+    select(_TARGETS.c.id).join(_LINKS, _LINKS.c.id == _TARGETS.c.resource_link_id)
+    .where(_TARGETS.c.resource_link_id == _param("link_pk", _TARGETS.c.resource_link_id),
+           _LINKS.c.programme_id.is_not(None),
+           ~exists().where(_SCORES.c.grade_target_id == _TARGETS.c.id,
+                           _SCORES.c.user_id == _param("user_pk", _SCORES.c.user_id)))
+)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    user: Executable
+    context: Executable
+    link: Executable
+    grade_target: Executable
+    launch: Executable
+
+
+@functools.cache
+def _statements(dialect_name: str) -> _Statements:
+    return _Statements(_user_upsert(dialect_name), _context_upsert(dialect_name), _link_upsert(dialect_name),
+                       _grade_target_upsert(dialect_name), _launch_insert())
+
+
+def _parameters(launch: Launch, lifetime: int, now: datetime, catalog: Catalog | None) -> dict[str, Any]:
+    """The values every statement of a launch binds, by the parameter names above."""
+    ags = launch.ags
+    context_key, link_key = launch.context.get("id"), launch.resource_link.get("id")
+    custom = dict(sorted(launch.custom.items()))  # sorted: one stored text for one set of parameters
+    programme_id, module_id = (placement_from_custom(custom, catalog) if catalog is not None else None) or (None, None)
+    link_title = claim_text(launch.resource_link.get("title"), 512)
+    return {
+        "now": now, "minute": now.replace(second=0, microsecond=0),
+        "platform_id": launch.platform_id, "deployment_pk": launch.deployment_pk,
+        "sub": launch.sub, "name": launch.name, "email": launch.email, "locale": launch.locale,
+        "context_key": str(context_key) if context_key else None,
+        "context_label": claim_text(launch.context.get("label"), 255),
+        "context_title": claim_text(launch.context.get("title"), 512),
+        # a link is recorded only within a course
+        "link_key": str(link_key) if link_key and context_key else None,
+        "link_title": link_title, "custom": custom,
+        "programme_id": programme_id, "module_id": module_id,
+        "lineitem": str(ags["lineitem"]) if ags.get("lineitem") else None,
+        "lineitems": str(ags["lineitems"]) if ags.get("lineitems") else None,
+        "scopes": [str(s) for s in ags.get("scope") or []],
+        "target_label": (link_title or "Integrationsløft")[:255],
+        "launch_id": secrets.token_urlsafe(32), "message_type": launch.message_type, "roles": launch.roles,
+        "claims": launch.service_claims(), "expires_at": now + timedelta(seconds=lifetime),
+    }
 
 
 @dataclass(frozen=True)
@@ -191,122 +264,14 @@ class PendingStorageCheck:
 
 def complete_storage_check(session: Session, store: KeyValueStore, pending_id: str, value: str, *,
                            lifetime: int, catalog: Catalog | None) -> RecordedLaunch:
-    """Record a parked launch once the page read the same state back from the platform (no commit)."""
+    """Record (and commit) a parked launch once the page read the same state back from the platform."""
     parked = store.pop("pending-launch:" + pending_id) if pending_id else None
     if parked is None:
         raise SessionExpired("parked launch unknown, expired or already completed", reason="storage_check_expired")
     if not same_token(str(value), str(parked["state"])):
         raise StateMismatch("platform storage did not hold this launch's state", reason="storage_state_mismatch")
     launch = Launch(claims=parked["claims"], platform_id=parked["platform_id"], deployment_pk=parked["deployment_pk"])
-    return record_launch_retrying(session, store, launch, lifetime, catalog)
-
-
-# Performance: a returning learner, through the same link, with the same name, course, custom
-# parameters and grade column, changes nothing the upserts below would write. Such a launch is
-# recognised by a digest of exactly those claims, kept in the shared store with the row ids it
-# led to, and costs one INSERT instead of ten statements. The INSERT checks that the rows still
-# exist and still hold what these claims would write: an erasure, a removed deployment, or
-# another launch that changed a shared row in between (a link's custom parameters changed and
-# changed back, a name changed and changed back) sends the launch down the full path. The entry
-# lives an hour, which is also how stale `users.last_seen_at` may become.
-KNOWN_LAUNCH_TTL = 3600
-_LAUNCHES = cast(Table, LaunchRecord.__table__)
-
-
-def _known_launch_key(launch: Launch, catalog: Catalog | None) -> str:
-    ags = launch.ags
-    written = [
-        launch.platform_id, launch.deployment_pk, launch.sub, launch.name, launch.email, launch.locale,
-        launch.context.get("id"), launch.context.get("label"), launch.context.get("title"),
-        launch.resource_link.get("id"), launch.resource_link.get("title"), launch.custom,
-        ags.get("lineitem"), ags.get("lineitems"), ags.get("scope"),
-        # an opening score is due only to enrolled learners, and the binding follows the content
-        is_enrolled_learner(launch.roles), catalog.digest if catalog is not None else "",
-    ]
-    digest = hashlib.sha256(json.dumps(written, sort_keys=True, default=str).encode()).hexdigest()
-    return "known-launch:" + digest
-
-
-@dataclass(frozen=True)
-class _KnownRows:
-    user_id: int
-    context_id: int | None
-    resource_link_id: int | None
-    grade_target_id: int | None
-
-
-def _launch_values(launch: Launch, rows: _KnownRows, lifetime: int, now: datetime) -> dict[str, Any]:
-    return {
-        "id": secrets.token_urlsafe(32),
-        "deployment_id": launch.deployment_pk,
-        "user_id": rows.user_id,
-        "context_id": rows.context_id,
-        "resource_link_id": rows.resource_link_id,
-        "message_type": launch.message_type,
-        "roles": launch.roles,
-        "locale": launch.locale,
-        "claims": launch.service_claims(),
-        "created_at": now,
-        "expires_at": now + timedelta(seconds=lifetime),
-    }
-
-
-@functools.cache
-def _insert_if_rows_unchanged_statement() -> Insert:
-    """INSERT … SELECT … WHERE the user (not erased since), course, link and grade column still
-    exist and hold what the upserts would write for these claims (see _write_launch_rows).
-
-    Built once, with bound parameters, so SQLAlchemy compiles it once (a statement built from
-    literals is compiled again on every launch)."""
-    table = _LAUNCHES
-    columns = [c.name for c in table.columns]
-    params = {name: bindparam(name, type_=table.c[name].type) for name in columns}
-
-    def same(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
-        return column.is_not_distinct_from(bindparam(name, type_=Text))
-
-    def same_json(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
-        # As text: PostgreSQL's json type has no equality; both sides are json.dumps of the value.
-        return sql_cast(column, Text) == bindparam(name, type_=Text)
-
-    users, contexts, links, targets, scores = (cast(Table, model.__table__)
-                                               for model in (User, Context, ResourceLink, GradeTarget, ScoreMessage))
-    target_id = bindparam("grade_target_id", type_=Integer)
-    lineitem, lineitems = bindparam("lineitem", type_=Text), bindparam("lineitems", type_=Text)
-    user = exists().where(users.c.id == params["user_id"], same(users.c.sub, "sub"), same(users.c.name, "name"),
-                          same(users.c.email, "email"), same(users.c.locale, "locale"))
-    context = exists().where(contexts.c.id == params["context_id"], same(contexts.c.label, "context_label"),
-                             same(contexts.c.title, "context_title"))
-    link = exists().where(links.c.id == params["resource_link_id"], same(links.c.title, "link_title"),
-                          same_json(links.c.custom, "custom"), links.c.programme_id.is_not(None))
-    target = exists().where(targets.c.id == target_id, or_(lineitem.is_(None), targets.c.lineitem_url == lineitem),
-                            or_(lineitems.is_(None), targets.c.lineitems_url == lineitems),
-                            same_json(targets.c.scopes, "scopes"), same(targets.c.label, "target_label"))
-    # A link placed by an instructor after the learner's last launch owes them an opening score.
-    opening_score = exists().where(scores.c.grade_target_id == target_id, scores.c.user_id == params["user_id"])
-    unchanged: list[ColumnElement[bool]] = [
-        user, or_(params["context_id"].is_(None), context), or_(params["resource_link_id"].is_(None), link),
-        or_(target_id.is_(None), and_(target, or_(bindparam("opening_score_due", type_=Boolean).is_(False),
-                                                  opening_score)))]
-    source = select(*[params[name].label(name) for name in columns]).where(and_(*unchanged))
-    # RETURNING, not rowcount: psycopg reports -1 rows for an INSERT … SELECT.
-    return insert(table).from_select(columns, source).returning(table.c.id)
-
-
-def _insert_if_rows_unchanged(session: Session, values: dict[str, Any], rows: _KnownRows, launch: Launch,
-                              catalog: Catalog | None) -> bool:
-    written = _written(launch)
-    parameters = {
-        **values, "grade_target_id": rows.grade_target_id, "sub": launch.sub,
-        "name": written.name, "email": written.email, "locale": written.locale,
-        "context_label": written.context_label, "context_title": written.context_title,
-        "link_title": written.link_title, "custom": json.dumps(written.custom),
-        "lineitem": written.lineitem, "lineitems": written.lineitems, "scopes": json.dumps(written.scopes),
-        "target_label": written.target_label,
-        # the full path queues an opening score for an enrolled learner of a placed, graded link
-        "opening_score_due": catalog is not None and is_enrolled_learner(launch.roles),
-    }
-    return session.execute(_insert_if_rows_unchanged_statement(), parameters).first() is not None
+    return record_launch(session, launch, lifetime, catalog)
 
 
 @dataclass(frozen=True)
@@ -316,64 +281,35 @@ class RecordedLaunch:
     id: str
     message_type: str
     roles: list[str]
-    # The known-launch entry the full path wrote rows for, to remember once they are committed.
-    to_remember: tuple[str, dict[str, Any]] | None = None
 
 
-def commit_launch(session: Session, store: KeyValueStore, recorded: RecordedLaunch) -> None:
-    """Commit a recorded launch, then remember its rows for the next launch with the same claims.
+def record_launch(session: Session, launch: Launch, lifetime: int, catalog: Catalog | None, *,
+                  clock: Callable[[], datetime] = utcnow) -> RecordedLaunch:
+    """Store the user, course, link, grade column and the launch itself, and commit.
 
-    Only after the commit: an entry for rows that were rolled back would let later launches skip
-    the upserts (a new name, the opening score) for as long as it lives."""
+    Concurrent first launches of one course or learner need no retry: ON CONFLICT waits for the
+    other insert and then updates (or leaves) its row."""
+    now = clock()
+    parameters = _parameters(launch, lifetime, now, catalog)
+    # Core statements on the session's connection: the ORM's execution layer adds nothing here.
+    connection = session.connection()
+    statements = _statements(connection.dialect.name)
+    connection.execute(statements.user, parameters)
+    if parameters["context_key"]:
+        connection.execute(statements.context, parameters)
+        if parameters["link_key"]:
+            connection.execute(statements.link, parameters)
+            if parameters["lineitem"] or parameters["lineitems"]:
+                connection.execute(statements.grade_target, parameters)
+    user_id, link_id = connection.execute(statements.launch, parameters).one()
+    if (link_id is not None and catalog is not None and is_enrolled_learner(launch.roles)
+            and (parameters["lineitem"] or parameters["lineitems"])):
+        target_id = connection.scalar(_OPENING_SCORE_DUE, {"link_pk": link_id, "user_pk": user_id})
+        if target_id is not None:
+            enqueue_opening_score(session, catalog, session.get_one(User, user_id),
+                                  session.get_one(ResourceLink, link_id), session.get_one(GradeTarget, target_id))
     session.commit()
-    if recorded.to_remember is not None:
-        key, rows = recorded.to_remember
-        store.set(key, rows, KNOWN_LAUNCH_TTL)
-
-
-def _as_record(values: dict[str, Any], to_remember: tuple[str, dict[str, Any]] | None = None) -> RecordedLaunch:
-    return RecordedLaunch(values["id"], values["message_type"], values["roles"], to_remember)
-
-
-def record_launch(session: Session, store: KeyValueStore, launch: Launch, lifetime: int,
-                  catalog: Catalog | None) -> RecordedLaunch:
-    """Store the user, course, link and the launch itself; return the launch with its new id.
-
-    The caller commits, with commit_launch. Performance: the first page is read in the same
-    transaction, so a launch costs one BEGIN and one COMMIT."""
-    now = utcnow()
-    known_key = _known_launch_key(launch, catalog)
-    known = store.get(known_key)
-    if known is not None:
-        rows = _KnownRows(**known)
-        values = _launch_values(launch, rows, lifetime, now)
-        if _insert_if_rows_unchanged(session, values, rows, launch, catalog):
-            return _as_record(values)
-        session.rollback()
-    rows = _write_launch_rows(session, launch, now, catalog)
-    values = _launch_values(launch, rows, lifetime, now)
-    session.execute(insert(_LAUNCHES).values(values))
-    return _as_record(values, (known_key, asdict(rows)))
-
-
-def _write_launch_rows(session: Session, launch: Launch, now: datetime, catalog: Catalog | None) -> _KnownRows:
-    """Upsert the user, course, link and grade column of a launch (no commit)."""
-    written = _written(launch)
-    user = _upsert_user(session, launch, written, now)
-    context = _upsert_context(session, launch, written)
-    session.flush()
-    link = _upsert_resource_link(session, launch, written, context, catalog)
-    session.flush()
-    target = None
-    if link is not None:
-        target = _upsert_grade_target(session, launch, written, link)
-        if target is not None and catalog is not None and is_enrolled_learner(launch.roles):
-            session.flush()
-            enqueue_opening_score(session, catalog, user, link, target)
-    session.flush()
-    return _KnownRows(user_id=user.id, context_id=context.id if context else None,
-                      resource_link_id=link.id if link else None,
-                      grade_target_id=target.id if target else None)
+    return RecordedLaunch(parameters["launch_id"], launch.message_type, launch.roles)
 
 
 def purge_expired_launches(session: Session, older_than: timedelta = timedelta(days=30)) -> int:
@@ -392,7 +328,7 @@ def accept_launch(
     settings: Mapping[str, Any],
     catalog: Catalog | None = None,
 ) -> RecordedLaunch | PendingStorageCheck:
-    """Validate a launch POST and record it (the caller commits); raises a named ToolError when it is refused.
+    """Validate a launch POST and record it (committed); raises a named ToolError when it is refused.
 
     Without the state cookie (a framed page whose browser blocks third-party cookies), a login
     that used platform storage yields a PendingStorageCheck: the page must read the state back
@@ -409,27 +345,7 @@ def accept_launch(
     launch = validator.validate(data)
     if not launch.bound_by_cookie:
         return PendingStorageCheck.park(store, launch, str(data.state))
-    return record_launch_retrying(session, store, launch, int(settings["LAUNCH_LIFETIME"]), catalog)
-
-
-RECORD_ATTEMPTS = 4
-
-
-def record_launch_retrying(session: Session, store: KeyValueStore, launch: Launch, lifetime: int,
-                           catalog: Catalog | None) -> RecordedLaunch:
-    """record_launch, tried again when concurrent first launches inserted a row first."""
-    for attempt in range(RECORD_ATTEMPTS):
-        try:
-            return record_launch(session, store, launch, lifetime, catalog)
-        except IntegrityError:
-            # First launches of one course (or one learner) at once: another inserted a row
-            # between our read and our insert. Read again; the launch itself was already
-            # validated. A class launching a new link can collide on the user, then the course,
-            # then the link: one try for each.
-            session.rollback()
-            if attempt == RECORD_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+    return record_launch(session, launch, int(settings["LAUNCH_LIFETIME"]), catalog)
 
 
 def start_login(

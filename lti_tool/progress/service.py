@@ -43,18 +43,17 @@ class AlreadyGraded(ToolError):
 
 # --- what a resource link opens (read in progress/state.py) -----------------------------------
 
-def bind_from_custom(link: ResourceLink, catalog: Catalog) -> None:
-    """Take the link's target from its custom parameters (set by deep linking or by hand)."""
-    custom = link.custom or {}
+def placement_from_custom(custom: Mapping[str, str], catalog: Catalog) -> tuple[str, str | None] | None:
+    """The (programme, module or None) a link's custom parameters name (set by deep linking or by
+    hand), or None when they name nothing in the catalog."""
     module_id = custom.get("module") or custom.get("module_id")
     programme_id = custom.get("programme") or custom.get("programme_id")
     if module_id and catalog.module(module_id):
         programme = catalog.programme_of(module_id)
-        link.module_id = module_id
-        link.programme_id = programme.id if programme else None
-    elif programme_id and programme_id in catalog.programmes:
-        link.programme_id = programme_id
-        link.module_id = None
+        return (programme.id, module_id) if programme else None
+    if programme_id and programme_id in catalog.programmes:
+        return programme_id, None
+    return None
 
 
 # --- reading state (more in progress/state.py) ------------------------------------------------
