@@ -15,15 +15,17 @@ from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from lti_tool import errors
+from lti_tool.extensions import db
 from lti_tool.lti.launch import LANGUAGES, interface_language
-from lti_tool.lti.toolconf import when_platforms_change
 from lti_tool.metrics import DEPENDENCY_UNAVAILABLE, LAUNCHES, REQUEST_SECONDS
-from lti_tool.text import parsed_url
+from lti_tool.models import Platform, PlatformStatus
+from lti_tool.text import origin, parsed_url
 
 log = logging.getLogger("lti_tool.web")
 access_log = logging.getLogger("lti_tool.access")
@@ -103,8 +105,6 @@ def dependency_unavailable(dependency: str, error: BaseException) -> tuple[Any, 
 
     The log line and the metrics name the dependency; no traceback, since nothing is wrong with
     the tool itself and an outage would otherwise write one per request."""
-    from lti_tool.extensions import db
-
     with contextlib.suppress(Exception):  # the database may be the one that is gone
         db.session.rollback()
     DEPENDENCY_UNAVAILABLE.labels(dependency, "web").inc()
@@ -116,47 +116,19 @@ def dependency_unavailable(dependency: str, error: BaseException) -> tuple[Any, 
 _HTTP_ERRORS: dict[int, type[errors.ToolError]] = {404: errors.NotFound, 403: errors.AccessDenied}
 
 
-class _FrameAncestors:
-    """Origins allowed to frame the tool: the registered platforms (refreshed every minute)."""
-
-    def __init__(self) -> None:
-        self._value = "'self'"
-        self._loaded_at = 0.0
-
-    def value(self) -> str:
-        if time.monotonic() - self._loaded_at > 60:
-            from lti_tool.extensions import db
-            from lti_tool.models import Platform, PlatformStatus
-
-            origins = set()
-            rows = db.session.execute(
-                select(Platform.issuer, Platform.auth_login_url).where(
-                    Platform.status == PlatformStatus.ACTIVE
-                )
-            )
-            for row in rows:
-                for url in row:
-                    origin = _origin(url)
-                    if origin is not None:  # an address urllib cannot parse frames nothing
-                        origins.add(origin)
-            self._value = " ".join(["'self'", *sorted(origins)])
-            self._loaded_at = time.monotonic()
-        return self._value
-
-    def reset(self) -> None:
-        self._loaded_at = 0.0
-
-
-frame_ancestors = _FrameAncestors()
-# Who may frame the tool follows the platforms: this instance re-reads them after its own changes.
-when_platforms_change(frame_ancestors.reset)
-
-
-def _origin(url: str | None) -> str | None:
-    parsed = parsed_url(url or "")  # None: an address urllib cannot parse allows no origin
-    if parsed is None or parsed.scheme not in {"http", "https"} or not parsed.netloc:
-        return None
-    return f"{parsed.scheme}://{parsed.netloc}"
+def registered_origins(session: Session) -> list[str]:
+    """The origins of the active platforms' issuers and OIDC endpoints, read from the database
+    on every page: a platform disabled through any instance stops framing the tool at once."""
+    origins = set()
+    rows = session.execute(
+        select(Platform.issuer, Platform.auth_login_url).where(Platform.status == PlatformStatus.ACTIVE)
+    )
+    for row in rows:
+        for url in row:
+            found = origin(url)
+            if found is not None:  # an address urllib cannot parse frames nothing
+                origins.add(found)
+    return sorted(origins)
 
 
 def _frame_ancestors() -> str:
@@ -168,12 +140,14 @@ def _frame_ancestors() -> str:
     if g.get("frame_anywhere"):
         return "*"
     try:
-        ancestors = frame_ancestors.value()
+        ancestors = ["'self'", *registered_origins(db.session())]
     except Exception:  # noqa: BLE001 - a header must never turn a page into a 500
-        ancestors = "'self'"
+        ancestors = ["'self'"]
     launch = g.get("launch")
-    extra = _origin((launch.claims.get("presentation") or {}).get("return_url")) if launch is not None else None
-    return f"{ancestors} {extra}" if extra and extra not in ancestors.split() else ancestors
+    extra = origin((launch.claims.get("presentation") or {}).get("return_url")) if launch is not None else None
+    if extra and extra not in ancestors:
+        ancestors.append(extra)
+    return " ".join(ancestors)
 
 
 def secure_context() -> bool:
@@ -278,17 +252,11 @@ def install(app: Flask) -> None:
         if hsts_seconds and request.is_secure:  # over https only (behind the proxy: PROXY_FIX)
             response.headers.setdefault("Strict-Transport-Security", f"max-age={hsts_seconds}")
         if response.mimetype == "text/html" and "Content-Security-Policy" not in response.headers:
-            response.headers["Content-Security-Policy"] = (
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                "script-src 'self'; form-action *; base-uri 'none'; object-src 'none'; "
-                f"frame-ancestors {_frame_ancestors()}"
-            )
+            response.headers["Content-Security-Policy"] = content_security_policy(_frame_ancestors())
         return response
 
     @app.errorhandler(errors.ToolError)
     def _tool_error(error: errors.ToolError) -> tuple[Any, int]:
-        from lti_tool.extensions import db
-
         db.session.rollback()
         return render_error(error)
 
@@ -327,7 +295,6 @@ def install(app: Flask) -> None:
         launch_id = launch_id_in_path(request.path)
         if g.get("locale") is None and launch_id:
             # An address under a launch that no route matched: the page speaks the launch's language.
-            from lti_tool.extensions import db
             from lti_tool.live_launch import launch_locale
 
             set_locale(launch_locale(db.session(), launch_id))
@@ -338,8 +305,6 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> tuple[Any, ...]:
-        from lti_tool.extensions import db
-
         dependency = errors.failing_dependency(error)
         if dependency is not None:
             return dependency_unavailable(dependency, error)

@@ -2,8 +2,6 @@
 
 - A returning learner whose claims are unchanged is recorded with one INSERT (a digest of the
   claims in the shared store); changed claims, and erased learners, take the full path.
-- Platform registrations are kept per process for PLATFORM_CACHE_SECONDS: a change made through
-  this process applies at once, one made by another instance within that time.
 - The strict base64url check is PyJWT's, only faster: the same tokens are refused.
 """
 
@@ -14,7 +12,7 @@ import uuid
 import jwt
 import pytest
 from jwt.api_jws import PyJWS
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from blueprints import lti as lti_views
 from lti_tool import errors
@@ -24,7 +22,6 @@ from lti_tool.gdpr import purge_platform
 from lti_tool.launches import commit_launch, record_launch
 from lti_tool.lti import claims
 from lti_tool.lti.launch import JWT_DECODER, Launch
-from lti_tool.lti.toolconf import REGISTRATIONS
 from lti_tool.models import (
     Context,
     Deployment,
@@ -35,12 +32,10 @@ from lti_tool.models import (
     ScoreMessage,
     User,
 )
-from lti_tool.platforms import change_status
 from lti_tool.runtime import runtime
 from tests.support.agent import landing_url, text_of
-from tests.support.crafting import crafted_launch, demo_claims, demo_login
+from tests.support.crafting import crafted_launch, demo_claims
 from tests.support.learner import csrf_of
-from tests.support.waiting import wait_for
 
 
 def _user(sub: str) -> User:
@@ -289,48 +284,6 @@ def _demo_platform_id(app) -> int:
     issuer = app.config["DEMO_LMS_URL"] + "/demo-lms"
     return db.session.scalars(select(Platform.id).where(Platform.issuer == issuer,
                                                         Platform.client_id == demo.CLIENT_ID)).one()
-
-
-def _login_status(agent) -> int:
-    try:
-        demo_login(agent)
-    except AssertionError:
-        return 400
-    return 302
-
-
-def test_a_platform_disabled_here_is_refused_at_once(app, agent):
-    platform_id = _demo_platform_id(app)
-    assert _login_status(agent) == 302  # the registration is now in this process's cache
-    try:
-        change_status(db.session, platform_id, "disable")
-        assert _login_status(agent) == 400
-    finally:
-        change_status(db.session, platform_id, "enable")
-    assert _login_status(agent) == 302
-
-
-def test_a_platform_disabled_by_another_instance_is_refused_within_the_cache_time(app, agent, monkeypatch):
-    # Long enough that the check right after the change is within it even on a busy machine.
-    monkeypatch.setitem(app.config, "PLATFORM_CACHE_SECONDS", 3.0)
-    platform_id = _demo_platform_id(app)
-    REGISTRATIONS.clear()
-    assert _login_status(agent) == 302
-
-    def set_status(status: str) -> None:
-        # Straight through a connection, as another instance's commit looks from here.
-        with db.engine.begin() as connection:
-            connection.execute(text("UPDATE platforms SET status = :s WHERE id = :id"),
-                               {"s": status, "id": platform_id})
-
-    try:
-        set_status("disabled")
-        assert _login_status(agent) == 302  # still the cached registration
-        wait_for(lambda: _login_status(agent) == 400, what="the 3 s platform cache to run out", limit=60)
-    finally:
-        set_status("active")
-        REGISTRATIONS.clear()
-    assert _login_status(agent) == 302
 
 
 @pytest.mark.parametrize(("segment", "expected"), [
