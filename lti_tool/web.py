@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, render_template, request
-from flask_babel import get_translations
+from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -43,16 +43,17 @@ def request_translations() -> Any:
     """The catalogue of this request's locale, looked up once per request and locale.
 
     Performance: flask-babel's template gettext finds the domain, the locale (formatting its name)
-    and the catalogue again for every string, about 15 µs each; a learner's page has some thirty."""
+    and the catalogue again for every string, about 15 µs each; a learner's page has some thirty.
+    The catalogue is kept in `g` beside the locale it is for, so a locale changed during the
+    request (flask_babel.refresh) gets its own."""
     if not g:  # outside a request, as flask-babel does
         return get_translations()
-    state = g._get_current_object()  # one context lookup instead of one per attribute
-    cached = getattr(state, "_translations", None)
-    current = getattr(getattr(state, "_flask_babel", None), "babel_locale", None)
-    if cached is not None and current is not None and cached[0] is current:
+    locale = get_locale()
+    cached = g.get("translations")
+    if cached is not None and cached[0] is locale:
         return cached[1]
-    translations = get_translations()  # decides the locale on first use
-    state._translations = (getattr(getattr(state, "_flask_babel", None), "babel_locale", None), translations)
+    translations = get_translations()
+    g.translations = (locale, translations)
     return translations
 
 
@@ -186,8 +187,6 @@ class RowIdConverter(IntegerConverter):
 
 
 def install(app: Flask) -> None:
-    from flask_babel import get_locale
-
     app.url_map.converters["int"] = RowIdConverter  # before any blueprint adds its routes
 
     from lti_tool.launches import form_token
