@@ -399,7 +399,7 @@ def accept_launch(
     from the platform before the launch is recorded."""
     signing = None  # the launch itself needs no tool key
     validator = LaunchValidator(
-        DatabaseToolConf(session, signing),
+        DatabaseToolConf(session, signing, store),
         store,
         platform_keys,
         leeway=int(settings["JWT_LEEWAY"]),
@@ -439,7 +439,7 @@ def start_login(
     info = ToolInfo(base_url)
     return begin_login(
         params,
-        DatabaseToolConf(session, None),
+        DatabaseToolConf(session, None, store),
         store,
         redirect_uri=info.launch_url,
         tool_base_url=base_url,

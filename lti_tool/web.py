@@ -14,8 +14,6 @@ from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -23,8 +21,9 @@ from werkzeug.routing import IntegerConverter
 from lti_tool import errors
 from lti_tool.extensions import db
 from lti_tool.lti.launch import LANGUAGES, interface_language
+from lti_tool.lti.toolconf import framing_origins
 from lti_tool.metrics import DEPENDENCY_UNAVAILABLE, LAUNCHES, REQUEST_SECONDS
-from lti_tool.models import Platform, PlatformStatus
+from lti_tool.runtime import runtime
 from lti_tool.text import origin, parsed_url
 
 log = logging.getLogger("lti_tool.web")
@@ -117,21 +116,6 @@ def dependency_unavailable(dependency: str, error: BaseException) -> tuple[Any, 
 _HTTP_ERRORS: dict[int, type[errors.ToolError]] = {404: errors.NotFound, 403: errors.AccessDenied}
 
 
-def registered_origins(session: Session) -> list[str]:
-    """The origins of the active platforms' issuers and OIDC endpoints, read from the database
-    on every page: a platform disabled through any instance stops framing the tool at once."""
-    origins = set()
-    rows = session.execute(
-        select(Platform.issuer, Platform.auth_login_url).where(Platform.status == PlatformStatus.ACTIVE)
-    )
-    for row in rows:
-        for url in row:
-            found = origin(url)
-            if found is not None:  # an address urllib cannot parse frames nothing
-                origins.add(found)
-    return sorted(origins)
-
-
 def _frame_ancestors() -> str:
     """Who may frame this page: the registered platforms, plus the page the launch came from.
 
@@ -141,7 +125,7 @@ def _frame_ancestors() -> str:
     if g.get("frame_anywhere"):
         return "*"
     try:
-        ancestors = ["'self'", *registered_origins(db.session())]
+        ancestors = ["'self'", *framing_origins(db.session(), runtime().store)]
     except Exception:  # noqa: BLE001 - a header must never turn a page into a 500
         ancestors = ["'self'"]
     launch = g.get("launch")

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from blueprints.admin import bp
-from lti_tool import console, gdpr
+from lti_tool import console
 from lti_tool import platforms as service
 from lti_tool.extensions import db
 
@@ -89,7 +89,7 @@ def purge_platform(platform_id: int) -> BaseResponse:
         flash(_("Type the platform's name to confirm the deletion."), "error")
         return redirect(url_for("admin.platform", platform_id=platform_id) + "#purge")
     name = platform.name
-    counts = gdpr.purge_platform(db.session(), platform_id)
+    counts = service.purge(db.session(), platform_id) or {}
     log.warning("operator %s purged platform %s: %s", g.operator.id, platform_id, counts)
     flash(_("%(name)s and all its data were deleted.", name=name), "ok")
     return redirect(url_for("admin.platforms"))

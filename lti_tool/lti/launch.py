@@ -11,6 +11,7 @@ DB-backed ToolConf) and the per-message claim validators. Its gaps are closed he
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import math
@@ -68,15 +69,23 @@ def interface_language(locale: object, default: str = "da") -> str:
 
 
 def unverified_locale(id_token: str | None) -> str | None:
-    """The launch locale of a token that failed validation, for the error page's language only:
-    nothing read here is trusted."""
+    """The launch locale of a token that failed validation, for the error page's language only."""
     if not id_token or len(id_token) > 64 * 1024:
         return None
+    # Performance: runs before every launch, and nothing read here is trusted. PyJWT's public
+    # unverified decode (jwt.decode without verify_signature) checks every character of all three
+    # segments in Python: about 0.15 ms for a Moodle-sized token against 0.05 ms here. So only the
+    # payload is decoded, with the standard library, still strictly: characters outside the
+    # base64url alphabet are refused.
     try:
-        body = jwt.decode(id_token, options={"verify_signature": False})
+        parts = id_token.split(".")
+        if len(parts) != 3:
+            return None
+        payload = parts[1] + "=" * (-len(parts[1]) % 4)
+        body = json.loads(base64.b64decode(payload, altchars=b"-_", validate=True))
         return str(body.get(claims.LAUNCH_PRESENTATION, {}).get("locale") or "") or None
-    # DecodeError for what is no JWT; deeply nested JSON is a RecursionError
-    except (jwt.PyJWTError, AttributeError, TypeError, ValueError, RecursionError):
+    # binascii.Error and JSON errors are ValueErrors; deeply nested JSON is a RecursionError
+    except (AttributeError, TypeError, ValueError, RecursionError):
         return None
 
 

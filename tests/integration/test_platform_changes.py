@@ -1,9 +1,10 @@
 """An operator's change to a platform applies on every instance at once.
 
-No instance keeps a platform's registration or the origins that may frame the tool: each login,
-launch and page reads them from the database the instances share. So a platform disabled through
-one instance stops logging in, launching and framing the tool on every other one at the next
-request, not when some per-process cache runs out.
+No instance keeps a platform's registration or the origins that may frame the tool in its own
+memory: each login, launch and page reads them from the shared store, where platforms.py, the one
+writer, publishes every change right after its commit (else from the database the instances
+share). So a platform disabled through one instance stops logging in, launching and framing the
+tool on every other one at the next request, not when some per-process cache runs out.
 """
 
 from __future__ import annotations
