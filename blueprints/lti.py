@@ -54,7 +54,6 @@ def login() -> BaseResponse:
         store=rt.store,
         base_url=rt.base_url,
         state_lifetime=current_app.config["LOGIN_STATE_LIFETIME"],
-        platform_cache_seconds=current_app.config["PLATFORM_CACHE_SECONDS"],
     )
     response: BaseResponse
     if login_redirect.storage_target and not params.get("lti_new_window"):

@@ -40,9 +40,6 @@ class EmbeddedConfig:
     # Platform JWKS kept this long; an unknown kid refetches at most once per interval.
     PLATFORM_JWKS_TTL = 24 * 3600
     PLATFORM_JWKS_MIN_REFETCH = 30
-    # Each process keeps a platform's registration this long (seconds) instead of reading it on
-    # every login and launch; a suspension made on another instance takes effect within it.
-    PLATFORM_CACHE_SECONDS = 10
     # Retired tool keys stay in the JWKS this long so platforms can still verify old tokens.
     TOOL_KEY_GRACE = 7 * 24 * 3600
     # Outbound HTTP: (connect, read) seconds.
@@ -124,7 +121,6 @@ ENV_SETTINGS: dict[str, type] = {
     "LOG_REQUESTS": bool,
     "GRADE_WORKER_THREAD": bool,
     "TOOL_KEY_GRACE": int,
-    "PLATFORM_CACHE_SECONDS": float,
     "LAUNCH_LIFETIME": int,
     "AUTO_APPROVE_REGISTRATIONS": bool,
     "METRICS_TOKEN": str,

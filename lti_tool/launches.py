@@ -335,7 +335,7 @@ def accept_launch(
     from the platform before the launch is recorded."""
     signing = None  # the launch itself needs no tool key
     validator = LaunchValidator(
-        DatabaseToolConf(session, signing, float(settings.get("PLATFORM_CACHE_SECONDS", 0))),
+        DatabaseToolConf(session, signing, store),
         store,
         platform_keys,
         leeway=int(settings["JWT_LEEWAY"]),
@@ -350,13 +350,12 @@ def accept_launch(
 
 def start_login(
     session: Session, params: dict[str, str], *, store: KeyValueStore, base_url: str, state_lifetime: int,
-    platform_cache_seconds: float = 0,
 ) -> LoginRedirect:
     """Answer an OIDC login initiation with the redirect to the platform."""
     info = ToolInfo(base_url)
     return begin_login(
         params,
-        DatabaseToolConf(session, None, platform_cache_seconds),
+        DatabaseToolConf(session, None, store),
         store,
         redirect_uri=info.launch_url,
         tool_base_url=base_url,

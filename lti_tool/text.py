@@ -29,3 +29,12 @@ def parsed_url(url: str) -> SplitResult | None:
         return urlsplit(url)
     except ValueError:
         return None
+
+
+def origin(url: str | None) -> str | None:
+    """The scheme, host and port of an http(s) address (`https://moodle.example:8443`), or None
+    for anything else, including an address urllib cannot parse: it names no origin."""
+    parsed = parsed_url(url or "")
+    if parsed is None or parsed.scheme not in {"http", "https"} or not parsed.netloc:
+        return None
+    return f"{parsed.scheme}://{parsed.netloc}"

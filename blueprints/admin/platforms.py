@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from blueprints.admin import bp
 from lti_tool.extensions import db
-from lti_tool.operating import console, gdpr
+from lti_tool.operating import console
 from lti_tool.operating import platforms as service
 
 log = logging.getLogger("lti_tool.admin")
@@ -89,7 +89,7 @@ def purge_platform(platform_id: int) -> BaseResponse:
         flash(_("Type the platform's name to confirm the deletion."), "error")
         return redirect(url_for("admin.platform", platform_id=platform_id) + "#purge")
     name = platform.name
-    counts = gdpr.purge_platform(db.session(), platform_id)
+    counts = service.purge(db.session(), platform_id) or {}
     log.warning("operator %s purged platform %s: %s", g.operator.id, platform_id, counts)
     flash(_("%(name)s and all its data were deleted.", name=name), "ok")
     return redirect(url_for("admin.platforms"))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.request import getproxies
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -27,7 +28,15 @@ def budget_text(timeout: tuple[float, float]) -> str:
 
 
 class TimeoutSession(requests.Session):
-    """A requests session that never waits forever."""
+    """A requests session that never waits forever, and reads the environment once.
+
+    requests reads the process environment for *_proxy, no_proxy and the CA bundle on every call
+    when `trust_env` is on: about half the client's CPU for a score POST. The environment does
+    not change under a running process, so the session takes what requests would read from it
+    (HTTP(S)_PROXY, REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE) when it is made and turns `trust_env`
+    off. With NO_PROXY set, addresses decide whether the proxy applies, so requests keeps
+    reading the environment per call as it does by default.
+    """
 
     def __init__(self, timeout: tuple[float, float]) -> None:
         super().__init__()
@@ -36,26 +45,15 @@ class TimeoutSession(requests.Session):
         adapter = HTTPAdapter(pool_connections=16, pool_maxsize=32, max_retries=0)
         self.mount("http://", adapter)
         self.mount("https://", adapter)
-        self._environment: dict[Any, dict[str, Any]] = {}
+        proxies = getproxies()
+        if "no" not in proxies:
+            self.trust_env = False
+            self.proxies.update(proxies)
+            self.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.default_timeout)
         return super().request(method, url, *args, **kwargs)
-
-    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
-        # Performance: requests scans the whole environment for *_proxy / no_proxy on every call
-        # (about half the client's CPU for a score POST). The environment does not change under
-        # a running process, so requests' answer is kept per scheme, host and arguments.
-        if not self.trust_env or proxies:
-            return super().merge_environment_settings(url, proxies, stream, verify, cert)
-        key = (urlsplit(str(url))[:2], stream, verify, cert)
-        settings: dict[str, Any] | None = self._environment.get(key)
-        if settings is None:
-            if len(self._environment) > 256:
-                self._environment.clear()
-            settings = dict(super().merge_environment_settings(url, {}, stream, verify, cert))
-            self._environment[key] = settings
-        return {**settings, "proxies": dict(settings["proxies"])}
 
 
 _local = threading.local()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlparse
+from urllib.parse import urlencode
 
 from pylti1p3.contrib.flask.oidc_login import FlaskOIDCLogin
 from pylti1p3.contrib.flask.request import FlaskRequest
@@ -19,6 +19,7 @@ from pylti1p3.exception import OIDCException
 from lti_tool.errors import InactivePlatform, LoginRejected, UnknownPlatform
 from lti_tool.lti.toolconf import DatabaseToolConf
 from lti_tool.store import KeyValueStore
+from lti_tool.text import origin
 
 STATE_COOKIE_PREFIX = "lti1p3-"
 
@@ -83,7 +84,10 @@ def begin_login(
         "client_id": registration.get_client_id(),
         "target_link_uri": target,
         "storage_target": params.get("lti_storage_target") or None,
-        "platform_origin": _origin(str(registration.get_auth_login_url())),
+        # Platform storage messages go to the frame the platform serves from its OIDC endpoint's
+        # origin (Canvas: sso.canvaslms.com), not necessarily the issuer's. The endpoint is an
+        # http(s) address (platforms.add_platform checks it), so it always has one.
+        "platform_origin": origin(str(registration.get_auth_login_url())) or "",
     }
     store.set(state_key(state), record, state_lifetime)
 
@@ -111,10 +115,3 @@ def begin_login(
         storage_target=record["storage_target"],
         platform_origin=record["platform_origin"],
     )
-
-
-def _origin(url: str) -> str:
-    # Platform storage messages go to the frame the platform serves from its OIDC endpoint's
-    # origin (Canvas: sso.canvaslms.com), not necessarily the issuer's.
-    parsed = urlparse(url)
-    return f"{parsed.scheme}://{parsed.netloc}"

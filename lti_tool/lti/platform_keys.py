@@ -1,10 +1,10 @@
 """The platforms' public keys (JWKS): cached in the shared store, refetched only on an unknown kid.
 
 pylti1p3 fetches the JWKS on every launch, or caches it for a fixed time with no refetch when a
-platform rotates its keys (D2L rotates hourly). Here a launch in steady state uses the key this
-process found in the store less than a minute ago; an unknown kid triggers one fetch, shared by
-every process through a store lock, and at most one per `min_refetch` seconds so forged kids
-cannot make us hammer the platform.
+platform rotates its keys (D2L rotates hourly). Here every launch reads the JWKS from the shared
+store, so every process trusts the same keys; an unknown kid triggers one fetch, shared by every
+process through a store lock, and at most one per `min_refetch` seconds so forged kids cannot
+make us hammer the platform.
 """
 
 from __future__ import annotations
@@ -28,12 +28,6 @@ log = logging.getLogger(__name__)
 
 ALLOWED_ALGORITHMS = ("RS256", "RS384", "RS512")
 
-# Performance: the key a launch needs, as this process last found it in the store, for a minute;
-# a launch in steady state reads neither the store nor a JWK. The store's JWKS
-# (PLATFORM_JWKS_TTL) still decides which keys are trusted.
-RECENT_SECONDS = 60.0
-_recent_lock = threading.Lock()
-_recent: dict[tuple[str, str, str], tuple[float, RSAPublicKey]] = {}
 _fetch_locks: dict[str, threading.Lock] = {}
 stats = {"fetches": 0, "hits": 0}
 
@@ -116,10 +110,6 @@ class PlatformKeys:
             raise BadSignature("token header has no kid, or not a string", reason="missing_kid")
         if alg not in ALLOWED_ALGORITHMS:
             raise BadSignature(f"algorithm {alg!r} refused", reason="bad_algorithm")
-        recent = _recent.get((url, kid, alg))
-        if recent is not None and recent[0] > time.monotonic():
-            stats["hits"] += 1
-            return recent[1]
         cached = self._store.get(self._cache_key(url))
         jwk = _find(cached, kid)
         if jwk is None:
@@ -131,12 +121,7 @@ class PlatformKeys:
             stats["hits"] += 1
         if jwk.get("alg", alg) != alg:
             raise BadSignature(f"key {kid!r} is not for {alg}", reason="bad_algorithm")
-        key = _parse_jwk(jwk)
-        with _recent_lock:
-            if len(_recent) > 512:
-                _recent.clear()
-            _recent[(url, kid, alg)] = (time.monotonic() + RECENT_SECONDS, key)
-        return key
+        return _parse_jwk(jwk)
 
 
 def _find(record: dict[str, Any] | None, kid: str) -> dict[str, Any] | None:

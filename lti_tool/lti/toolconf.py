@@ -1,30 +1,34 @@
 """pylti1p3's ToolConf backed by the database: many platforms, many client_ids per issuer.
 
-Performance: every login and launch needs its platform's registration. The rows change rarely
-(an operator's action), so each process keeps what it read for a few seconds
-(`PLATFORM_CACHE_SECONDS`) as plain, immutable snapshots. A change made through this process
-clears its cache at commit (and whatever else registered with `when_platforms_change`); other
-instances see it when their entries expire.
+The registrations are kept in the shared store, not in a process: one read by every instance.
+Performance: a login or launch then costs one store GET (about 0.04 ms) instead of one query
+(about 0.4 ms of CPU here). The database stays the truth: platforms.py, the one writer, publishes
+each registration it changed and the origins that may frame the tool, right after its commit, on
+every instance at once. A lookup that misses reads the database and only *adds* its answer, so it
+never overwrites what a writer published meanwhile; `KEPT_SECONDS` bounds anything changed around
+platforms.py (SQL by hand).
 """
 
 from __future__ import annotations
 
-import threading
-import time
-import weakref
-from collections.abc import Callable
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pylti1p3.deployment import Deployment as LtiDeployment
 from pylti1p3.registration import Registration
 from pylti1p3.tool_config.abstract import ToolConfAbstract
-from sqlalchemy import event, select
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from lti_tool.lti.keys import SigningKey
 from lti_tool.models import Deployment, Platform, PlatformStatus
+from lti_tool.store import KeyValueStore
+from lti_tool.text import origin
+
+KEPT_SECONDS = 300
+FRAME_ANCESTORS_KEY = "frame-ancestors"
 
 
 @dataclass(frozen=True)
@@ -43,9 +47,14 @@ class PlatformSnapshot:
         return self.status == PlatformStatus.ACTIVE
 
     @classmethod
-    def of(cls, row: Platform) -> PlatformSnapshot:
-        return cls(row.id, row.issuer, row.client_id, row.auth_login_url, row.auth_token_url,
-                   row.key_set_url, row.auth_audience, row.status)
+    def of(cls, values: Sequence[Any]) -> PlatformSnapshot:
+        """The snapshot of a row, or stored list, that starts with `COLUMNS`."""
+        pk, issuer, client_id, login_url, token_url, key_set_url, audience, status = values[:len(COLUMNS)]
+        return cls(pk, issuer, client_id, login_url, token_url, key_set_url, audience, PlatformStatus(status))
+
+
+COLUMNS = (Platform.id, Platform.issuer, Platform.client_id, Platform.auth_login_url, Platform.auth_token_url,
+           Platform.key_set_url, Platform.auth_audience, Platform.status)
 
 
 @dataclass(frozen=True)
@@ -58,77 +67,63 @@ class DeploymentSnapshot:
 _Found = tuple[PlatformSnapshot | None, DeploymentSnapshot | None]
 
 
-class RegistrationCache:
-    """(issuer, client_id, deployment_id) → snapshots, per database, for a few seconds."""
-
-    MAX_ENTRIES = 10_000
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_engine: weakref.WeakKeyDictionary[Engine, dict[tuple[str, str | None, str | None],
-                                                                tuple[float, _Found]]] = weakref.WeakKeyDictionary()
-
-    def get(self, engine: Engine, key: tuple[str, str | None, str | None]) -> _Found | None:
-        entry = self._by_engine.get(engine, {}).get(key)
-        if entry is None or entry[0] < time.monotonic():
-            return None
-        return entry[1]
-
-    def put(self, engine: Engine, key: tuple[str, str | None, str | None], found: _Found, seconds: float) -> None:
-        if seconds <= 0:
-            return
-        with self._lock:
-            entries = self._by_engine.setdefault(engine, {})
-            if len(entries) >= self.MAX_ENTRIES:
-                entries.clear()
-            entries[key] = (time.monotonic() + seconds, found)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._by_engine.clear()
+def registration_key(issuer: str, client_id: str) -> str:
+    """The store key of one registration (issuer and client ID are up to 255 characters each)."""
+    return "platform:" + hashlib.sha256(f"{issuer}\n{client_id}".encode()).hexdigest()
 
 
-REGISTRATIONS = RegistrationCache()
-_CHANGED = "platforms_changed"
-# What this process forgets when a commit through it changed platforms or deployments.
-_FORGET: list[Callable[[], None]] = [REGISTRATIONS.clear]
+def read_registration(session: Session, issuer: str, client_id: str) -> dict[str, Any] | None:
+    """A platform's registration and its deployments as the store keeps them, from the database."""
+    rows = session.execute(
+        select(*COLUMNS, Deployment.deployment_id, Deployment.id, Deployment.active)
+        .outerjoin(Deployment, Deployment.platform_id == Platform.id)
+        .where(Platform.issuer == issuer, Platform.client_id == client_id)
+    ).all()
+    if not rows:
+        return None
+    values: list[tuple[Any, ...]] = [tuple(row) for row in rows]
+    *platform, status = values[0][:len(COLUMNS)]
+    deployments = {deployment_id: [pk, bool(active)]
+                   for deployment_id, pk, active in (row[len(COLUMNS):] for row in values) if deployment_id is not None}
+    return {"platform": [*platform, PlatformStatus(status).value], "deployments": deployments}
 
 
-def when_platforms_change(forget: Callable[[], None]) -> None:
-    """Call `forget` after every commit, through this process, that changed platforms or deployments."""
-    _FORGET.append(forget)
+def registered_origins(session: Session) -> list[str]:
+    """The origins of the active platforms' issuers and OIDC endpoints, from the database."""
+    origins = set()
+    rows = session.execute(
+        select(Platform.issuer, Platform.auth_login_url).where(Platform.status == PlatformStatus.ACTIVE)
+    )
+    for row in rows:
+        for url in row:
+            found = origin(url)
+            if found is not None:  # an address urllib cannot parse frames nothing
+                origins.add(found)
+    return sorted(origins)
 
 
-@event.listens_for(Session, "before_flush")
-def _note_platform_changes(session: Session, *_: Any) -> None:
-    if any(isinstance(o, Platform | Deployment) for o in (*session.new, *session.dirty, *session.deleted)):
-        session.info[_CHANGED] = True
+def framing_origins(session: Session, store: KeyValueStore) -> list[str]:
+    """`registered_origins`, as platforms.py last published them (read and kept on a miss)."""
+    found = store.get(FRAME_ANCESTORS_KEY)
+    if not isinstance(found, list):
+        found = registered_origins(session)
+        store.add(FRAME_ANCESTORS_KEY, found, KEPT_SECONDS)
+    return [str(value) for value in found]
 
 
-@event.listens_for(Session, "do_orm_execute")
-def _note_bulk_platform_changes(state: ORMExecuteState) -> None:
-    mapper = state.bind_mapper
-    if (state.is_update or state.is_delete) and mapper is not None and mapper.class_ in (Platform, Deployment):
-        state.session.info[_CHANGED] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _forget_changed_platforms(session: Session) -> None:
-    if session.info.pop(_CHANGED, False):
-        for forget in _FORGET:
-            forget()
-
-
-@event.listens_for(Session, "after_rollback")
-def _keep_after_rollback(session: Session) -> None:
-    session.info.pop(_CHANGED, None)
+def publish_platform(session: Session, store: KeyValueStore, issuer: str, client_id: str) -> None:
+    """After a commit that changed a platform or its deployments: every instance's next login,
+    launch and page use the change. A removed platform is published as gone."""
+    store.set(registration_key(issuer, client_id),
+              read_registration(session, issuer, client_id) or {"platform": None}, KEPT_SECONDS)
+    store.set(FRAME_ANCESTORS_KEY, registered_origins(session), KEPT_SECONDS)
 
 
 class DatabaseToolConf(ToolConfAbstract):  # type: ignore[type-arg]
-    def __init__(self, session: Session, signing_key: SigningKey | None, cache_seconds: float = 0) -> None:
+    def __init__(self, session: Session, signing_key: SigningKey | None, store: KeyValueStore | None = None) -> None:
         self._session = session
         self._signing_key = signing_key
-        self._cache_seconds = cache_seconds
+        self._store = store
         self.platform: PlatformSnapshot | None = None
 
     def check_iss_has_one_client(self, iss: str) -> bool:
@@ -137,52 +132,38 @@ class DatabaseToolConf(ToolConfAbstract):  # type: ignore[type-arg]
     def check_iss_has_many_clients(self, iss: str) -> bool:
         return True
 
-    def _cached(self, key: tuple[str, str | None, str | None]) -> tuple[Engine, _Found | None]:
-        engine = self._session.get_bind()
-        assert isinstance(engine, Engine)
-        return engine, REGISTRATIONS.get(engine, key) if self._cache_seconds > 0 else None
+    def registration(self, iss: str, client_id: str) -> dict[str, Any] | None:
+        """The registration from the store, else from the database (then kept in the store)."""
+        if self._store is None:
+            return read_registration(self._session, iss, client_id)
+        key = registration_key(iss, client_id)
+        found = self._store.get(key)
+        if found is None:
+            found = read_registration(self._session, iss, client_id)
+            if found is None:
+                return None  # an unknown platform is not kept: anyone can send one
+            self._store.add(key, found, KEPT_SECONDS)
+        return found if found.get("platform") is not None else None
 
     def find_platform(self, iss: str, client_id: str | None) -> PlatformSnapshot | None:
-        key = (iss, client_id, None)
-        engine, found = self._cached(key)
-        if found is not None:
-            return found[0]
-        query = select(Platform).where(Platform.issuer == iss)
         if client_id:
-            query = query.where(Platform.client_id == client_id)
-        platforms = list(self._session.scalars(query.limit(2)))
+            found = self.registration(iss, client_id)
+            return PlatformSnapshot.of(found["platform"]) if found else None
         # Without a client_id (optional in the login request) the issuer must be unambiguous.
-        platform = PlatformSnapshot.of(platforms[0]) if len(platforms) == 1 else None
-        REGISTRATIONS.put(engine, key, (platform, None), self._cache_seconds)
-        return platform
+        platforms = self._session.execute(select(*COLUMNS).where(Platform.issuer == iss).limit(2)).all()
+        return PlatformSnapshot.of(tuple(platforms[0])) if len(platforms) == 1 else None
 
     def find_platform_and_deployment(
         self, iss: str, client_id: str, deployment_id: str | None
     ) -> _Found:
-        """`find_platform(iss, client_id)` and, in the same query (performance: a launch needs
-        both), that platform's deployment `deployment_id` if it exists."""
-        if not deployment_id:
-            return self.find_platform(iss, client_id), None
-        key = (iss, client_id, deployment_id)
-        engine, found = self._cached(key)
-        if found is not None:
-            return found
-        rows = self._session.execute(
-            select(Platform, Deployment.id, Deployment.active)
-            .outerjoin(
-                Deployment,
-                (Deployment.platform_id == Platform.id) & (Deployment.deployment_id == deployment_id),
-            )
-            .where(Platform.issuer == iss, Platform.client_id == client_id)
-            .limit(2)
-        ).all()
-        found = (None, None)
-        if len(rows) == 1:
-            platform, pk, active = rows[0]
-            found = (PlatformSnapshot.of(platform),
-                     DeploymentSnapshot(pk, deployment_id, bool(active)) if pk is not None else None)
-        REGISTRATIONS.put(engine, key, found, self._cache_seconds)
-        return found
+        """The platform `(iss, client_id)` and its deployment `deployment_id` if it has one."""
+        found = self.registration(iss, client_id)
+        if found is None:
+            return None, None
+        deployment = found["deployments"].get(deployment_id) if deployment_id else None
+        return (PlatformSnapshot.of(found["platform"]),
+                DeploymentSnapshot(int(deployment[0]), str(deployment_id), bool(deployment[1]))
+                if deployment else None)
 
     def registration_for(self, platform: PlatformSnapshot) -> Registration:
         reg = Registration()

@@ -1,4 +1,8 @@
-"""Registering platforms by hand and the operator's changes to them."""
+"""Registering platforms by hand and the operator's changes to them.
+
+This module is the one writer of platforms and deployments: each change is published to the
+shared store right after its commit (`_published`), so every instance uses it at its next login,
+launch and page (see lti_tool.lti.toolconf)."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from lti_tool.errors import NotFound
+from lti_tool.lti.toolconf import publish_platform
 from lti_tool.models import (
     Context,
     Deployment,
@@ -19,7 +24,13 @@ from lti_tool.models import (
     ScoreMessage,
 )
 from lti_tool.operating.gdpr import purge_platform
+from lti_tool.runtime import runtime
 from lti_tool.text import parsed_url
+
+
+def _published(session: Session, issuer: str, client_id: str) -> None:
+    """Publish a committed change of the platform (issuer, client_id) to every instance."""
+    publish_platform(session, runtime().store, issuer, client_id)
 
 
 class PlatformError(ValueError):
@@ -97,6 +108,7 @@ def add_platform(
         if deployment_id and deployment_id not in known:
             platform.deployments.append(Deployment(deployment_id=deployment_id))
     session.commit()
+    _published(session, issuer, client_id)
     return platform
 
 
@@ -123,10 +135,19 @@ def list_platforms(session: Session) -> list[Platform]:
 
 def remove_platform(session: Session, platform_id: int) -> bool:
     """Delete a platform and everything that came through it (see lti_tool.operating.gdpr.purge_platform)."""
-    if session.get(Platform, platform_id) is None:
-        return False
-    purge_platform(session, platform_id)
-    return True
+    return purge(session, platform_id) is not None
+
+
+def purge(session: Session, platform_id: int) -> dict[str, int] | None:
+    """lti_tool.operating.gdpr.purge_platform, published: how many rows of each kind went, or None when
+    there is no such platform."""
+    platform = session.get(Platform, platform_id)
+    if platform is None:
+        return None
+    issuer, client_id = platform.issuer, platform.client_id
+    counts = purge_platform(session, platform_id)
+    _published(session, issuer, client_id)
+    return counts
 
 
 class PlatformNotFound(NotFound):
@@ -162,6 +183,7 @@ def change_status(session: Session, platform_id: int, action: str) -> Platform:
         raise PlatformError(f"cannot {action} a platform that is {platform.status}")
     platform.status = to
     session.commit()
+    _published(session, platform.issuer, platform.client_id)
     return platform
 
 
@@ -182,6 +204,7 @@ def update_platform(session: Session, platform_id: int, *, name: str, auth_login
     platform.key_set_url = key_set_url.strip()
     platform.auth_audience = (auth_audience or "").strip() or None
     session.commit()
+    _published(session, platform.issuer, platform.client_id)
     return platform
 
 
@@ -196,6 +219,7 @@ def add_deployment(session: Session, platform_id: int, deployment_id: str) -> De
     deployment = Deployment(deployment_id=deployment_id)
     platform.deployments.append(deployment)
     session.commit()
+    _published(session, platform.issuer, platform.client_id)
     return deployment
 
 
@@ -220,3 +244,5 @@ def remove_deployment(session: Session, platform_id: int, deployment_pk: int) ->
         session.execute(statement, execution_options={"synchronize_session": False})
     platform.deployments.remove(deployment)
     session.commit()
+    _published(session, platform.issuer, platform.client_id)
+

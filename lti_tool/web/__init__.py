@@ -11,18 +11,19 @@ import time
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, render_template, request
-from flask_babel import get_translations
+from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from lti_tool import errors
+from lti_tool.extensions import db
 from lti_tool.lti.launch import LANGUAGES, interface_language
-from lti_tool.lti.toolconf import when_platforms_change
-from lti_tool.text import parsed_url
+from lti_tool.lti.toolconf import framing_origins
+from lti_tool.runtime import runtime
+from lti_tool.text import origin, parsed_url
 from lti_tool.web.metrics import DEPENDENCY_UNAVAILABLE, LAUNCHES, REQUEST_SECONDS
 
 log = logging.getLogger("lti_tool.web")
@@ -41,16 +42,17 @@ def request_translations() -> Any:
     """The catalogue of this request's locale, looked up once per request and locale.
 
     Performance: flask-babel's template gettext finds the domain, the locale (formatting its name)
-    and the catalogue again for every string, about 15 µs each; a learner's page has some thirty."""
+    and the catalogue again for every string, about 15 µs each; a learner's page has some thirty.
+    The catalogue is kept in `g` beside the locale it is for, so a locale changed during the
+    request (flask_babel.refresh) gets its own."""
     if not g:  # outside a request, as flask-babel does
         return get_translations()
-    state = g._get_current_object()  # one context lookup instead of one per attribute
-    cached = getattr(state, "_translations", None)
-    current = getattr(getattr(state, "_flask_babel", None), "babel_locale", None)
-    if cached is not None and current is not None and cached[0] is current:
+    locale = get_locale()
+    cached = g.get("translations")
+    if cached is not None and cached[0] is locale:
         return cached[1]
-    translations = get_translations()  # decides the locale on first use
-    state._translations = (getattr(getattr(state, "_flask_babel", None), "babel_locale", None), translations)
+    translations = get_translations()
+    g.translations = (locale, translations)
     return translations
 
 
@@ -103,8 +105,6 @@ def dependency_unavailable(dependency: str, error: BaseException) -> tuple[Any, 
 
     The log line and the metrics name the dependency; no traceback, since nothing is wrong with
     the tool itself and an outage would otherwise write one per request."""
-    from lti_tool.extensions import db
-
     with contextlib.suppress(Exception):  # the database may be the one that is gone
         db.session.rollback()
     DEPENDENCY_UNAVAILABLE.labels(dependency, "web").inc()
@@ -116,49 +116,6 @@ def dependency_unavailable(dependency: str, error: BaseException) -> tuple[Any, 
 _HTTP_ERRORS: dict[int, type[errors.ToolError]] = {404: errors.NotFound, 403: errors.AccessDenied}
 
 
-class _FrameAncestors:
-    """Origins allowed to frame the tool: the registered platforms (refreshed every minute)."""
-
-    def __init__(self) -> None:
-        self._value = "'self'"
-        self._loaded_at = 0.0
-
-    def value(self) -> str:
-        if time.monotonic() - self._loaded_at > 60:
-            from lti_tool.extensions import db
-            from lti_tool.models import Platform, PlatformStatus
-
-            origins = set()
-            rows = db.session.execute(
-                select(Platform.issuer, Platform.auth_login_url).where(
-                    Platform.status == PlatformStatus.ACTIVE
-                )
-            )
-            for row in rows:
-                for url in row:
-                    origin = _origin(url)
-                    if origin is not None:  # an address urllib cannot parse frames nothing
-                        origins.add(origin)
-            self._value = " ".join(["'self'", *sorted(origins)])
-            self._loaded_at = time.monotonic()
-        return self._value
-
-    def reset(self) -> None:
-        self._loaded_at = 0.0
-
-
-frame_ancestors = _FrameAncestors()
-# Who may frame the tool follows the platforms: this instance re-reads them after its own changes.
-when_platforms_change(frame_ancestors.reset)
-
-
-def _origin(url: str | None) -> str | None:
-    parsed = parsed_url(url or "")  # None: an address urllib cannot parse allows no origin
-    if parsed is None or parsed.scheme not in {"http", "https"} or not parsed.netloc:
-        return None
-    return f"{parsed.scheme}://{parsed.netloc}"
-
-
 def _frame_ancestors() -> str:
     """Who may frame this page: the registered platforms, plus the page the launch came from.
 
@@ -168,12 +125,14 @@ def _frame_ancestors() -> str:
     if g.get("frame_anywhere"):
         return "*"
     try:
-        ancestors = frame_ancestors.value()
+        ancestors = ["'self'", *framing_origins(db.session(), runtime().store)]
     except Exception:  # noqa: BLE001 - a header must never turn a page into a 500
-        ancestors = "'self'"
+        ancestors = ["'self'"]
     launch = g.get("launch")
-    extra = _origin((launch.claims.get("presentation") or {}).get("return_url")) if launch is not None else None
-    return f"{ancestors} {extra}" if extra and extra not in ancestors.split() else ancestors
+    extra = origin((launch.claims.get("presentation") or {}).get("return_url")) if launch is not None else None
+    if extra and extra not in ancestors:
+        ancestors.append(extra)
+    return " ".join(ancestors)
 
 
 def secure_context() -> bool:
@@ -212,8 +171,6 @@ class RowIdConverter(IntegerConverter):
 
 
 def install(app: Flask) -> None:
-    from flask_babel import get_locale
-
     app.url_map.converters["int"] = RowIdConverter  # before any blueprint adds its routes
 
     from lti_tool.launches import form_token
@@ -278,17 +235,11 @@ def install(app: Flask) -> None:
         if hsts_seconds and request.is_secure:  # over https only (behind the proxy: PROXY_FIX)
             response.headers.setdefault("Strict-Transport-Security", f"max-age={hsts_seconds}")
         if response.mimetype == "text/html" and "Content-Security-Policy" not in response.headers:
-            response.headers["Content-Security-Policy"] = (
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                "script-src 'self'; form-action *; base-uri 'none'; object-src 'none'; "
-                f"frame-ancestors {_frame_ancestors()}"
-            )
+            response.headers["Content-Security-Policy"] = content_security_policy(_frame_ancestors())
         return response
 
     @app.errorhandler(errors.ToolError)
     def _tool_error(error: errors.ToolError) -> tuple[Any, int]:
-        from lti_tool.extensions import db
-
         db.session.rollback()
         return render_error(error)
 
@@ -327,7 +278,6 @@ def install(app: Flask) -> None:
         launch_id = launch_id_in_path(request.path)
         if g.get("locale") is None and launch_id:
             # An address under a launch that no route matched: the page speaks the launch's language.
-            from lti_tool.extensions import db
             from lti_tool.live_launch import launch_locale
 
             set_locale(launch_locale(db.session(), launch_id))
@@ -338,8 +288,6 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> tuple[Any, ...]:
-        from lti_tool.extensions import db
-
         dependency = errors.failing_dependency(error)
         if dependency is not None:
             return dependency_unavailable(dependency, error)

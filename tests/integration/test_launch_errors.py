@@ -177,6 +177,42 @@ def test_malformed_tokens(app, agent, token, reason):
     assert message_in(app, errors.WrongMessage) in text_of(response.text)
 
 
+_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _other_spelling(segment: str) -> str:
+    """The same bytes spelled with other unused bits in the last character: base64 decoders that
+    are not strict read it as the same signature (GHSA-hxm8-2xgr-2p9m)."""
+    last = _B64URL.index(segment[-1])
+    return segment[:-1] + _B64URL[last ^ 1]
+
+
+def _with_signature(spell):
+    return lambda token: token.rsplit(".", 1)[0] + "." + spell(token.rsplit(".", 1)[1])
+
+
+@pytest.mark.parametrize(("respell", "accepted"), [
+    (_with_signature(lambda s: s + "=" * (-len(s) % 4)), True),  # the padding some issuers send
+    (_with_signature(lambda s: s + "=" * (-len(s) % 4) + "===="), False),  # more '=' than padding
+    (_with_signature(lambda s: s + "!"), False),  # outside the base64url alphabet
+    (_with_signature(lambda s: s.replace("-", "+").replace("_", "/") + "+/"), False),  # base64, not base64url
+    (_with_signature(_other_spelling), False),  # a second spelling of one signature
+], ids=["padded", "over-padded", "not-the-alphabet", "plain-base64", "non-canonical"])
+def test_only_canonical_base64url_tokens_are_accepted(app, agent, respell, accepted):
+    # RS256 signatures are 256 bytes: 342 characters, the last with four unused bits.
+    step = demo_login(agent)
+    token = respell(demo_sign(app, demo_claims(app, step.nonce)))
+
+    response = agent.post_launch(token, step.state)
+
+    if accepted:
+        assert landing_url(response)
+    else:
+        assert response.status_code == 400
+        assert "invalid_token" in response.text
+        assert message_in(app, errors.WrongMessage) in text_of(response.text)
+
+
 def test_replayed_launch_is_refused(app, agent):
     step = demo_login(agent)
     token = demo_sign(app, demo_claims(app, step.nonce))

@@ -18,7 +18,7 @@ from lti_tool.extensions import db
 from lti_tool.lti import registration
 from lti_tool.lti.registration import RegistrationFailed, parse_configuration
 from lti_tool.models import Platform, PlatformStatus
-from lti_tool.operating.platforms import add_platform, unused_name
+from lti_tool.operating.platforms import add_platform, change_status, unused_name
 from lti_tool.runtime import runtime
 from tests.support.agent import text_of
 from tests.support.lms import activate_in_lms, registration_start
@@ -629,8 +629,7 @@ def test_demo_lms_dynamic_registration_to_a_working_launch(app, live, runner):
                                                params={"link_id": "rl-nyankomne", "client_id": platform.client_id}))
     assert refused.status_code == 403 and "inactive_platform" in refused.text
 
-    platform.status = PlatformStatus.ACTIVE  # what the operator's approval does
-    db.session.commit()
+    change_status(db.session, platform.id, "approve")  # the operator's approval
     launched = learner.follow_forms(learner.get("/demo-lms/courses/vejle-int/initiate",
                                                 params={"link_id": "rl-nyankomne", "client_id": platform.client_id}))
     assert launched.status_code == 200 and "/c/" in launched.url
