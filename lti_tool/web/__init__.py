@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -22,7 +22,6 @@ from lti_tool import errors
 from lti_tool.extensions import db
 from lti_tool.lti.launch import LANGUAGES, interface_language
 from lti_tool.lti.toolconf import framing_origins
-from lti_tool.runtime import runtime
 from lti_tool.text import origin, parsed_url
 from lti_tool.web.metrics import DEPENDENCY_UNAVAILABLE, LAUNCHES, REQUEST_SECONDS
 
@@ -125,7 +124,10 @@ def _frame_ancestors() -> str:
     if g.get("frame_anywhere"):
         return "*"
     try:
-        ancestors = ["'self'", *framing_origins(db.session(), runtime().store)]
+        # The store from the app itself, not lti_tool.runtime: that module imports the grade worker,
+        # which imports this package's metrics, so importing it here would make a cycle.
+        store = current_app.extensions["integrationsloeft"].store
+        ancestors = ["'self'", *framing_origins(db.session(), store)]
     except Exception:  # noqa: BLE001 - a header must never turn a page into a 500
         ancestors = ["'self'"]
     launch = g.get("launch")
