@@ -81,9 +81,10 @@ def login_params(base_url: str) -> dict[str, str]:
 @pytest.mark.parametrize("language", ["da", "sv", "en"])
 def test_login_with_redis_unreachable_is_a_localised_503(tmp_path: Path, web_log, language: str) -> None:
     base_url = "http://127.0.0.1:5996"
+    # Set up while the store still works (the platform is published to it), then Redis goes.
+    migrate_and_seed(create_app(settings_for("embedded", tmp_path, base_url)), demo_lms_url=base_url)
     app = create_app(settings_for("embedded", tmp_path, base_url,
                                   REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0"))
-    migrate_and_seed(app, demo_lms_url=base_url)  # a platform the login finds; no LMS needs to run
     client = app.test_client()
     series = 'integrationsloeft_dependency_unavailable_total{component="web",dependency="redis"}'
     before = metric(app, series)
