@@ -24,10 +24,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class BadFormToken(ToolError):
+    """A launch page's form came without the launch's form token (or with a wrong one)."""
+
     reason = "csrf"
 
 
 def launch_csrf_token(launch_id: str | None = None) -> str:
+    """The form token of `launch_id` (default: this request's launch) for its pages' forms."""
     return form_token(str(current_app.config["SECRET_KEY"]), launch_id or g.launch.id)
 
 
@@ -55,6 +58,7 @@ def enter_launch(launch_id: str) -> LiveLaunch:
 
 
 def role_required(role: Role) -> Callable[[F], F]:
+    """Decorate a launch view so that only launches with `role` may use it (else AccessDenied)."""
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -22,6 +22,7 @@ FAVICON_MAX_AGE = 30 * 24 * 3600
 
 @bp.get("/healthz")
 def healthz() -> Response:
+    """Liveness: the process answers (no dependency is checked)."""
     return jsonify(status="ok")
 
 
@@ -59,6 +60,7 @@ def _outbox() -> tuple[float, float]:
 
 @bp.get("/metrics")
 def metrics() -> Response:
+    """Prometheus metrics, only for internal callers or with METRICS_TOKEN."""
     if not _internal_caller():
         return Response("forbidden\n", status=403, mimetype="text/plain")
     return Response(render(_outbox), mimetype="text/plain; version=0.0.4")

@@ -52,6 +52,7 @@ def _waiting_timeout() -> tuple[float, float]:
 @bp.get("/lti/register")
 @limiter.limit("LIMIT_REGISTRATION")
 def start() -> str | tuple[str, int] | tuple[str, int, dict[str, str]]:
+    """LTI dynamic registration: the instructions, or the confirmation page for a platform's configuration URL."""
     config_url = request.args.get("openid_configuration", "")
     if not config_url:
         return render_template("registration/instructions.html", info_url=runtime().base_url + "/lti/register")
@@ -70,6 +71,7 @@ def start() -> str | tuple[str, int] | tuple[str, int, dict[str, str]]:
 @limiter.limit("LIMIT_REGISTRATION")
 @csrf.exempt  # the random pending id is the form's secret; the page may have no cookies in a popup
 def finish() -> str | tuple[str, int] | tuple[str, int, dict[str, str]]:
+    """Complete the dynamic registration the administrator confirmed, and show the result."""
     rt = runtime()
     try:
         platform = registration.complete(

@@ -10,6 +10,17 @@ from flask import Flask
 
 from config.settings import EmbeddedConfig, check_production, config_from_env
 
+# lti_tool.web first (isort keeps it there): grading.delivery imports lti_tool.web.metrics, so the
+# web package, which needs the runtime, must be loading before the runtime's modules are.
+from lti_tool import web  # isort: skip
+from lti_tool.cli import register_commands
+from lti_tool.extensions import babel, csrf, db, migrate
+from lti_tool.runtime import install as install_runtime
+from lti_tool.runtime import start_worker_thread
+from lti_tool.store import make_store
+from lti_tool.web.limits import install as install_limits
+from lti_tool.web.logs import configure_logging
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -25,7 +36,20 @@ def _settings(config: type | Mapping[str, Any] | None) -> dict[str, Any]:
 
 def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     """The app factory: wires settings, extensions, blueprints and error handling. Nothing else."""
-    settings = _settings(config)
+    app = _make_app(_settings(config))
+    configure_logging(app)
+    _init_extensions(app)
+    _install_runtime(app)
+    web.install(app)
+    install_limits(app)
+    _register_blueprints(app)
+    register_commands(app)
+    _start_grade_worker_on_first_request(app)
+    return app
+
+
+def _make_app(settings: dict[str, Any]) -> Flask:
+    """A Flask app on the repository's templates and static files, configured by `settings`."""
     check_production(settings)
     app = Flask(
         __name__,
@@ -43,31 +67,32 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     if not app.config["CONTENT_DIR"]:
         app.config["CONTENT_DIR"] = str(REPO_ROOT / "content")
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(REPO_ROOT / "translations")
+    return app
 
-    from lti_tool import web
-    from lti_tool.extensions import babel, csrf, db, migrate
-    from lti_tool.runtime import install
-    from lti_tool.store import make_store
-    from lti_tool.web.logs import configure_logging
 
-    configure_logging(app)
+def _init_extensions(app: Flask) -> None:
+    """SQLAlchemy, Alembic (batch mode for SQLite), flask-babel and CSRF protection."""
     db.init_app(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"), render_as_batch=True)
     babel.init_app(app, locale_selector=web.select_locale)
     csrf.init_app(app)
-    install(
-        app,
-        make_store(
-            app.config["REDIS_URL"],
-            Path(app.instance_path) / "store",
-            prefix=app.config.get("REDIS_PREFIX", "il:"),
-        ),
+
+
+def _install_runtime(app: Flask) -> None:
+    """The shared store (Redis, else files under the instance folder) and the services that use it."""
+    store = make_store(
+        app.config["REDIS_URL"],
+        Path(app.instance_path) / "store",
+        prefix=app.config.get("REDIS_PREFIX", "il:"),
     )
-    web.install(app)
-    from lti_tool.web.limits import install as install_limits
+    install_runtime(app, store)
 
-    install_limits(app)
 
+def _register_blueprints(app: Flask) -> None:
+    """The LTI endpoints, operations, registration, the learner's and instructor's pages, the console."""
+    # Imported here, not at the top: the blueprints import lti_tool's modules, so a program that
+    # imports a blueprint first would otherwise re-enter it half-initialised through this package.
+    from blueprints.admin import bp as admin_bp
     from blueprints.instructor import bp as instructor_bp
     from blueprints.learner import bp as learner_bp
     from blueprints.learner import media as media_bp
@@ -82,19 +107,16 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(media_bp)
     app.register_blueprint(instructor_bp)
     # The operator console: its own sign-in, CSRF-protected forms (see blueprints/admin).
-    from blueprints.admin import bp as admin_bp
-
     app.register_blueprint(admin_bp)
-    from lti_tool.cli import register_commands
 
-    register_commands(app)
-    if app.config.get("GRADE_WORKER_THREAD"):
-        from lti_tool.runtime import start_worker_thread
 
-        @app.before_request
-        def _start_grade_worker() -> None:
-            # Started with the first request, so CLI commands and imports start no thread.
-            if "grade_worker" not in app.extensions:
-                start_worker_thread(app)
+def _start_grade_worker_on_first_request(app: Flask) -> None:
+    """With GRADE_WORKER_THREAD, start the grade worker thread with the first request."""
+    if not app.config.get("GRADE_WORKER_THREAD"):
+        return
 
-    return app
+    @app.before_request
+    def _start_grade_worker() -> None:
+        # Started with the first request, so CLI commands and imports start no thread.
+        if "grade_worker" not in app.extensions:
+            start_worker_thread(app)

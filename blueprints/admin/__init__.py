@@ -25,6 +25,7 @@ SEEN_KEY = "operator_seen"
 
 
 def sign_in(operator: Operator) -> None:
+    """Start a fresh console session for `operator`, dropping whatever the session held before."""
     # A fresh session on sign-in, so nothing set before it (fixation) carries over.
     session.clear()
     session[OPERATOR_KEY] = operator.id
@@ -32,6 +33,7 @@ def sign_in(operator: Operator) -> None:
 
 
 def sign_out() -> None:
+    """End the console session: forget the operator and the last-seen time."""
     session.pop(OPERATOR_KEY, None)
     session.pop(SEEN_KEY, None)
 

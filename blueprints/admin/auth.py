@@ -20,6 +20,7 @@ log = logging.getLogger("lti_tool.admin")
 # Only attempts count: every console form fetches the login page for its CSRF token.
 @limiter.limit("LIMIT_CONSOLE_LOGIN", methods=("POST",))
 def login() -> str | BaseResponse | tuple[str, int]:
+    """The console's sign-in page (GET) and its form (POST), rate-limited per attempt."""
     if request.method == "GET":
         return render_template("admin/login.html", expired=request.args.get("expired") == "1",
                                next=request.args.get("next", ""))
@@ -38,6 +39,7 @@ def login() -> str | BaseResponse | tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> BaseResponse:
+    """Sign the operator out and return to the sign-in page."""
     sign_out()
     flash(_("You are signed out."), "ok")
     return redirect(url_for("admin.login"))

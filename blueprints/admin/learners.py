@@ -22,6 +22,7 @@ log = logging.getLogger("lti_tool.admin")
 
 @bp.route("/learners", methods=["GET", "POST"])
 def learners() -> str:
+    """Find learners by platform, LTI subject or text (POST); GET shows the empty search form."""
     form = request.form
     platform = form.get("platform", "")
     platform_id = record_id(platform)
@@ -34,12 +35,14 @@ def learners() -> str:
 
 @bp.get("/learners/<int:user_id>")
 def learner(user_id: int) -> str:
+    """One learner's page: who they are and what the tool holds about them."""
     return render_template("admin/learner.html", learner=gdpr.get_learner(db.session(), user_id),
                            holdings=gdpr.holdings(db.session(), user_id))
 
 
 @bp.get("/learners/<int:user_id>/export.json")
 def export_learner(user_id: int) -> Response:
+    """Download everything the tool holds about one learner as JSON (GDPR access), logged."""
     data = gdpr.export_user(db.session(), user_id)
     log.info("operator %s exported the data of user %s", g.operator.id, user_id)
     response = Response(json.dumps(data, indent=2, ensure_ascii=False), mimetype="application/json")
@@ -50,6 +53,7 @@ def export_learner(user_id: int) -> Response:
 
 @bp.post("/learners/<int:user_id>/erase")
 def erase_learner(user_id: int) -> BaseResponse:
+    """Erase one learner's data once the operator ticked the confirmation (GDPR erasure), logged."""
     if request.form.get("confirm") != "erase":
         flash(_("Tick the box to confirm the erasure."), "error")
         return redirect(url_for("admin.learner", user_id=user_id))

@@ -23,11 +23,13 @@ log = logging.getLogger("lti_tool.admin")
 
 @bp.get("/")
 def home() -> str:
+    """The console's start page: a summary of platforms, keys and the grade outbox."""
     return render_template("admin/home.html", summary=console.summary(db.session()))
 
 
 @bp.get("/keys")
 def keys() -> str:
+    """The tool's signing keys and which of them platforms may still verify."""
     grace = timedelta(seconds=int(current_app.config["TOOL_KEY_GRACE"]))
     states = console.key_states(db.session(), grace)
     return render_template("admin/keys.html", keys=states, grace=grace)
@@ -35,6 +37,7 @@ def keys() -> str:
 
 @bp.post("/keys/rotate")
 def rotate_key() -> BaseResponse:
+    """Make a new signing key current (the old one stays published for the grace period)."""
     key = console.rotate_key(db.session(), str(current_app.config["SECRET_KEY"]))
     log.warning("operator %s rotated the tool key; new kid %s", g.operator.id, key.kid)
     flash(_("A new key %(kid)s is now used for signing.", kid=key.kid), "ok")
@@ -43,6 +46,7 @@ def rotate_key() -> BaseResponse:
 
 @bp.get("/grades")
 def grades() -> str:
+    """The grade outbox: scores waiting and those parked for an operator."""
     return render_template("admin/grades.html", status=outbox_status(db.session()))
 
 
@@ -58,6 +62,7 @@ def retry_grades() -> BaseResponse:
 
 @bp.get("/certificates")
 def certificates() -> str:
+    """Look up a course certificate by its code."""
     code = request.args.get("code", "").strip()
     found = find_certificate(db.session(), code) if code else None
     return render_template("admin/certificates.html", code=code, certificate=found)

@@ -28,18 +28,21 @@ def _refused(platform_id: int, error: service.PlatformError) -> BaseResponse:
 
 @bp.get("/platforms")
 def platforms() -> str:
+    """The list of registered platforms with their status."""
     rows = console.platform_rows(db.session())
     return render_template("admin/platforms.html", rows=rows, labels=console.STATUS_LABELS)
 
 
 @bp.get("/platforms/<int:platform_id>")
 def platform(platform_id: int) -> str:
+    """One platform's page: its registration, deployments and status."""
     found = service.get_platform(db.session(), platform_id)
     return render_template("admin/platform.html", platform=found, labels=console.STATUS_LABELS)
 
 
 @bp.post("/platforms/<int:platform_id>/status")
 def change_status(platform_id: int) -> BaseResponse:
+    """Approve, disable or re-enable a platform (the form's `action`)."""
     try:
         changed = service.change_status(db.session(), platform_id, request.form.get("action", ""))
     except service.PlatformError as error:
@@ -51,6 +54,7 @@ def change_status(platform_id: int) -> BaseResponse:
 
 @bp.post("/platforms/<int:platform_id>")
 def edit_platform(platform_id: int) -> BaseResponse:
+    """Save a platform's name and registration endpoints from the edit form."""
     form = request.form
     try:
         service.update_platform(db.session(), platform_id, name=form.get("name", ""),
@@ -66,6 +70,7 @@ def edit_platform(platform_id: int) -> BaseResponse:
 
 @bp.post("/platforms/<int:platform_id>/deployments")
 def add_deployment(platform_id: int) -> BaseResponse:
+    """Allow one more deployment id of a platform."""
     try:
         service.add_deployment(db.session(), platform_id, request.form.get("deployment_id", ""))
     except service.PlatformError as error:
@@ -75,6 +80,7 @@ def add_deployment(platform_id: int) -> BaseResponse:
 
 @bp.post("/platforms/<int:platform_id>/deployments/<int:deployment_pk>/remove")
 def remove_deployment(platform_id: int, deployment_pk: int) -> BaseResponse:
+    """Remove one deployment id from a platform, logged."""
     service.remove_deployment(db.session(), platform_id, deployment_pk)
     log.info("operator %s removed deployment %s of platform %s", g.operator.id, deployment_pk,
              platform_id)

@@ -23,11 +23,13 @@ def _report() -> service.ReachReport:
 
 @bp.get("/reach")
 def reach() -> str:
+    """The reach report over all platforms or one (`platform`): learners reached against the target."""
     return render_template("admin/reach.html", report=_report())
 
 
 @bp.get("/reach.csv")
 def reach_csv() -> Response:
+    """The reach report as a CSV download."""
     response = Response(service.to_csv(_report()), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="integrationsloeft-reach.csv"'
     return response

@@ -39,16 +39,18 @@ from lti_tool.lti.services import (
     post_score,
     retry_after_seconds,
 )
-from lti_tool.models import GradeTarget, Platform, ResourceLink, ScoreMessage, utcnow
+from lti_tool.models import GradeTarget, OutboxState, Platform, ResourceLink, ScoreMessage, utcnow
 from lti_tool.web.metrics import DEPENDENCY_UNAVAILABLE
 
 log = logging.getLogger(__name__)
+
+# States of a score that still counts: a newer one in any of them supersedes an older score.
+_ALIVE = (OutboxState.QUEUED, OutboxState.SENDING, OutboxState.DELIVERED)
 
 LEASE = timedelta(seconds=120)  # per row: renewed before each send, so it covers one send, not a batch
 BASE_DELAY = 2.0
 MAX_DELAY = 3600.0
 MAX_ATTEMPTS = 30  # about a day of retries at the longest delay before the operator is asked
-LOST = "lost"  # what send() returns for a row another worker took over: nothing written
 
 
 @dataclass
@@ -92,7 +94,7 @@ def _newer_exists() -> ColumnElement[bool]:
     newer = aliased(ScoreMessage)
     return exists().where(and_(
         newer.grade_target_id == ScoreMessage.grade_target_id, newer.user_id == ScoreMessage.user_id,
-        newer.timestamp > ScoreMessage.timestamp, newer.state.in_(("queued", "sending", "delivered")),
+        newer.timestamp > ScoreMessage.timestamp, newer.state.in_(_ALIVE),
     ))
 
 
@@ -102,8 +104,8 @@ _OUTBOX = cast(Table, ScoreMessage.__table__)
 _DELIVERED = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("b_id"), _OUTBOX.c.lease_owner == bindparam("b_owner"),
-           _OUTBOX.c.state == "sending")
-    .values(state="delivered", lease_owner=None, lease_until=None, last_error=bindparam("b_error"),
+           _OUTBOX.c.state == OutboxState.SENDING)
+    .values(state=OutboxState.DELIVERED, lease_owner=None, lease_until=None, last_error=bindparam("b_error"),
             delivered_at=bindparam("b_at"))
 )
 
@@ -123,15 +125,15 @@ def claim(session: Session, limit: int, now: datetime | None = None, *, lease: t
     other = aliased(ScoreMessage)
     in_flight = exists().where(and_(
         other.grade_target_id == ScoreMessage.grade_target_id, other.user_id == ScoreMessage.user_id,
-        other.state == "sending", other.lease_until > now, other.id != ScoreMessage.id,
+        other.state == OutboxState.SENDING, other.lease_until > now, other.id != ScoreMessage.id,
     ))
     due = (
-        (ScoreMessage.state == "queued") & (ScoreMessage.next_attempt_at <= now)
-    ) | ((ScoreMessage.state == "sending") & (ScoreMessage.lease_until <= now))
+        (ScoreMessage.state == OutboxState.QUEUED) & (ScoreMessage.next_attempt_at <= now)
+    ) | ((ScoreMessage.state == OutboxState.SENDING) & (ScoreMessage.lease_until <= now))
     # Performance: `state IN (...)` is implied by `due`, but only with it can PostgreSQL use the
     # (state, next_attempt_at) index; without it the planner walks the primary key past every
     # delivered row ever kept, so each claim (every second, even idle) grew with the history.
-    waiting = ScoreMessage.state.in_(("queued", "sending"))
+    waiting = ScoreMessage.state.in_((OutboxState.QUEUED, OutboxState.SENDING))
     query = select(ScoreMessage.id).where(waiting, due, ~in_flight).order_by(ScoreMessage.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=ScoreMessage)
@@ -142,7 +144,8 @@ def claim(session: Session, limit: int, now: datetime | None = None, *, lease: t
         # claimed (or renewed) one of these rows between the SELECT and this statement.
         session.execute(
             update(ScoreMessage).where(ScoreMessage.id.in_(ids), waiting, due)
-            .values(state="sending", lease_owner=owner, lease_until=now + lease, attempts=ScoreMessage.attempts + 1)
+            .values(state=OutboxState.SENDING, lease_owner=owner, lease_until=now + lease,
+                    attempts=ScoreMessage.attempts + 1)
             .execution_options(synchronize_session=False))
         rows = list(session.scalars(
             select(ScoreMessage).where(ScoreMessage.id.in_(ids), ScoreMessage.lease_owner == owner)
@@ -212,10 +215,10 @@ class Deliverer:
         finally:
             self._session.commit()  # stores the URL if found, and releases the lock either way
 
-    def send(self, row: ScoreMessage) -> str:
-        """Send one leased row; returns its new state (LOST: another worker holds it now)."""
+    def send(self, row: ScoreMessage) -> OutboxState:
+        """Send one leased row; returns its new state (OutboxState.LOST: another worker holds it now)."""
         held = self._hold(row)
-        if held != "sending":
+        if held != OutboxState.SENDING:
             return held
         found = self._targets.get(row.grade_target_id)
         if found is None:
@@ -224,7 +227,7 @@ class Deliverer:
             found = self._targets[row.grade_target_id] = (target, platform)
         target, platform = found
         if target is None or platform is None:
-            return self._finish(row, "parked", "the line item or platform no longer exists")
+            return self._finish(row, OutboxState.PARKED, "the line item or platform no longer exists")
         try:
             client = self._client(platform)
             response = post_score(client, self._line_item(target, client), _score_body(row))
@@ -233,7 +236,7 @@ class Deliverer:
         status = response.status_code
         if 200 <= status < 300 or status == 409:
             # 409: the LMS already holds a score at least this new (Moodle): nothing to resend.
-            return self._finish(row, "delivered", None if status != 409 else "409: LMS holds a newer score")
+            return self._finish(row, OutboxState.DELIVERED, None if status != 409 else "409: LMS holds a newer score")
         message = f"{status}: {response.text[:500]}"
         return self._failed(row, message, retry=status in (401, 408, 429) or status >= 500,
                             retry_after=retry_after_seconds(response.headers.get("Retry-After")))
@@ -243,7 +246,7 @@ class Deliverer:
         result = self._session.execute(
             update(ScoreMessage)
             .where(ScoreMessage.id == row.id, ScoreMessage.lease_owner == self._owner,
-                   ScoreMessage.state == "sending", *conditions)
+                   ScoreMessage.state == OutboxState.SENDING, *conditions)
             .values(**values).execution_options(synchronize_session=False))
         return self._written(row, result, values)
 
@@ -262,18 +265,18 @@ class Deliverer:
             set_committed_value(row, key, value)
         return True
 
-    def _lost(self, row: ScoreMessage) -> str:
+    def _lost(self, row: ScoreMessage) -> OutboxState:
         log.warning("score %s: lease lost to another worker; this worker's outcome is not recorded", row.id)
-        return LOST
+        return OutboxState.LOST
 
-    def _supersede_or_lose(self, row: ScoreMessage, message: str | None) -> str:
+    def _supersede_or_lose(self, row: ScoreMessage, message: str | None) -> OutboxState:
         """A write conditional on "no newer score" failed: a newer one exists, or the lease is gone."""
-        if self._write(row, state="superseded", lease_owner=None, lease_until=None, last_error=message):
+        if self._write(row, state=OutboxState.SUPERSEDED, lease_owner=None, lease_until=None, last_error=message):
             log.info("score %s superseded by a newer one for the same line item and learner", row.id)
-            return "superseded"
+            return OutboxState.SUPERSEDED
         return self._lost(row)
 
-    def _hold(self, row: ScoreMessage) -> str:
+    def _hold(self, row: ScoreMessage) -> OutboxState:
         """Make sure the row is still this worker's before sending it; renew the lease if it is
         running out, unless another worker took the row over meanwhile.
 
@@ -285,26 +288,26 @@ class Deliverer:
         """
         now = utcnow()
         if row.attempts == 1 and row.lease_until is not None and row.lease_until - now > self._lease / 2:
-            return "sending"
+            return OutboxState.SENDING
         if self._write(row, ~_newer_exists(), lease_until=now + self._lease):
-            return "sending"
+            return OutboxState.SENDING
         return self._supersede_or_lose(row, row.last_error)
 
-    def _failed(self, row: ScoreMessage, message: str, *, retry: bool, retry_after: float | None = None) -> str:
+    def _failed(self, row: ScoreMessage, message: str, *, retry: bool, retry_after: float | None = None) -> OutboxState:
         delay = retry_delay(row.attempts, retry_after) if retry else None
         if delay is None:
             log.warning("score %s parked after %s attempts: %s", row.id, row.attempts, message)
-            return self._finish(row, "parked", message)
+            return self._finish(row, OutboxState.PARKED, message)
         # Queued again only if no newer score came meanwhile: sent after it, it would overwrite it.
-        if self._write(row, ~_newer_exists(), state="queued", lease_owner=None, lease_until=None,
+        if self._write(row, ~_newer_exists(), state=OutboxState.QUEUED, lease_owner=None, lease_until=None,
                        last_error=message, next_attempt_at=utcnow() + delay):
             log.info("score %s will be retried (attempt %s): %s", row.id, row.attempts, message)
-            return "queued"
+            return OutboxState.QUEUED
         return self._supersede_or_lose(row, message)
 
-    def _finish(self, row: ScoreMessage, state: str, message: str | None) -> str:
+    def _finish(self, row: ScoreMessage, state: OutboxState, message: str | None) -> OutboxState:
         values: dict[str, Any] = {"state": state, "lease_owner": None, "lease_until": None, "last_error": message}
-        if state == "delivered":
+        if state == OutboxState.DELIVERED:
             values["delivered_at"] = utcnow()
             return state if self._write_delivered(row, values) else self._lost(row)
         # Parked: a row with a newer score behind it needs no operator; it is superseded.
@@ -352,14 +355,14 @@ def deliver_due(session: Session, tokens: TokenClient, http: Any, *, batch: int 
                 unsent = claimed.rows[index if failing_dependency(exc) == REDIS else index + 1:]
                 _release(session, claimed.owner, unsent)
                 raise
-            if state == "delivered":
+            if state == OutboxState.DELIVERED:
                 report.delivered += 1
                 report.latencies.append((utcnow() - row.created_at).total_seconds())
-            elif state == "parked":
+            elif state == OutboxState.PARKED:
                 report.parked += 1
-            elif state == "superseded":
+            elif state == OutboxState.SUPERSEDED:
                 report.superseded += 1
-            elif state == LOST:
+            elif state == OutboxState.LOST:
                 report.lost += 1
             else:
                 report.retried += 1
@@ -376,8 +379,8 @@ def _release(session: Session, owner: str, rows: list[ScoreMessage]) -> None:
         session.execute(
             update(ScoreMessage)
             .where(ScoreMessage.id.in_([row.id for row in rows]), ScoreMessage.lease_owner == owner,
-                   ScoreMessage.state == "sending")
-            .values(state="queued", lease_owner=None, lease_until=None, next_attempt_at=utcnow(),
+                   ScoreMessage.state == OutboxState.SENDING)
+            .values(state=OutboxState.QUEUED, lease_owner=None, lease_until=None, next_attempt_at=utcnow(),
                     attempts=ScoreMessage.attempts - 1)
             .execution_options(synchronize_session=False))
         session.commit()
@@ -395,30 +398,30 @@ class OutboxStatus:
 
     @property
     def waiting(self) -> int:
-        return self.counts.get("queued", 0) + self.counts.get("sending", 0)
+        return self.counts.get(OutboxState.QUEUED, 0) + self.counts.get(OutboxState.SENDING, 0)
 
 
 def outbox_status(session: Session, parked_limit: int = 50) -> OutboxStatus:
     counts = {state: n for state, n in session.execute(
         select(ScoreMessage.state, func.count()).group_by(ScoreMessage.state))}
     oldest = session.scalar(select(func.min(ScoreMessage.created_at)).where(
-        ScoreMessage.state.in_(("queued", "sending"))))
-    parked = list(session.scalars(select(ScoreMessage).where(ScoreMessage.state == "parked")
+        ScoreMessage.state.in_((OutboxState.QUEUED, OutboxState.SENDING))))
+    parked = list(session.scalars(select(ScoreMessage).where(ScoreMessage.state == OutboxState.PARKED)
                                   .order_by(ScoreMessage.id.desc()).limit(parked_limit)))
     return OutboxStatus(counts, oldest, parked)
 
 
 def retry_parked(session: Session, ids: list[int] | None = None) -> int:
     """Put parked scores back in the queue (all, or the given ids), unless a newer one exists."""
-    query = select(ScoreMessage).where(ScoreMessage.state == "parked")
+    query = select(ScoreMessage).where(ScoreMessage.state == OutboxState.PARKED)
     if ids:
         query = query.where(ScoreMessage.id.in_(ids))
     count = 0
     for row in session.scalars(query):
         newer = session.scalar(select(func.count()).where(
             ScoreMessage.grade_target_id == row.grade_target_id, ScoreMessage.user_id == row.user_id,
-            ScoreMessage.timestamp > row.timestamp, ScoreMessage.state.in_(("queued", "sending", "delivered"))))
-        row.state = "superseded" if newer else "queued"
+            ScoreMessage.timestamp > row.timestamp, ScoreMessage.state.in_(_ALIVE)))
+        row.state = OutboxState.SUPERSEDED if newer else OutboxState.QUEUED
         row.attempts = 0
         row.next_attempt_at = utcnow()
         count += 0 if newer else 1

@@ -45,12 +45,12 @@ def module_score(status: rules.ModuleStatus, score_maximum: float, language: str
     """The score for one module; the comment in `language` (the learner's), Danish if unknown."""
     progress_text, completed_text, waiting_text = _COMMENTS.get(language, _COMMENTS["da"])
     activity = {
-        rules.NOT_STARTED: "Initialized",
-        rules.IN_PROGRESS: "InProgress" if status.done else "Started",
-        rules.PENDING: "Submitted",
-        rules.COMPLETED: "Completed",
+        rules.ModuleState.NOT_STARTED: "Initialized",
+        rules.ModuleState.IN_PROGRESS: "InProgress" if status.done else "Started",
+        rules.ModuleState.PENDING: "Submitted",
+        rules.ModuleState.COMPLETED: "Completed",
     }[status.state]
-    if status.state == rules.COMPLETED:
+    if status.state == rules.ModuleState.COMPLETED:
         grading = "FullyGraded"
     elif status.pending_manual:
         grading = "PendingManual"
@@ -58,7 +58,7 @@ def module_score(status: rules.ModuleStatus, score_maximum: float, language: str
         grading = "Pending"
     comment = progress_text.format(done=status.done, required=status.required, points=_fmt(status.points),
                                    max=_fmt(status.max_points))
-    if status.state == rules.COMPLETED:
+    if status.state == rules.ModuleState.COMPLETED:
         comment = f"{completed_text} · {comment}"
     elif status.pending_manual:
         comment = f"{waiting_text} · {comment}"
@@ -73,9 +73,10 @@ def programme_score(statuses: list[rules.ModuleStatus], programme: rules.Program
     maximum = sum(s.max_points for s in statuses) or 1.0
     done = sum(s.done for s in statuses)
     required = sum(s.required for s in statuses)
-    started = any(s.state != rules.NOT_STARTED for s in statuses)
+    started = any(s.state != rules.ModuleState.NOT_STARTED for s in statuses)
     waiting = any(s.pending_manual for s in statuses)
-    state = (rules.COMPLETED if programme.completed else rules.IN_PROGRESS if started else rules.NOT_STARTED)
+    state = (rules.ModuleState.COMPLETED if programme.completed
+             else rules.ModuleState.IN_PROGRESS if started else rules.ModuleState.NOT_STARTED)
     combined = rules.ModuleStatus(state=state, points=points, max_points=maximum, done=done, required=required,
                                   pending_manual=waiting and not programme.completed, next_activity_id=None)
     return module_score(combined, score_maximum, language)

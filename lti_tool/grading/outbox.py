@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from lti_tool.content.model import Catalog, Module, Programme
 from lti_tool.grading.messages import COMMENT_LANGUAGES, ScoreValues, module_score, programme_score
 from lti_tool.lti.roles import is_enrolled_learner
-from lti_tool.models import GradeTarget, LaunchRecord, ResourceLink, ScoreMessage, User, utcnow
+from lti_tool.models import GradeTarget, LaunchRecord, OutboxState, ResourceLink, ScoreMessage, User, utcnow
 from lti_tool.progress import rules
 from lti_tool.progress.state import module_statuses, placement_for
 
@@ -77,14 +77,14 @@ def enqueue(session: Session, target: GradeTarget, user: User, values: ScoreValu
     session.execute(
         update(ScoreMessage)
         .where(ScoreMessage.grade_target_id == target.id, ScoreMessage.user_id == user.id,
-               ScoreMessage.state == "queued")
-        .values(state="superseded")
+               ScoreMessage.state == OutboxState.QUEUED)
+        .values(state=OutboxState.SUPERSEDED)
     )
     message = ScoreMessage(
         grade_target_id=target.id, user_id=user.id, sub=user.sub, score_given=values.score_given,
         score_maximum=values.score_maximum, activity_progress=values.activity_progress,
         grading_progress=values.grading_progress, comment=values.comment,
-        timestamp=next_timestamp(session, target.id, user.id), state="queued", attempts=0,
+        timestamp=next_timestamp(session, target.id, user.id), state=OutboxState.QUEUED, attempts=0,
         next_attempt_at=utcnow(),
     )
     session.add(message)

@@ -2,7 +2,7 @@
 
 from lti_tool.models.base import Base, utcnow
 from lti_tool.models.course import Context, ResourceLink
-from lti_tool.models.grading import GradeTarget, ScoreMessage
+from lti_tool.models.grading import GradeTarget, OutboxState, ScoreMessage
 from lti_tool.models.launch import LaunchRecord
 from lti_tool.models.operator import Operator
 from lti_tool.models.platform import Deployment, Platform, PlatformStatus
@@ -15,6 +15,7 @@ __all__ = [
     "ActivityState",
     "Certificate",
     "ModuleProgress",
+    "OutboxState",
     "Submission",
     "Base",
     "Context",

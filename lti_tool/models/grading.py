@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_tool.models.base import Base, UTCDateTime, utcnow
+
+
+class OutboxState(enum.StrEnum):
+    """Where a score in the outbox stands; stored as its string in score_outbox.state."""
+
+    QUEUED = "queued"  # waiting for its next attempt
+    SENDING = "sending"  # leased by a worker until lease_until
+    DELIVERED = "delivered"
+    PARKED = "parked"  # gave up: waits for an operator's retry
+    SUPERSEDED = "superseded"  # a newer score for the same line item and learner replaced it
+    LOST = "lost"  # never stored: what a send returns for a row another worker took over
 
 
 class GradeTarget(Base):
@@ -50,7 +62,7 @@ class ScoreMessage(Base):
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime)
     # queued | sending (claimed by a worker until lease_until) | delivered | superseded (a
     # newer one replaced it) | parked (needs the operator)
-    state: Mapped[str] = mapped_column(String(16), default="queued")
+    state: Mapped[str] = mapped_column(String(16), default=OutboxState.QUEUED)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The claim (one random token per worker round) that holds the lease: a worker writes an
     # outcome only while the row still carries its token, so one whose lease ran out and was

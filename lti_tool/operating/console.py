@@ -15,7 +15,7 @@ from lti_tool.grading.delivery import outbox_status
 from lti_tool.lti import keys as tool_keys
 from lti_tool.lti.registration import client_metadata
 from lti_tool.lti.tool_info import ToolInfo
-from lti_tool.models import Platform, PlatformStatus, ToolKey, User, utcnow
+from lti_tool.models import OutboxState, Platform, PlatformStatus, ToolKey, User, utcnow
 
 STATUS_LABELS = {
     PlatformStatus.PENDING: _l("waiting for approval"),
@@ -97,7 +97,7 @@ def summary(session: Session) -> Summary:
         pending_platforms=by_status.get(PlatformStatus.PENDING, 0),
         active_platforms=by_status.get(PlatformStatus.ACTIVE, 0),
         waiting_scores=outbox.waiting,
-        parked_scores=outbox.counts.get("parked", 0),
+        parked_scores=outbox.counts.get(OutboxState.PARKED, 0),
         oldest_waiting=outbox.oldest_waiting,
     )
 

@@ -125,10 +125,10 @@ def _programme_completed_at(catalog: Catalog, programme_id: str,
     if programme is None:
         return None
     done: dict[str, str] = {}
-    completed = sorted((r for r in rows if r.status == rules.COMPLETED and r.completed_at),
+    completed = sorted((r for r in rows if r.status == rules.ModuleState.COMPLETED and r.completed_at),
                        key=lambda r: r.completed_at)  # type: ignore[arg-type, return-value]
     for row in completed:
-        done[row.module_id] = rules.COMPLETED
+        done[row.module_id] = rules.ModuleState.COMPLETED
         if rules.programme_status(programme, done).completed:
             return row.completed_at
     return None
@@ -139,9 +139,9 @@ def events(catalog: Catalog, rows: Iterable[ProgressRow]) -> list[Event]:
     result = []
     by_programme: dict[tuple[int, int, str], list[ProgressRow]] = defaultdict(list)
     for row in rows:
-        if row.status == rules.NOT_STARTED:
+        if row.status == rules.ModuleState.NOT_STARTED:
             continue
-        completed = row.completed_at if row.status == rules.COMPLETED else None
+        completed = row.completed_at if row.status == rules.ModuleState.COMPLETED else None
         result.append(Event(row.platform_id, row.user_id, row.module_id, row.started_at, completed))
         by_programme[(row.platform_id, row.user_id, row.programme_id)].append(row)
     for (platform_id, user_id, programme_id), group in by_programme.items():
@@ -188,10 +188,10 @@ def build_report(catalog: Catalog, rows: Sequence[ProgressRow], platforms: list[
     first_done: dict[int, datetime] = {}
     platform_of = {row.user_id: row.platform_id for row in rows}
     for row in rows:
-        if row.status == rules.NOT_STARTED:
+        if row.status == rules.ModuleState.NOT_STARTED:
             continue
         first_start[row.user_id] = min(row.started_at, first_start.get(row.user_id, row.started_at))
-        if row.status == rules.COMPLETED and row.completed_at:
+        if row.status == rules.ModuleState.COMPLETED and row.completed_at:
             done = row.completed_at
             first_done[row.user_id] = min(done, first_done.get(row.user_id, done))
     started_per_month = Counter(_month(t, zone) for t in first_start.values())

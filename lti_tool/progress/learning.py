@@ -15,11 +15,11 @@ from lti_tool.live_launch import LiveLaunch
 from lti_tool.models import Submission
 from lti_tool.progress import rules, scoring, service, state
 
-STATE_LABELS = {
-    rules.NOT_STARTED: _l("Not started"),
-    rules.IN_PROGRESS: _l("In progress"),
-    rules.PENDING: _l("Waiting for grading"),
-    rules.COMPLETED: _l("Completed"),
+STATE_LABELS: Mapping[str, object] = {  # keyed by stored module_progress.status too
+    rules.ModuleState.NOT_STARTED: _l("Not started"),
+    rules.ModuleState.IN_PROGRESS: _l("In progress"),
+    rules.ModuleState.PENDING: _l("Waiting for grading"),
+    rules.ModuleState.COMPLETED: _l("Completed"),
 }
 TYPE_LABELS = {
     "page": _l("Reading"),
@@ -143,7 +143,7 @@ class ActivityPage:
         if self.activity.type == "quiz":
             return self.attempts_left != 0
         if self.activity.type == "reflection":
-            return self.submission.status == "pending"
+            return self.submission.status == rules.SubmissionStatus.PENDING
         return True
 
     @staticmethod

@@ -6,24 +6,47 @@ the same code decides what the learner, the instructor and the LMS gradebook see
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lti_tool.content.model import Activity, Module, Programme
 
 
+class ActivityStatus(enum.StrEnum):
+    """Where a learner stands on one activity; stored as its string in activity_states.status."""
+
+    VIEWED = "viewed"  # opened, nothing submitted
+    DRAFT = "draft"  # a reflection saved but not submitted
+    SUBMITTED = "submitted"  # scored automatically
+    PENDING = "pending"  # waiting for the instructor's grading
+    GRADED = "graded"  # graded by the instructor
+
+
+class SubmissionStatus(enum.StrEnum):
+    """The state of one submission; stored as its string in submissions.status."""
+
+    SUBMITTED = "submitted"  # scored automatically
+    PENDING = "pending"  # waiting for the instructor's grading
+    GRADED = "graded"
+    SUPERSEDED = "superseded"  # a newer submission of the same activity replaced it before grading
+
+
+class ModuleState(enum.StrEnum):
+    """A learner's state in a module; stored as its string in module_progress.status."""
+
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    PENDING = "pending"  # everything done, a reflection waits for grading
+    COMPLETED = "completed"
+
+
 @dataclass(frozen=True)
 class ActivityRecord:
-    status: str  # viewed | draft | submitted | pending | graded | completed
+    status: str  # an ActivityStatus
     score: float | None = None
     passed: bool | None = None
     attempts: int = 0
-
-
-NOT_STARTED = "not_started"
-IN_PROGRESS = "in_progress"
-PENDING = "pending"
-COMPLETED = "completed"
 
 
 def activity_done(activity: Activity, record: ActivityRecord | None) -> bool:
@@ -32,7 +55,7 @@ def activity_done(activity: Activity, record: ActivityRecord | None) -> bool:
         return False
     if activity.type == "page":
         return True
-    if record.attempts < 1 or record.status == "draft":
+    if record.attempts < 1 or record.status == ActivityStatus.DRAFT:
         return False
     if activity.type == "quiz":
         return record.passed is True
@@ -41,12 +64,12 @@ def activity_done(activity: Activity, record: ActivityRecord | None) -> bool:
 
 def activity_waiting(activity: Activity, record: ActivityRecord | None) -> bool:
     """Submitted and waiting for the instructor's grading."""
-    return activity.type == "reflection" and record is not None and record.status == "pending"
+    return activity.type == "reflection" and record is not None and record.status == ActivityStatus.PENDING
 
 
 @dataclass(frozen=True)
 class ModuleStatus:
-    state: str
+    state: ModuleState
     points: float
     max_points: float
     done: int
@@ -78,13 +101,13 @@ def module_status(module: Module, records: Mapping[str, ActivityRecord]) -> Modu
     next_id = next((a.id for a in current if not activity_done(a, records.get(a.id))
                     and not activity_waiting(a, records.get(a.id))), None)
     if not touched:
-        state = NOT_STARTED
+        state = ModuleState.NOT_STARTED
     elif len(done) == len(required) and not waiting:
-        state = COMPLETED
+        state = ModuleState.COMPLETED
     elif len(done) == len(required):
-        state = PENDING
+        state = ModuleState.PENDING
     else:
-        state = IN_PROGRESS
+        state = ModuleState.IN_PROGRESS
     return ModuleStatus(state=state, points=round(points, 4), max_points=module.max_points, done=len(done),
                         required=len(required), pending_manual=waiting, next_activity_id=next_id)
 
@@ -105,8 +128,8 @@ class ProgrammeStatus:
 
 def programme_status(programme: Programme, states: Mapping[str, str]) -> ProgrammeStatus:
     """All mandatory modules plus the required number of electives; extra electives don't hurt."""
-    mandatory_done = sum(1 for m in programme.mandatory if states.get(m.id) == COMPLETED)
-    electives_done = sum(1 for m in programme.electives if states.get(m.id) == COMPLETED)
+    mandatory_done = sum(1 for m in programme.mandatory if states.get(m.id) == ModuleState.COMPLETED)
+    electives_done = sum(1 for m in programme.electives if states.get(m.id) == ModuleState.COMPLETED)
     completed = mandatory_done == len(programme.mandatory) and electives_done >= programme.electives_required
     return ProgrammeStatus(completed=completed, mandatory_done=mandatory_done,
                            mandatory_total=len(programme.mandatory), electives_done=electives_done,

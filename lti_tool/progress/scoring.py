@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lti_tool.content.model import Activity
+from lti_tool.progress.rules import ActivityStatus
 
 
 class AnswerError(ValueError):
@@ -25,7 +26,7 @@ class Scored:
     score: float | None
     passed: bool | None
     # pending: waits for the instructor; submitted: done
-    status: str
+    status: ActivityStatus
     result: dict[str, Any] = field(default_factory=dict)
 
 
@@ -52,7 +53,7 @@ def score_quiz(activity: Activity, answer: dict[str, Any]) -> Scored:
         correct += right
         results[question.id] = {"correct": right, "chosen": sorted(chosen)}
     fraction = correct / len(activity.questions) if activity.questions else 0.0
-    return Scored(score=fraction, passed=fraction >= activity.pass_mark - 1e-9, status="submitted",
+    return Scored(score=fraction, passed=fraction >= activity.pass_mark - 1e-9, status=ActivityStatus.SUBMITTED,
                   result={"questions": results, "correct": correct, "total": len(activity.questions)})
 
 
@@ -69,7 +70,7 @@ def score_matching(activity: Activity, answer: dict[str, Any]) -> Scored:
         correct += right
         results[pair.id] = {"correct": right, "chosen": chosen}
     fraction = correct / len(activity.pairs) if activity.pairs else 0.0
-    return Scored(score=fraction, passed=fraction >= activity.pass_mark - 1e-9, status="submitted",
+    return Scored(score=fraction, passed=fraction >= activity.pass_mark - 1e-9, status=ActivityStatus.SUBMITTED,
                   result={"pairs": results, "correct": correct, "total": len(activity.pairs)})
 
 
@@ -81,14 +82,14 @@ def check_reflection(activity: Activity, answer: dict[str, Any]) -> Scored:
     text = str(answer.get("text") or "").strip()
     if not text or word_count(text) < activity.min_words:
         raise AnswerError("text")
-    return Scored(score=None, passed=None, status="pending", result={"words": word_count(text)})
+    return Scored(score=None, passed=None, status=ActivityStatus.PENDING, result={"words": word_count(text)})
 
 
 def check_action_plan(activity: Activity, answer: dict[str, Any]) -> Scored:
     filled = [p.id for p in activity.prompts if str(answer.get(p.id) or "").strip()]
     if len(filled) < activity.min_filled:
         raise AnswerError("prompts")
-    return Scored(score=None, passed=True, status="submitted", result={"filled": filled})
+    return Scored(score=None, passed=True, status=ActivityStatus.SUBMITTED, result={"filled": filled})
 
 
 def score_answer(activity: Activity, answer: dict[str, Any]) -> Scored:

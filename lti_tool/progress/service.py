@@ -83,7 +83,7 @@ def _state(session: Session, user_id: int, module: Module, activity: Activity, *
     state = session.scalars(query.with_for_update() if lock else query).first()
     if state is None and create:
         state = ActivityState(user_id=user_id, programme_id=module.programme_id, module_id=module.id,
-                              activity_id=activity.id, status="viewed", attempts=0)
+                              activity_id=activity.id, status=rules.ActivityStatus.VIEWED, attempts=0)
         session.add(state)
     return state
 
@@ -106,7 +106,7 @@ def recompute(session: Session, user_id: int, module: Module) -> rules.ModuleSta
     if row is None:
         row = ModuleProgress(user_id=user_id, programme_id=module.programme_id, module_id=module.id, started_at=now)
         session.add(row)
-    was_completed = row.status == rules.COMPLETED
+    was_completed = row.status == rules.ModuleState.COMPLETED
     row.status = status.state
     row.points = status.points
     row.max_points = status.max_points
@@ -114,9 +114,9 @@ def recompute(session: Session, user_id: int, module: Module) -> rules.ModuleSta
     row.required_count = status.required
     row.pending_manual = status.pending_manual
     row.updated_at = now
-    if status.state == rules.COMPLETED and not was_completed:
+    if status.state == rules.ModuleState.COMPLETED and not was_completed:
         row.completed_at = now
-    elif status.state != rules.COMPLETED:
+    elif status.state != rules.ModuleState.COMPLETED:
         row.completed_at = None
     return status
 
@@ -174,7 +174,7 @@ def save_draft(session: Session, user_id: int, module: Module, activity: Activit
     assert state is not None
     state.draft = answer
     if state.attempts == 0:
-        state.status = "draft"
+        state.status = rules.ActivityStatus.DRAFT
     state.updated_at = utcnow()
     session.commit()
 
@@ -198,7 +198,7 @@ def submit_answer(session: Session, catalog: Catalog, user_id: int, module: Modu
     assert state is not None
     if activity.type == "quiz" and activity.max_attempts and state.attempts >= activity.max_attempts:
         raise AttemptsUsed(f"{activity.id}: {state.attempts} attempts used")
-    if activity.type == "reflection" and state.status == "graded":
+    if activity.type == "reflection" and state.status == rules.ActivityStatus.GRADED:
         raise AlreadyGraded(f"{activity.id} already graded")
     try:
         if too_long:
@@ -207,15 +207,15 @@ def submit_answer(session: Session, catalog: Catalog, user_id: int, module: Modu
     except AnswerError:
         state.draft = answer
         if state.attempts == 0:
-            state.status = "draft"
+            state.status = rules.ActivityStatus.DRAFT
         session.commit()
         raise
     if activity.type == "reflection":
         # A resubmission replaces the one waiting; only the newest is graded.
         for older in session.scalars(select(Submission).where(
                 Submission.user_id == user_id, Submission.module_id == module.id,
-                Submission.activity_id == activity.id, Submission.status == "pending")):
-            older.status = "superseded"
+                Submission.activity_id == activity.id, Submission.status == rules.SubmissionStatus.PENDING)):
+            older.status = rules.SubmissionStatus.SUPERSEDED
     state.attempts += 1
     submission = Submission(user_id=user_id, programme_id=module.programme_id, module_id=module.id,
                             activity_id=activity.id, attempt=state.attempts, answer=answer, status=scored.status,
@@ -251,18 +251,18 @@ def grade_submission(session: Session, catalog: Catalog, submission_id: int, mod
     _lock_learner(session, submission.user_id)
     _state(session, submission.user_id, module, activity, lock=True)
     session.refresh(submission)
-    if submission.status != "pending":
+    if submission.status != rules.SubmissionStatus.PENDING:
         raise NotAwaitingGrading(f"submission {submission_id} is {submission.status}")
     submission.score = fraction
     submission.passed = True
-    submission.status = "graded"
+    submission.status = rules.SubmissionStatus.GRADED
     submission.feedback = feedback.strip() or None
     submission.result = {**(submission.result or {}), "points": given}
     submission.graded_by = grader_id
     submission.graded_at = utcnow()
     state = _state(session, submission.user_id, module, activity)
     assert state is not None
-    state.status = "graded"
+    state.status = rules.ActivityStatus.GRADED
     state.score = fraction
     state.passed = True
     state.updated_at = utcnow()
@@ -299,7 +299,7 @@ def certificate_for(session: Session, user_id: int, holder_name: str | None, pro
     status = rules.programme_status(programme, {k: v.state for k, v in statuses.items()})
     if not status.completed:
         return None
-    completed = [m.title for m in programme.modules if statuses[m.id].state == rules.COMPLETED]
+    completed = [m.title for m in programme.modules if statuses[m.id].state == rules.ModuleState.COMPLETED]
     certificate = Certificate(code=new_certificate_code(), user_id=user_id, programme_id=programme.id,
                               holder_name=holder_name, programme_title=programme.title_in(locale), modules=completed,
                               issued_at=_programme_completed_at(session, user_id, programme))

@@ -32,7 +32,7 @@ from lti_tool.teaching.roster import RosterStatus
 from lti_tool.text import storable_text
 
 log = logging.getLogger(__name__)
-STATE_ORDER = [rules.NOT_STARTED, rules.IN_PROGRESS, rules.PENDING, rules.COMPLETED]
+STATE_ORDER: list[str] = list(rules.ModuleState)  # in the order the enum lists them
 
 
 @dataclass(frozen=True)
@@ -202,12 +202,13 @@ def build(session: Session, *, platform_id: int, context_pk: int | None, modules
     } if user_ids else {}
     pending_count = int(session.scalar(select(func.count()).select_from(Submission).where(
         Submission.user_id.in_(user_ids), Submission.module_id.in_(module_ids),
-        Submission.status == "pending")) or 0) if user_ids else 0
+        Submission.status == rules.SubmissionStatus.PENDING)) or 0) if user_ids else 0
     rows = []
     counts = {m.id: dict.fromkeys(STATE_ORDER, 0) for m in modules}
     labels = {state: str(STATE_LABELS[state]) for state in STATE_ORDER}
     when = short_datetime_formatter() if has_request_context() else None
-    not_started = Cell(rules.NOT_STARTED, None, None, labels[rules.NOT_STARTED])  # immutable: shared
+    not_started = Cell(rules.ModuleState.NOT_STARTED, None, None,
+                       labels[rules.ModuleState.NOT_STARTED])  # immutable: shared
     for listed in members:
         user = users.get(listed.sub)
         member = Member(listed.sub, listed.name or (user.name if user else None),

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from lti_tool.content.model import Activity, Module
 from lti_tool.errors import NotAwaitingGrading, NotFound
 from lti_tool.models import LaunchRecord, Submission, User
+from lti_tool.progress.rules import SubmissionStatus
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ def pending_reviews(session: Session, modules: tuple[Module, ...], context_pk: i
     by_id = {m.id: m for m in modules}
     rows = session.execute(
         select(Submission, User).join(User, User.id == Submission.user_id)
-        .where(Submission.status == "pending", Submission.module_id.in_(by_id),
+        .where(Submission.status == SubmissionStatus.PENDING, Submission.module_id.in_(by_id),
                Submission.user_id.in_(_course_users(context_pk)))
         .order_by(Submission.created_at)
     ).all()
@@ -52,7 +53,7 @@ def review_item(session: Session, submission_id: int, modules: tuple[Module, ...
     activity = module.activity(row[0].activity_id) if module and row else None
     if row is None or module is None or activity is None or activity.type != "reflection":
         raise NotFound(f"submission {submission_id} is not in this course")
-    if row[0].status != "pending":
+    if row[0].status != SubmissionStatus.PENDING:
         # Only the newest answer is graded, once: a superseded one would overwrite the learner's
         # state with the grade of an answer they have since replaced.
         raise NotAwaitingGrading(f"submission {submission_id} is {row[0].status}")

@@ -1,8 +1,7 @@
-"""Request-level glue: locale, request ids, security headers and the one error handler."""
+"""Request-level glue: request ids, security headers, row-id routes; locale and errors in their modules."""
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
 import secrets
@@ -10,109 +9,28 @@ import threading
 import time
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify, render_template, request
-from flask_babel import get_locale, get_translations
-from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from flask import Flask, Response, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from lti_tool import errors
+from lti_tool.errors import ToolError
 from lti_tool.extensions import db
-from lti_tool.lti.launch import LANGUAGES, interface_language
+from lti_tool.launches import form_token
 from lti_tool.lti.toolconf import framing_origins
 from lti_tool.text import origin, parsed_url
-from lti_tool.web.metrics import DEPENDENCY_UNAVAILABLE, LAUNCHES, REQUEST_SECONDS
+from lti_tool.web.errors import install_error_handlers
+from lti_tool.web.i18n import install_locale, select_locale, set_locale
+from lti_tool.web.logs import launch_id_in_path, logged_path
+from lti_tool.web.metrics import REQUEST_SECONDS
 
-log = logging.getLogger("lti_tool.web")
+# Re-exported: blueprints, the app factory and tests import these from lti_tool.web.
+__all__ = [
+    "ROW_ID_MAX", "RowIdConverter", "compile_templates", "content_security_policy", "holds_nul", "install",
+    "launch_id_in_path", "logged_path", "ready_to_serve", "record_id", "secure_context", "select_locale",
+    "set_locale",
+]
+
 access_log = logging.getLogger("lti_tool.access")
-
-
-def select_locale() -> str:
-    """The launch's locale; else the browser's languages; else Danish."""
-    locale = g.get("locale")
-    if locale:
-        return str(locale)
-    return request.accept_languages.best_match(LANGUAGES) or "da"
-
-
-def request_translations() -> Any:
-    """The catalogue of this request's locale, looked up once per request and locale.
-
-    Performance: flask-babel's template gettext finds the domain, the locale (formatting its name)
-    and the catalogue again for every string, about 15 µs each; a learner's page has some thirty.
-    The catalogue is kept in `g` beside the locale it is for, so a locale changed during the
-    request (flask_babel.refresh) gets its own."""
-    if not g:  # outside a request, as flask-babel does
-        return get_translations()
-    locale = get_locale()
-    cached = g.get("translations")
-    if cached is not None and cached[0] is locale:
-        return cached[1]
-    translations = get_translations()
-    g.translations = (locale, translations)
-    return translations
-
-
-def set_locale(locale: str | None) -> None:
-    g.locale = interface_language(locale) if locale else None
-
-
-def launch_id_in_path(path: str) -> str | None:
-    """The launch id of a /c/<launch_id>/… address, whether or not a route matched the rest."""
-    parts = path.split("/", 3)
-    return parts[2] if len(parts) > 2 and parts[1] == "c" and parts[2] else None
-
-
-def logged_path() -> str:
-    """The request's path for the logs, its launch id masked: the id stands in for a session."""
-    path = str(request.path)
-    launch_id = (request.view_args or {}).get("launch_id") or launch_id_in_path(path)
-    prefix = f"/c/{launch_id}"
-    if isinstance(launch_id, str) and launch_id and (path == prefix or path.startswith(prefix + "/")):
-        return "/c/…" + path[len(prefix):]  # the segment only: a short id may occur elsewhere in the path
-    return path
-
-
-def wants_json() -> bool:
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
-
-
-def render_error(error: errors.ToolError) -> tuple[Any, int]:
-    if request.endpoint in ("lti.launch", "lti.login"):
-        LAUNCHES.labels("refused", error.reason).inc()
-    log.warning(
-        "%s %s -> %s %s: %s",
-        request.method,
-        logged_path(),
-        error.status,
-        error.reason,
-        error.detail,
-        extra={"reason": error.reason, "status": error.status, "path": logged_path(),
-               **({"dependency": error.dependency} if isinstance(error, errors.DependencyUnavailable) else {})},
-    )
-    if wants_json():
-        return jsonify(error=error.reason, message=str(error.message)), error.status
-    page = render_template("errors/error.html", error=error, request_id=g.get("request_id"))
-    return page, error.status
-
-
-def dependency_unavailable(dependency: str, error: BaseException) -> tuple[Any, int, dict[str, str]]:
-    """503 with Retry-After and the localised "try again shortly" page, for a failing dependency.
-
-    The log line and the metrics name the dependency; no traceback, since nothing is wrong with
-    the tool itself and an outage would otherwise write one per request."""
-    with contextlib.suppress(Exception):  # the database may be the one that is gone
-        db.session.rollback()
-    DEPENDENCY_UNAVAILABLE.labels(dependency, "web").inc()
-    tool_error = errors.DependencyUnavailable(dependency, errors.summary(error))
-    page, status = render_error(tool_error)
-    return page, status, {"Retry-After": str(tool_error.retry_after)}
-
-
-_HTTP_ERRORS: dict[int, type[errors.ToolError]] = {404: errors.NotFound, 403: errors.AccessDenied}
 
 
 def _frame_ancestors() -> str:
@@ -173,22 +91,35 @@ class RowIdConverter(IntegerConverter):
 
 
 def install(app: Flask) -> None:
-    app.url_map.converters["int"] = RowIdConverter  # before any blueprint adds its routes
+    """Install the request-level glue, one named step per concern, in the order Flask runs them."""
+    install_row_ids(app)  # before any blueprint adds its routes
+    install_locale(app)
+    install_template_globals(app)
+    install_proxy_fix(app)
+    install_template_compilation(app)
+    install_request_hooks(app)
+    install_security_headers(app)
+    install_error_handlers(app)
 
-    from lti_tool.launches import form_token
 
-    app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "da")
-    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=lambda s: request_translations().ugettext(s),
-        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
-        pgettext=lambda c, s: request_translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
-        newstyle=True,
-    )
+def install_row_ids(app: Flask) -> None:
+    """Make `<int:…>` in every route a RowIdConverter."""
+    app.url_map.converters["int"] = RowIdConverter
+
+
+def install_template_globals(app: Flask) -> None:
+    """Give templates the launch forms' CSRF token (see launches.form_token)."""
     app.jinja_env.globals["launch_csrf_token"] = lambda: form_token(str(app.config["SECRET_KEY"]), g.launch.id)
+
+
+def install_proxy_fix(app: Flask) -> None:
+    """Trust one proxy's X-Forwarded-* headers when PROXY_FIX is set."""
     if app.config.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
 
+
+def install_template_compilation(app: Flask) -> None:
+    """Compile every template on the first request of any server (see compile_templates)."""
     app.extensions["templates_compiled"] = threading.Event()
 
     @app.before_request
@@ -196,6 +127,11 @@ def install(app: Flask) -> None:
         # Any server (flask run, gunicorn): the first request compiles every template while the
         # others wait, so no two threads compile at once (see compile_templates).
         compile_templates(app)
+
+
+def install_request_hooks(app: Flask) -> None:
+    """Give each request an id and a start time, refuse NUL characters, and time and log it."""
+    log_requests = bool(app.config["LOG_REQUESTS"])
 
     @app.before_request
     def _request_id() -> None:
@@ -206,9 +142,7 @@ def install(app: Flask) -> None:
         if holds_nul(request):
             # PostgreSQL refuses a NUL character in text (a 500 where SQLite stored it): no
             # address, query or form of this tool has a use for one.
-            raise errors.ToolError("NUL character in the request", reason="nul_in_request")
-
-    log_requests = bool(app.config["LOG_REQUESTS"])
+            raise ToolError("NUL character in the request", reason="nul_in_request")
 
     @app.teardown_request
     def _observe(_: BaseException | None) -> None:
@@ -226,6 +160,9 @@ def install(app: Flask) -> None:
                             extra={"status": status, "path": path, "method": request.method,
                                    "duration_ms": round(seconds * 1000, 1)})
 
+
+def install_security_headers(app: Flask) -> None:
+    """Add the request id, nosniff, referrer policy, HSTS (over https) and the CSP to every response."""
     hsts_seconds = int(app.config.get("HSTS_SECONDS") or 0)
 
     @app.after_request
@@ -239,67 +176,6 @@ def install(app: Flask) -> None:
         if response.mimetype == "text/html" and "Content-Security-Policy" not in response.headers:
             response.headers["Content-Security-Policy"] = content_security_policy(_frame_ancestors())
         return response
-
-    @app.errorhandler(errors.ToolError)
-    def _tool_error(error: errors.ToolError) -> tuple[Any, int]:
-        db.session.rollback()
-        return render_error(error)
-
-    @app.errorhandler(CSRFError)
-    def _csrf_error(error: CSRFError) -> tuple[Any, int]:
-        tool_error = errors.ToolError(str(error.description), reason="csrf")
-        tool_error.message = _("The form has expired. Reload the page and try again.")
-        return render_error(tool_error)
-
-    @app.errorhandler(RequestEntityTooLarge)
-    def _too_large(error: RequestEntityTooLarge) -> tuple[Any, int]:
-        if request.path.startswith("/lti/"):
-            tool_error: errors.ToolError = errors.WrongMessage("request body too large", reason="oversized_request")
-        else:  # a form of the tool's own pages, not a message from the platform
-            tool_error = errors.ToolError("request body too large", reason="oversized_request")
-            tool_error.message = _("What you sent is too large to be received.")
-            tool_error.hint = _("Shorten the text and send it again.")
-        tool_error.status = 413
-        return render_error(tool_error)
-
-    @app.errorhandler(429)
-    def _too_many(error: HTTPException) -> tuple[Any, int]:
-        tool_error = errors.ToolError(str(error.description), reason="rate_limited")
-        tool_error.status = 429
-        tool_error.message = _("Too many requests from your network right now.")
-        tool_error.hint = _("Wait a minute and try again.")
-        return render_error(tool_error)
-
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> tuple[Any, ...]:
-        original = getattr(error, "original_exception", None)
-        if isinstance(original, BaseException):  # raised after the view: Flask wrapped it in a 500
-            dependency = errors.failing_dependency(original)
-            if dependency is not None:
-                return dependency_unavailable(dependency, original)
-        launch_id = launch_id_in_path(request.path)
-        if g.get("locale") is None and launch_id:
-            # An address under a launch that no route matched: the page speaks the launch's language.
-            from lti_tool.live_launch import launch_locale
-
-            set_locale(launch_locale(db.session(), launch_id))
-        kind = _HTTP_ERRORS.get(error.code or 400, errors.ToolError)
-        tool_error = kind(str(error.description), reason=f"http_{error.code}")
-        tool_error.status = error.code or 400
-        return render_error(tool_error)
-
-    @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> tuple[Any, ...]:
-        dependency = errors.failing_dependency(error)
-        if dependency is not None:
-            return dependency_unavailable(dependency, error)
-        db.session.rollback()
-        log.exception("unexpected error on %s %s", request.method, logged_path())
-        tool_error = errors.ToolError(repr(error), reason="internal_error")
-        tool_error.status = 500
-        tool_error.message = _("Something went wrong on our side. Nothing you did was lost.")
-        tool_error.hint = _("Try again in a moment. The operator has been notified in the log.")
-        return render_error(tool_error)
 
 
 _compiling = threading.Lock()

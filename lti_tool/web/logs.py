@@ -7,7 +7,23 @@ import logging
 import re
 import sys
 
-from flask import Flask, g, has_request_context
+from flask import Flask, g, has_request_context, request
+
+
+def launch_id_in_path(path: str) -> str | None:
+    """The launch id of a /c/<launch_id>/… address, whether or not a route matched the rest."""
+    parts = path.split("/", 3)
+    return parts[2] if len(parts) > 2 and parts[1] == "c" and parts[2] else None
+
+
+def logged_path() -> str:
+    """The request's path for the logs, its launch id masked: the id stands in for a session."""
+    path = str(request.path)
+    launch_id = (request.view_args or {}).get("launch_id") or launch_id_in_path(path)
+    prefix = f"/c/{launch_id}"
+    if isinstance(launch_id, str) and launch_id and (path == prefix or path.startswith(prefix + "/")):
+        return "/c/…" + path[len(prefix):]  # the segment only: a short id may occur elsewhere in the path
+    return path
 
 
 class RequestIdFilter(logging.Filter):

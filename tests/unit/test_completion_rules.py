@@ -66,43 +66,43 @@ def test_matching_and_action_plan_and_reflection_checks():
 
 def test_module_status_progression():
     m = module(PAGE, quiz(), MATCH, PLAN)
-    assert rules.module_status(m, {}).state == rules.NOT_STARTED
-    assert rules.module_status(m, {"page": R("viewed")}).state == rules.IN_PROGRESS
+    assert rules.module_status(m, {}).state == rules.ModuleState.NOT_STARTED
+    assert rules.module_status(m, {"page": R("viewed")}).state == rules.ModuleState.IN_PROGRESS
     failed_quiz = {"page": R("viewed"), "quiz": R("submitted", 0.2, False, 1), "match": R("submitted", 1, True, 1),
                    "plan": R("submitted", None, True, 1)}
     status = rules.module_status(m, failed_quiz)
-    assert status.state == rules.IN_PROGRESS and status.next_activity_id == "quiz"
+    assert status.state == rules.ModuleState.IN_PROGRESS and status.next_activity_id == "quiz"
     retaken = {**failed_quiz, "quiz": R("submitted", 0.8, True, 2)}
     status = rules.module_status(m, retaken)
-    assert status.state == rules.COMPLETED
+    assert status.state == rules.ModuleState.COMPLETED
     assert status.points == pytest.approx(0.8 * 5 + 2)
     assert status.max_points == 7
 
 
 def test_drafts_do_not_count_as_done():
     m = module(PLAN)
-    assert rules.module_status(m, {"plan": R("draft")}).state == rules.IN_PROGRESS
+    assert rules.module_status(m, {"plan": R("draft")}).state == rules.ModuleState.IN_PROGRESS
 
 
 def test_reflection_waiting_makes_module_pending_then_completed():
     m = module(PAGE, REFLECTION)
     waiting = rules.module_status(m, {"page": R("viewed"), "refl": R("pending", None, None, 1)})
-    assert waiting.state == rules.PENDING and waiting.pending_manual
+    assert waiting.state == rules.ModuleState.PENDING and waiting.pending_manual
     graded = rules.module_status(m, {"page": R("viewed"), "refl": R("graded", 0.5, True, 1)})
-    assert graded.state == rules.COMPLETED and graded.points == 5
+    assert graded.state == rules.ModuleState.COMPLETED and graded.points == 5
 
 
 def test_content_changed_after_attempts():
     before = module(PAGE, quiz())
     records = {"page": R("viewed"), "quiz": R("submitted", 1.0, True, 1), "removed-activity": R("viewed")}
-    assert rules.module_status(before, records).state == rules.COMPLETED
+    assert rules.module_status(before, records).state == rules.ModuleState.COMPLETED
     # An activity added later is simply not done; the removed one's record is ignored.
     after = module(PAGE, quiz(), Activity(id="new-page", type="page", title="Ny", required=True))
     status = rules.module_status(after, records)
-    assert status.state == rules.IN_PROGRESS and status.next_activity_id == "new-page"
+    assert status.state == rules.ModuleState.IN_PROGRESS and status.next_activity_id == "new-page"
     # An optional new activity does not block completion.
     optional = module(PAGE, quiz(), Activity(id="extra", type="page", title="Ekstra", required=False))
-    assert rules.module_status(optional, records).state == rules.COMPLETED
+    assert rules.module_status(optional, records).state == rules.ModuleState.COMPLETED
 
 
 def test_programme_rule_mandatory_plus_electives():
@@ -110,7 +110,7 @@ def test_programme_rule_mandatory_plus_electives():
     mods = [Module(**{**m.__dict__, "mandatory": m.id in ("a", "b")}) for m in mods]
     programme = Programme(id="p", language="da", title={"da": "P"}, summary={}, modules=tuple(mods),
                           electives_required=2, folder="")
-    done = rules.COMPLETED
+    done = rules.ModuleState.COMPLETED
     assert not rules.programme_status(programme, {"a": done, "b": done, "e1": done}).completed
     assert rules.programme_status(programme, {"a": done, "b": done, "e1": done, "e2": done}).completed
     assert rules.programme_status(programme, {"a": done, "b": done, "e1": done, "e2": done, "e3": done}).completed
