@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from lti_tool.content.model import Catalog
 from lti_tool.content.registry import ContentRegistry
-from lti_tool.grading.delivery import DeliveryReport, deliver_due
 from lti_tool.lti.http import http_session
 from lti_tool.lti.keys import signing_key
 from lti_tool.lti.platform_keys import PlatformKeys
@@ -19,6 +18,9 @@ from lti_tool.lti.services import PlatformAuth, ServiceClient, TokenClient
 from lti_tool.models import Platform
 from lti_tool.store import KeyValueStore
 from lti_tool.teaching.roster import refresh_due_rosters
+
+if TYPE_CHECKING:
+    from lti_tool.grading.delivery import DeliveryReport
 
 
 @dataclass
@@ -50,6 +52,11 @@ class Runtime:
         return ServiceClient(self.token_client(session), self.http(), auth)
 
     def deliver_scores(self, session: Session, batch: int = 50) -> DeliveryReport:
+        # Imported here: delivery imports lti_tool.web.metrics, which runs lti_tool/web/__init__.py,
+        # which imports this module; at the top, importing runtime first (operating.platforms does)
+        # fails on the partly initialised module.
+        from lti_tool.grading.delivery import deliver_due
+
         report = deliver_due(session, self.token_client(session), self.http(), batch=batch)
         refresh_due_rosters(session, lambda platform: self.service_client(session, platform))  # off any request
         return report
