@@ -21,15 +21,11 @@ from werkzeug.wrappers import Response as BaseResponse
 from blueprints.access import enter_launch
 from blueprints.learner import course_page, course_view
 from lti_tool.extensions import csrf, db
-from lti_tool.launches import (
-    PendingStorageCheck,
-    RecordedLaunch,
-    accept_launch,
-    complete_storage_check,
-    start_login,
-)
+from lti_tool.launch.locale import unverified_locale
+from lti_tool.launch.record import RecordedLaunch
+from lti_tool.launch.validate import PendingStorageCheck, accept_launch, complete_storage_check, start_login
 from lti_tool.lti.keys import published_jwks
-from lti_tool.lti.launch import LaunchInput, unverified_locale
+from lti_tool.lti.launch import LaunchInput
 from lti_tool.lti.roles import Role, effective_role
 from lti_tool.runtime import runtime
 from lti_tool.web import secure_context, set_locale

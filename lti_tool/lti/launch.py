@@ -54,22 +54,13 @@ SUPPORTED_MESSAGES = {claims.MSG_RESOURCE_LINK, claims.MSG_DEEP_LINKING}
 OBJECT_CLAIMS = (claims.RESOURCE_LINK, claims.CONTEXT, claims.CUSTOM, claims.LAUNCH_PRESENTATION,
                  claims.TOOL_PLATFORM, claims.LIS, claims.AGS_ENDPOINT, claims.NRPS_SERVICE,
                  claims.DL_SETTINGS)
-LANGUAGES = ("da", "sv", "en")
-# Norwegian readers manage Danish best of our three languages.
-_LOCALE_ALIASES = {"nb": "da", "nn": "da", "no": "da"}
 
 
-def interface_language(locale: object, default: str = "da") -> str:
-    """Map a platform locale (da-DK, sv_SE, en-GB …) to an interface language."""
-    if not locale or not isinstance(locale, str):
-        return default
-    prefix = locale.replace("_", "-").split("-", 1)[0].lower()
-    prefix = _LOCALE_ALIASES.get(prefix, prefix)
-    return prefix if prefix in LANGUAGES else default
+def unverified_platform_locale(id_token: str | None) -> str | None:
+    """The platform's locale in a token not (or not yet) validated: for an error page's language only.
 
-
-def unverified_locale(id_token: str | None) -> str | None:
-    """The launch locale of a token that failed validation, for the error page's language only."""
+    lti_tool.launch.locale maps it to an interface language; reading the token stays here, where
+    the claims are read."""
     if not id_token or len(id_token) > 64 * 1024:
         return None
     # Performance: runs before every launch, and nothing read here is trusted. PyJWT's public
@@ -225,8 +216,10 @@ class Launch:
         return self.role == Role.INSTRUCTOR
 
     @property
-    def locale(self) -> str:
-        return interface_language(self._claim(claims.LAUNCH_PRESENTATION).get("locale"))
+    def platform_locale(self) -> str | None:
+        """The platform's locale (da-DK, sv_SE …) as sent; lti_tool.launch.locale maps it."""
+        locale = self._claim(claims.LAUNCH_PRESENTATION).get("locale")
+        return locale if isinstance(locale, str) and locale else None
 
     @property
     def context(self) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lti_tool.live_launch import LiveLaunch
+from lti_tool.launch.live import LiveLaunch
 from lti_tool.lti.roles import Role, effective_role
 
 

@@ -20,7 +20,7 @@ from werkzeug.routing import IntegerConverter
 
 from lti_tool import errors
 from lti_tool.extensions import db
-from lti_tool.lti.launch import LANGUAGES, interface_language
+from lti_tool.launch.locale import LANGUAGES, interface_language
 from lti_tool.lti.toolconf import framing_origins
 from lti_tool.runtime import runtime
 from lti_tool.text import origin, parsed_url
@@ -173,7 +173,7 @@ class RowIdConverter(IntegerConverter):
 def install(app: Flask) -> None:
     app.url_map.converters["int"] = RowIdConverter  # before any blueprint adds its routes
 
-    from lti_tool.launches import form_token
+    from lti_tool.launch.live import form_token
 
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "da")
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
@@ -278,7 +278,7 @@ def install(app: Flask) -> None:
         launch_id = launch_id_in_path(request.path)
         if g.get("locale") is None and launch_id:
             # An address under a launch that no route matched: the page speaks the launch's language.
-            from lti_tool.live_launch import launch_locale
+            from lti_tool.launch.live import launch_locale
 
             set_locale(launch_locale(db.session(), launch_id))
         kind = _HTTP_ERRORS.get(error.code or 400, errors.ToolError)

@@ -23,7 +23,7 @@ from blueprints import lti as lti_views
 from lti_tool import errors
 from lti_tool.demo_lms import platform as demo
 from lti_tool.extensions import db
-from lti_tool.launches import record_launch
+from lti_tool.launch.record import record_launch
 from lti_tool.lti import claims
 from lti_tool.lti.launch import Launch
 from lti_tool.models import (
