@@ -129,7 +129,7 @@ def _frame_ancestors() -> str:
     except Exception:  # noqa: BLE001 - a header must never turn a page into a 500
         ancestors = ["'self'"]
     launch = g.get("launch")
-    extra = origin((launch.claims.get("presentation") or {}).get("return_url")) if launch is not None else None
+    extra = origin(launch.return_url) if launch is not None else None
     if extra and extra not in ancestors:
         ancestors.append(extra)
     return " ".join(ancestors)
