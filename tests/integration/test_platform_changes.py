@@ -15,12 +15,12 @@ import sys
 from pathlib import Path
 
 from flask import Flask
-from lti_tool.platforms import change_status
 from sqlalchemy import select
 
 from lti_tool.demo_lms import platform as demo
 from lti_tool.extensions import db
 from lti_tool.models import Platform
+from lti_tool.operating.platforms import change_status
 from lti_tool.text import origin
 from tests.support.agent import Agent
 from tests.support.crafting import demo_claims, demo_login, demo_sign
@@ -35,7 +35,7 @@ _OTHER_INSTANCE = """
 import json, sys
 from lti_tool import create_app
 from lti_tool.extensions import db
-from lti_tool.platforms import change_status
+from lti_tool.operating.platforms import change_status
 app = create_app(json.loads(sys.argv[1]))
 with app.app_context():
     change_status(db.session, int(sys.argv[2]), sys.argv[3])
