@@ -14,8 +14,7 @@ from flask import current_app, g, request
 
 from lti_tool.errors import AccessDenied, ToolError
 from lti_tool.extensions import db
-from lti_tool.launches import form_token
-from lti_tool.live_launch import LiveLaunch, find_launch
+from lti_tool.launch.live import LiveLaunch, find_launch, form_token
 from lti_tool.lti.roles import Role, effective_role
 from lti_tool.tokens import same_token
 from lti_tool.web import set_locale

@@ -12,7 +12,6 @@ from blueprints.access import launch_required, role_required
 from lti_tool.errors import NotFound, ToolError
 from lti_tool.extensions import csrf, db
 from lti_tool.lti import deep_linking
-from lti_tool.lti.keys import signing_key
 from lti_tool.lti.roles import Role
 from lti_tool.models import ResourceLink
 from lti_tool.progress import service, state
@@ -35,7 +34,7 @@ def _placement() -> state.Placement:
 
 def _roster_place() -> dict[str, Any] | None:
     """Where this launch's course roster is kept and read from; None without NRPS or a course."""
-    url = roster.memberships_url(g.launch.claims.get("nrps"))
+    url = g.launch.memberships_url
     if url is None or g.launch.context_id is None:
         return None
     return {"platform_id": g.launch.platform_id, "context_pk": g.launch.context_id, "url": url}
@@ -143,23 +142,23 @@ def pick() -> str | BaseResponse:
 @role_required(Role.INSTRUCTOR)
 def deep_link() -> str:
     """The catalogue for a deep-linking request, and the signed answer to the platform."""
-    settings = deep_linking.DeepLinkingSettings.from_claim(g.launch.claims.get("deep_linking_settings") or {})
+    settings = g.launch.deep_linking
     if not settings.return_url:
         raise ToolError("deep linking launch without return URL", reason="no_deep_link_return")
     catalog = runtime().catalog()
     if request.method == "GET":
         return render_template("instructor/deep_link.html", overview=launch_overview(g.launch), settings=settings,
                                programmes=catalog.programmes_for(g.launch.locale), locale=g.launch.locale)
-    cancelled = "cancel" in request.form or not settings.accepts_links
-    choices = [] if cancelled else request.form.getlist("item")
-    if not settings.accept_multiple:
-        choices = choices[:1]
-    items = deep_linking.content_items(catalog, choices, launch_url=runtime().base_url + "/lti/launch",
-                                       target=settings.presentation, locale=g.launch.locale)
-    message = _("Nothing was added.") if not items else _("%(count)s activities added from Integrationsløft.",
-                                                          count=len(items))
-    token = deep_linking.response_token(
-        signing_key(db.session(), str(runtime().settings["SECRET_KEY"])), client_id=g.launch.platform_client_id,
-        platform_issuer=g.launch.platform_issuer, deployment_id=g.launch.deployment_id, settings=settings,
-        items=items, message=message)
+    token = deep_linking.signed_answer(
+        db.session(), str(runtime().settings["SECRET_KEY"]), catalog, settings, request.form.getlist("item"),
+        cancelled="cancel" in request.form, launch_url=runtime().base_url + "/lti/launch", locale=g.launch.locale,
+        client_id=g.launch.platform_client_id, platform_issuer=g.launch.platform_issuer,
+        deployment_id=g.launch.deployment_id, message=_added)
     return render_template("lti/form_post.html", action=settings.return_url, fields={"JWT": token})
+
+
+def _added(count: int) -> str:
+    """The note the platform shows after a deep-linking answer of `count` items."""
+    if not count:
+        return str(_("Nothing was added."))
+    return str(_("%(count)s activities added from Integrationsløft.", count=count))

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, jsonify, redirect, render_template, request, send_from_directory, url_for
+from flask import (
+    Blueprint,
+    abort,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from werkzeug.wrappers import Response
 
-from blueprints.access import launch_required
+from blueprints.access import enter_launch, launch_required
 from lti_tool.extensions import csrf, db
 from lti_tool.lti.roles import Role, effective_role
 from lti_tool.progress import learning, service
@@ -25,6 +36,24 @@ MEDIA_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".pdf", ".docx"
 @launch_required
 def home() -> str | Response:
     return course_page(course_view())
+
+
+# Registered without a URL rule (Flask's endpoint decorator): blueprints/lti.py calls it by
+# endpoint for the launch POST, so the LTI blueprint does not import this one.
+@bp.endpoint("learner.landing")
+def landing(launch_id: str) -> Response:
+    """A learner's launch answers with the course's first page itself, not a 303 to it.
+
+    One round trip less for every learner of a class launching at once. The page names its own
+    address, and static/js/frame.js puts it in the history, so a reload asks for the page, not
+    the spent launch. The launch was committed before the page is read: a page that fails loses
+    no launch."""
+    enter_launch(launch_id)
+    g.canonical_url = url_for("learner.home", launch_id=launch_id)
+    response = make_response(course_page(course_view()))
+    response.headers["Content-Location"] = g.canonical_url
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def course_view() -> learning.CourseHome:

@@ -18,19 +18,13 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from blueprints.access import enter_launch
-from blueprints.learner import course_page, course_view
 from lti_tool.extensions import csrf, db
-from lti_tool.launches import (
-    PendingStorageCheck,
-    RecordedLaunch,
-    accept_launch,
-    complete_storage_check,
-    start_login,
-)
+from lti_tool.launch.dispatch import Landing, landing
+from lti_tool.launch.locale import unverified_locale
+from lti_tool.launch.record import RecordedLaunch
+from lti_tool.launch.validate import PendingStorageCheck, accept_launch, complete_storage_check, start_login
 from lti_tool.lti.keys import published_jwks
-from lti_tool.lti.launch import LaunchInput, unverified_locale
-from lti_tool.lti.roles import Role, effective_role
+from lti_tool.lti.launch import LaunchInput
 from lti_tool.runtime import runtime
 from lti_tool.web import secure_context, set_locale
 from lti_tool.web.limits import limiter
@@ -124,21 +118,17 @@ def verify_storage() -> BaseResponse:
     return _landing(record)
 
 
+# The instructor's landings: a 303 to their page. A learner's launch instead answers with the
+# first page itself, rendered by the learner blueprint (endpoint "learner.landing").
+_REDIRECTS = {Landing.DEEP_LINKING: "instructor.deep_link", Landing.INSTRUCTOR: "instructor.home"}
+
+
 def _landing(record: RecordedLaunch) -> BaseResponse:
-    """Where an accepted (and already committed) launch goes."""
-    if record.message_type == "LtiDeepLinkingRequest" or effective_role(record.roles) == Role.INSTRUCTOR:
-        endpoint = "instructor.deep_link" if record.message_type == "LtiDeepLinkingRequest" else "instructor.home"
-        return redirect(url_for(endpoint, launch_id=record.id), code=303)
-    # A learner's launch answers with the first page itself instead of a 303 to it: one round trip
-    # less for every learner of a class launching at once. The page names its own address, and
-    # static/js/frame.js puts it in the history, so a reload asks for the page, not the spent launch.
-    # The launch was committed before the page is read: a page that fails loses no launch.
-    enter_launch(record.id)
-    g.canonical_url = url_for("learner.home", launch_id=record.id)
-    response = make_response(course_page(course_view()))
-    response.headers["Content-Location"] = g.canonical_url
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    """Where an accepted (and already committed) launch goes, by lti_tool.launch.dispatch."""
+    kind = landing(record)
+    if kind in _REDIRECTS:
+        return redirect(url_for(_REDIRECTS[kind], launch_id=record.id), code=303)
+    return make_response(current_app.view_functions["learner.landing"](launch_id=record.id))
 
 
 @bp.route("/.well-known/jwks.json")

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from lti_tool.content.model import Catalog
 from lti_tool.content.registry import ContentRegistry
-from lti_tool.grading.delivery import DeliveryReport, deliver_due
+from lti_tool.extensions import db
+from lti_tool.grading.delivery import DeliveryReport, WorkerThread, deliver_due
 from lti_tool.lti.http import http_session
 from lti_tool.lti.keys import signing_key
 from lti_tool.lti.platform_keys import PlatformKeys
@@ -71,7 +72,6 @@ def delivery_round(app: Flask, batch: int = 50) -> Callable[[], DeliveryReport]:
 
     The session is removed after every round, failed or not, so the next one starts on a
     connection the pool has checked (a broken one is dropped, and the round reconnects)."""
-    from lti_tool.extensions import db
 
     def one_round() -> DeliveryReport:
         with app.app_context():
@@ -86,7 +86,6 @@ def delivery_round(app: Flask, batch: int = 50) -> Callable[[], DeliveryReport]:
 
 def start_worker_thread(app: Flask) -> None:
     """The embedded default: deliver grades from a thread of the web process."""
-    from lti_tool.grading.delivery import WorkerThread
 
     worker = WorkerThread(delivery_round(app))
     app.extensions["grade_worker"] = worker

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from lti_tool.content.model import Catalog, Module, Programme
 from lti_tool.lti import claims
-from lti_tool.lti.keys import SigningKey
+from lti_tool.lti.keys import SigningKey, signing_key
 
 SCORE_MAXIMUM = 100.0
 TAG = "integrationsloeft"
@@ -94,3 +97,18 @@ def response_token(key: SigningKey, *, client_id: str, platform_issuer: str, dep
     if message:
         body[claims.DL_MSG] = message
     return key.sign(body)
+
+
+def signed_answer(session: Session, secret_key: str, catalog: Catalog, settings: DeepLinkingSettings,
+                  choices: list[str], *, cancelled: bool, launch_url: str, locale: str, client_id: str,
+                  platform_issuer: str, deployment_id: str, message: Callable[[int], str]) -> str:
+    """The signed LtiDeepLinkingResponse for the catalogue choices (none when cancelled, or when
+    the platform accepts no links; only the first when it accepts one); `message(n)` is the
+    localised note for n items added."""
+    if cancelled or not settings.accepts_links:
+        choices = []
+    if not settings.accept_multiple:
+        choices = choices[:1]
+    items = content_items(catalog, choices, launch_url=launch_url, target=settings.presentation, locale=locale)
+    return response_token(signing_key(session, secret_key), client_id=client_id, platform_issuer=platform_issuer,
+                          deployment_id=deployment_id, settings=settings, items=items, message=message(len(items)))

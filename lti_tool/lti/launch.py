@@ -39,6 +39,7 @@ from lti_tool.errors import (
     WrongMessage,
 )
 from lti_tool.lti import claims
+from lti_tool.lti.deep_linking import DeepLinkingSettings
 from lti_tool.lti.login import STATE_COOKIE_PREFIX, state_key
 from lti_tool.lti.platform_keys import PlatformKeys
 from lti_tool.lti.roles import Role, effective_role
@@ -54,22 +55,13 @@ SUPPORTED_MESSAGES = {claims.MSG_RESOURCE_LINK, claims.MSG_DEEP_LINKING}
 OBJECT_CLAIMS = (claims.RESOURCE_LINK, claims.CONTEXT, claims.CUSTOM, claims.LAUNCH_PRESENTATION,
                  claims.TOOL_PLATFORM, claims.LIS, claims.AGS_ENDPOINT, claims.NRPS_SERVICE,
                  claims.DL_SETTINGS)
-LANGUAGES = ("da", "sv", "en")
-# Norwegian readers manage Danish best of our three languages.
-_LOCALE_ALIASES = {"nb": "da", "nn": "da", "no": "da"}
 
 
-def interface_language(locale: object, default: str = "da") -> str:
-    """Map a platform locale (da-DK, sv_SE, en-GB …) to an interface language."""
-    if not locale or not isinstance(locale, str):
-        return default
-    prefix = locale.replace("_", "-").split("-", 1)[0].lower()
-    prefix = _LOCALE_ALIASES.get(prefix, prefix)
-    return prefix if prefix in LANGUAGES else default
+def unverified_platform_locale(id_token: str | None) -> str | None:
+    """The platform's locale in a token not (or not yet) validated: for an error page's language only.
 
-
-def unverified_locale(id_token: str | None) -> str | None:
-    """The launch locale of a token that failed validation, for the error page's language only."""
+    lti_tool.launch.locale maps it to an interface language; reading the token stays here, where
+    the claims are read."""
     if not id_token or len(id_token) > 64 * 1024:
         return None
     # Performance: runs before every launch, and nothing read here is trusted. PyJWT's public
@@ -225,8 +217,10 @@ class Launch:
         return self.role == Role.INSTRUCTOR
 
     @property
-    def locale(self) -> str:
-        return interface_language(self._claim(claims.LAUNCH_PRESENTATION).get("locale"))
+    def platform_locale(self) -> str | None:
+        """The platform's locale (da-DK, sv_SE …) as sent; lti_tool.launch.locale maps it."""
+        locale = self._claim(claims.LAUNCH_PRESENTATION).get("locale")
+        return locale if isinstance(locale, str) and locale else None
 
     @property
     def context(self) -> dict[str, Any]:
@@ -266,6 +260,44 @@ class Launch:
             "custom": self.custom,
         }
         return {k: v for k, v in kept.items() if v}
+
+
+@dataclass(frozen=True)
+class ServiceClaims:
+    """The claims kept with a launch record (Launch.service_claims), read back by its later pages.
+
+    The stored JSON is read here, in the adapter, so that the launch pages and services see typed
+    values only. Each property parses on first use: most pages read none of them."""
+
+    stored: dict[str, Any]
+
+    def _part(self, name: str) -> dict[str, Any]:
+        value = self.stored.get(name)
+        return value if isinstance(value, dict) else {}
+
+    @cached_property
+    def memberships_url(self) -> str | None:
+        """The course's NRPS endpoint (NRPS §3.6) if it is one a roster snapshot can store, else None."""
+        url = self._part("nrps").get("context_memberships_url")
+        if not isinstance(url, str) or not url or len(url) > MAX_SERVICE_URL or not storable_text(url):
+            return None
+        return url
+
+    @cached_property
+    def deep_linking(self) -> DeepLinkingSettings:
+        """The deep-linking request's settings (DL §4.4.1); empty for a resource-link launch."""
+        return DeepLinkingSettings.from_claim(self._part("deep_linking_settings"))
+
+    @property
+    def return_url(self) -> str | None:
+        """Where the platform wants the person back (Core §5.4.4 launch_presentation.return_url)."""
+        url = self._part("presentation").get("return_url")
+        return url if isinstance(url, str) and url else None
+
+    @property
+    def document_target(self) -> str:
+        """How the platform opened the tool: iframe (the default), window or frame."""
+        return str(self._part("presentation").get("document_target", "iframe"))
 
 
 @dataclass

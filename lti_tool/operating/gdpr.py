@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from lti_tool.errors import NotFound
-from lti_tool.launches import purge_expired_launches
+from lti_tool.launch.record import purge_expired_launches
 from lti_tool.models import (
     ActivityState,
     Base,

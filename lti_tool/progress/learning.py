@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from lti_tool.content.model import Activity, Catalog, Module, Programme
 from lti_tool.errors import NotFound
-from lti_tool.live_launch import LiveLaunch
+from lti_tool.launch.live import LiveLaunch
 from lti_tool.models import Submission
 from lti_tool.progress import rules, scoring, service, state
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lti_tool.live_launch import LiveLaunch
+from lti_tool.launch.live import LiveLaunch
 from lti_tool.lti.roles import Role, effective_role
 
 
@@ -21,7 +21,6 @@ class LaunchOverview:
 
 
 def launch_overview(record: LiveLaunch) -> LaunchOverview:
-    presentation = record.claims.get("presentation", {})
     return LaunchOverview(
         launch_id=record.id,
         user_name=record.user_name,
@@ -29,6 +28,6 @@ def launch_overview(record: LiveLaunch) -> LaunchOverview:
         link_title=record.resource_link.title if record.resource_link else None,
         role=effective_role(record.roles),
         platform_name=record.platform_name,
-        return_url=presentation.get("return_url"),
-        opened_in_iframe=presentation.get("document_target", "iframe") == "iframe",
+        return_url=record.return_url,
+        opened_in_iframe=record.opened_in_iframe,
     )

@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from lti_tool.lti.services import ServiceClient, ServiceError, roster
 from lti_tool.models import Platform, PlatformStatus, RosterSnapshot, utcnow
-from lti_tool.text import MAX_SERVICE_URL, storable_text
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +57,6 @@ class RosterStatus:
     def failing(self) -> bool:
         """The last try to read the roster failed (after the snapshot shown, if there is one)."""
         return self.failed_at is not None
-
-
-def memberships_url(nrps_claim: object) -> str | None:
-    """The launch's NRPS endpoint if it is one the snapshot can store, else None."""
-    url = nrps_claim.get("context_memberships_url") if isinstance(nrps_claim, dict) else None
-    if not isinstance(url, str) or not url or len(url) > MAX_SERVICE_URL or not storable_text(url):
-        return None
-    return url
 
 
 def _status(snapshot: RosterSnapshot) -> RosterStatus:

@@ -15,7 +15,7 @@ from werkzeug.routing import IntegerConverter
 
 from lti_tool.errors import ToolError
 from lti_tool.extensions import db
-from lti_tool.launches import form_token
+from lti_tool.launch.live import form_token
 from lti_tool.lti.toolconf import framing_origins
 from lti_tool.text import origin, parsed_url
 from lti_tool.web.errors import install_error_handlers
@@ -49,7 +49,7 @@ def _frame_ancestors() -> str:
     except Exception:  # noqa: BLE001 - a header must never turn a page into a 500
         ancestors = ["'self'"]
     launch = g.get("launch")
-    extra = origin((launch.claims.get("presentation") or {}).get("return_url")) if launch is not None else None
+    extra = origin(launch.return_url) if launch is not None else None
     if extra and extra not in ancestors:
         ancestors.append(extra)
     return " ".join(ancestors)

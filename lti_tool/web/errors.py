@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from lti_tool import errors
 from lti_tool.extensions import db
-from lti_tool.live_launch import launch_locale
+from lti_tool.launch.live import launch_locale
 from lti_tool.web.i18n import set_locale
 from lti_tool.web.logs import launch_id_in_path, logged_path
 from lti_tool.web.metrics import DEPENDENCY_UNAVAILABLE, LAUNCHES

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, g, request
 from flask_babel import get_locale, get_translations
 
-from lti_tool.lti.launch import LANGUAGES, interface_language
+from lti_tool.launch.locale import LANGUAGES, interface_language
 
 
 def select_locale() -> str:

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select, update
 
-from blueprints import lti as lti_views
+from blueprints import learner as learner_views
 from lti_tool import errors
 from lti_tool.demo_lms import platform as demo
 from lti_tool.extensions import db
-from lti_tool.launches import record_launch
+from lti_tool.launch.record import record_launch
 from lti_tool.lti import claims
 from lti_tool.lti.launch import Launch
 from lti_tool.models import (
@@ -152,7 +152,7 @@ def test_a_first_page_that_fails_loses_no_launch(app, agent, monkeypatch):
     def unreadable_first_page():
         raise errors.NotFound("the first page could not be read (simulated)")
 
-    monkeypatch.setattr(lti_views, "course_view", unreadable_first_page)
+    monkeypatch.setattr(learner_views, "course_view", unreadable_first_page)
     failed = crafted_launch(app, agent, lambda body: body.update(sub=sub, name="Aya Haddad Nielsen"))
     monkeypatch.undo()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config.settings import ConfigError, ProductionConfig, check_production, config_from_env, database_uri
-from lti_tool.lti.launch import interface_language
+from lti_tool.launch.locale import interface_language
 from lti_tool.lti.roles import Role, effective_role, is_enrolled_learner, parse_role
 from lti_tool.web import record_id
 

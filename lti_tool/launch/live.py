@@ -8,15 +8,19 @@ session. Pages that change a row load that row themselves (the instructor's pick
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from lti_tool.errors import SessionExpired
+from lti_tool.lti.deep_linking import DeepLinkingSettings
+from lti_tool.lti.launch import ServiceClaims
 from lti_tool.models import Context, Deployment, LaunchRecord, Platform, ResourceLink, User, utcnow
 
 
@@ -32,10 +36,13 @@ class LinkRef:
 
 @dataclass(frozen=True)
 class LiveLaunch:
+    """A live launch as its pages see it: typed values only (the stored claims are read by
+    lti_tool.lti.launch.ServiceClaims, behind the properties below)."""
+
     id: str
     roles: list[str]
     locale: str
-    claims: dict[str, Any]
+    services: ServiceClaims
     user_id: int
     user_sub: str
     user_name: str | None
@@ -47,6 +54,26 @@ class LiveLaunch:
     platform_name: str
     platform_issuer: str
     platform_client_id: str
+
+    @property
+    def memberships_url(self) -> str | None:
+        """The course roster's NRPS endpoint, if the platform offers one the tool can use."""
+        return self.services.memberships_url
+
+    @property
+    def deep_linking(self) -> DeepLinkingSettings:
+        """What a deep-linking request accepts and where the answer goes."""
+        return self.services.deep_linking
+
+    @property
+    def return_url(self) -> str | None:
+        """The platform page to go back to (launch_presentation.return_url)."""
+        return self.services.return_url
+
+    @property
+    def opened_in_iframe(self) -> bool:
+        """Whether the platform shows the tool in a frame of its page."""
+        return self.services.document_target == "iframe"
 
 
 _LAUNCHES = cast(Table, LaunchRecord.__table__)
@@ -106,10 +133,15 @@ def find_launch(session: Session, launch_id: str, lifetime: int) -> LiveLaunch:
     link = (LinkRef(row.resource_link_id, row.link_title, row.programme_id, row.module_id)
             if row.resource_link_id is not None else None)
     return LiveLaunch(
-        id=row.id, roles=row.roles or [], locale=row.locale, claims=row.claims or {}, user_id=row.user_id,
-        user_sub=row.user_sub, user_name=row.user_name, context_id=row.context_id,
+        id=row.id, roles=row.roles or [], locale=row.locale, services=ServiceClaims(row.claims or {}),
+        user_id=row.user_id, user_sub=row.user_sub, user_name=row.user_name, context_id=row.context_id,
         course_title=(row.context_title or row.context_label) if row.context_id is not None else None,
         resource_link=link, deployment_id=row.deployment_id, platform_id=row.platform_id,
         platform_name=row.platform_name, platform_issuer=row.platform_issuer,
         platform_client_id=row.platform_client_id,
     )
+
+
+def form_token(secret_key: str, launch_id: str) -> str:
+    """The CSRF token for forms of one launch: framed pages cannot rely on a session cookie."""
+    return hmac.new(secret_key.encode(), b"launch-csrf:" + launch_id.encode(), hashlib.sha256).hexdigest()

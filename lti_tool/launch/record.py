@@ -1,12 +1,11 @@
-"""Recording validated launches and finding them again by the launch id carried in URLs."""
+"""Recording a validated launch: its learner, course, link, grade column and the launch row, in one
+transaction; and purging launches long expired."""
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -32,18 +31,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from lti_tool.content.model import Catalog
-from lti_tool.errors import SessionExpired, StateMismatch
 from lti_tool.grading.outbox import enqueue_opening_score
-from lti_tool.lti.launch import Launch, LaunchInput, LaunchValidator, claim_text
-from lti_tool.lti.login import LoginRedirect, begin_login
-from lti_tool.lti.platform_keys import PlatformKeys
+from lti_tool.launch.locale import interface_language
+from lti_tool.lti.launch import Launch, claim_text
 from lti_tool.lti.roles import is_enrolled_learner
-from lti_tool.lti.tool_info import ToolInfo
-from lti_tool.lti.toolconf import DatabaseToolConf
 from lti_tool.models import Context, GradeTarget, LaunchRecord, ResourceLink, ScoreMessage, User, utcnow
 from lti_tool.progress.service import placement_from_custom
-from lti_tool.store import KeyValueStore
-from lti_tool.tokens import same_token
 
 # --- recording a launch ------------------------------------------------------------------------
 # One INSERT … ON CONFLICT DO UPDATE per row kind (learner, course, link, grade column), whose
@@ -223,10 +216,11 @@ def _parameters(launch: Launch, lifetime: int, now: datetime, catalog: Catalog |
     custom = dict(sorted(launch.custom.items()))  # sorted: one stored text for one set of parameters
     programme_id, module_id = (placement_from_custom(custom, catalog) if catalog is not None else None) or (None, None)
     link_title = claim_text(launch.resource_link.get("title"), 512)
+    locale = interface_language(launch.platform_locale)
     return {
         "now": now, "minute": now.replace(second=0, microsecond=0),
         "platform_id": launch.platform_id, "deployment_pk": launch.deployment_pk,
-        "sub": launch.sub, "name": launch.name, "email": launch.email, "locale": launch.locale,
+        "sub": launch.sub, "name": launch.name, "email": launch.email, "locale": locale,
         "context_key": str(context_key) if context_key else None,
         "context_label": claim_text(launch.context.get("label"), 255),
         "context_title": claim_text(launch.context.get("title"), 512),
@@ -241,37 +235,6 @@ def _parameters(launch: Launch, lifetime: int, now: datetime, catalog: Catalog |
         "launch_id": secrets.token_urlsafe(32), "message_type": launch.message_type, "roles": launch.roles,
         "claims": launch.service_claims(), "expires_at": now + timedelta(seconds=lifetime),
     }
-
-
-@dataclass(frozen=True)
-class PendingStorageCheck:
-    """A validated launch waiting for the browser to prove, via platform storage, its state."""
-
-    pending_id: str
-    state: str
-    storage_target: str
-    platform_origin: str
-
-    TTL = 120
-
-    @classmethod
-    def park(cls, store: KeyValueStore, launch: Launch, state: str) -> PendingStorageCheck:
-        pending_id = secrets.token_urlsafe(24)
-        store.set("pending-launch:" + pending_id, {"claims": launch.claims, "platform_id": launch.platform_id,
-                                                   "deployment_pk": launch.deployment_pk, "state": state}, cls.TTL)
-        return cls(pending_id, state, launch.storage_target or "_parent", launch.platform_origin or "*")
-
-
-def complete_storage_check(session: Session, store: KeyValueStore, pending_id: str, value: str, *,
-                           lifetime: int, catalog: Catalog | None) -> RecordedLaunch:
-    """Record (and commit) a parked launch once the page read the same state back from the platform."""
-    parked = store.pop("pending-launch:" + pending_id) if pending_id else None
-    if parked is None:
-        raise SessionExpired("parked launch unknown, expired or already completed", reason="storage_check_expired")
-    if not same_token(str(value), str(parked["state"])):
-        raise StateMismatch("platform storage did not hold this launch's state", reason="storage_state_mismatch")
-    launch = Launch(claims=parked["claims"], platform_id=parked["platform_id"], deployment_pk=parked["deployment_pk"])
-    return record_launch(session, launch, lifetime, catalog)
 
 
 @dataclass(frozen=True)
@@ -317,52 +280,3 @@ def purge_expired_launches(session: Session, older_than: timedelta = timedelta(d
     result = session.execute(delete(LaunchRecord).where(LaunchRecord.expires_at < utcnow() - older_than))
     session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def accept_launch(
-    session: Session,
-    data: LaunchInput,
-    *,
-    store: KeyValueStore,
-    platform_keys: PlatformKeys,
-    settings: Mapping[str, Any],
-    catalog: Catalog | None = None,
-) -> RecordedLaunch | PendingStorageCheck:
-    """Validate a launch POST and record it (committed); raises a named ToolError when it is refused.
-
-    Without the state cookie (a framed page whose browser blocks third-party cookies), a login
-    that used platform storage yields a PendingStorageCheck: the page must read the state back
-    from the platform before the launch is recorded."""
-    signing = None  # the launch itself needs no tool key
-    validator = LaunchValidator(
-        DatabaseToolConf(session, signing, store),
-        store,
-        platform_keys,
-        leeway=int(settings["JWT_LEEWAY"]),
-        max_token_bytes=int(settings["MAX_ID_TOKEN_BYTES"]),
-        state_lifetime=int(settings["LOGIN_STATE_LIFETIME"]),
-    )
-    launch = validator.validate(data)
-    if not launch.bound_by_cookie:
-        return PendingStorageCheck.park(store, launch, str(data.state))
-    return record_launch(session, launch, int(settings["LAUNCH_LIFETIME"]), catalog)
-
-
-def start_login(
-    session: Session, params: dict[str, str], *, store: KeyValueStore, base_url: str, state_lifetime: int,
-) -> LoginRedirect:
-    """Answer an OIDC login initiation with the redirect to the platform."""
-    info = ToolInfo(base_url)
-    return begin_login(
-        params,
-        DatabaseToolConf(session, None, store),
-        store,
-        redirect_uri=info.launch_url,
-        tool_base_url=base_url,
-        state_lifetime=state_lifetime,
-    )
-
-
-def form_token(secret_key: str, launch_id: str) -> str:
-    """The CSRF token for forms of one launch: framed pages cannot rely on a session cookie."""
-    return hmac.new(secret_key.encode(), b"launch-csrf:" + launch_id.encode(), hashlib.sha256).hexdigest()
