@@ -23,6 +23,7 @@ import psycopg
 import pytest
 from flask import Flask
 from hypothesis import settings as hypothesis_settings
+from sqlalchemy.orm import scoped_session
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from config import TestConfig
@@ -36,6 +37,7 @@ from lti_tool.extensions import db
 from lti_tool.lti import keys as tool_keys
 from tests.support.agent import Agent
 from tests.support.console import Console, make_operator
+from tests.support.database import Clock, rolled_back, savepoints_on_sqlite
 from tests.support.external_platform import ExternalPlatform
 from tests.support.lms import LMS_APP
 
@@ -216,24 +218,67 @@ def external(live: LiveServer, runner: Any) -> Iterator[ExternalPlatform]:
     platform.close()
 
 
-# 900–959 are kept back for test_grades' two-worker test, which queues scores for them directly.
-_learner_numbers = iter([n for n in range(1, 1000) if not 900 <= n < 960])
-
-
-def _next_fresh_learner() -> str:
-    return f"stor-kursus-l{next(_learner_numbers):04d}"
+def _new_learner() -> str:
+    """A member of the large demo course that no other test can take (see demo_lms/directory.py)."""
+    return f"stor-kursus-x{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture
 def fresh_learner() -> str:
-    """A learner no other test has used: one of the large demo course's synthetic members."""
-    return _next_fresh_learner()
+    """A learner of the large demo course no other test has used.
+
+    Made up for this test, not one of the course's synthetic members: it is not on the roster the
+    LMS lists (NRPS), and joins the tool's dashboard as someone enrolled since the roster was read."""
+    return _new_learner()
 
 
 @pytest.fixture
 def make_learner() -> Callable[[], str]:
     """Fresh learners on demand, for a test that needs several (each as `fresh_learner`)."""
-    return _next_fresh_learner
+    return _new_learner
+
+
+# Only tests/browser/conftest.py's `another_learner` still counts synthetic members (l0100–l0199,
+# which no other test names); it can take `make_learner` instead, and then this goes.
+_learner_numbers = iter(range(100, 200))
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def db_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """The tool on each backend, migrated and with the demo LMS registered, but neither served.
+
+    The demo LMS (embedded: it is another site, whatever the tool's backend) only signs claims."""
+    backend = request.param
+    schema = create_schema() if backend == "services" else None
+    base_url, lms_url = "http://127.0.0.1:5999", "http://localhost:5998"
+    app = create_app(settings_for(backend, tmp_path_factory.mktemp(f"db-{backend}"), base_url,
+                                  schema=schema, DEMO_LMS_URL=lms_url))
+    lms_app = create_lms_app(lms_settings("embedded", tmp_path_factory.mktemp(f"db-lms-{backend}"), lms_url,
+                                          base_url))
+    set_up_lms(lms_app)
+    migrate_and_seed(app, demo_lms_url=lms_url)
+    app.extensions[LMS_APP] = lms_app
+    with app.app_context():
+        db.engine.dispose()  # connections made from here on get the SQLite SAVEPOINT set-up
+        savepoints_on_sqlite(db.engine)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+    if schema:
+        drop_schema(schema)
+
+
+@pytest.fixture
+def db_session(db_app: Flask) -> Iterator[scoped_session[Any]]:
+    """`db.session` in the app context of `db_app`, all of whose work is rolled back after the test."""
+    with rolled_back(db_app) as session:
+        yield session
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The time for services that take `now=` or `clock=`: it stands still until `advance`d."""
+    return Clock()
 
 
 @pytest.fixture

@@ -75,10 +75,33 @@ def synthetic_user(course: DemoCourse, index: int) -> DemoUser:
                     f"deltager{index:04d}@demo.example", locale, job)
 
 
+# A course also takes `<course>-x<hex>` as a learner: a member no one else has, which a test
+# makes up on the spot (tests/conftest.py `fresh_learner`). They are not on the roster (NRPS)
+# that lists the course's members: they join it as someone enrolled since it was read.
+_FRESH_MARK = "-x"
+_HEX = frozenset("0123456789abcdef")
+
+
+def fresh_user(course: DemoCourse, user_id: str) -> DemoUser | None:
+    """The made-up learner `<course>-x<hex>` of `course`.
+
+    Named like a synthetic member by the id's last four characters ("Deltager 3f9a"), followed by
+    the rest of the id, so that no two share a name and none is taken for a synthetic member."""
+    prefix = course.id + _FRESH_MARK
+    key = user_id[len(prefix):]
+    if not user_id.startswith(prefix) or not 4 <= len(key) <= 32 or not set(key) <= _HEX:
+        return None
+    return DemoUser(user_id, "Deltager", f"{key[-4:]} x{key[:-4]}", f"deltager-{key}@demo.example", "da-DK",
+                    "Medarbejder")
+
+
 def find_user(user_id: str) -> DemoUser | None:
+    """A named user, a course's synthetic member or a made-up `<course>-x<hex>` learner."""
     if user_id in USERS:
         return USERS[user_id]
     for course in COURSES.values():
+        if (fresh := fresh_user(course, user_id)) is not None:
+            return fresh
         prefix = course.id + "-l"
         if user_id.startswith(prefix) and user_id[len(prefix):].isdigit():
             index = int(user_id[len(prefix):])
@@ -88,7 +111,7 @@ def find_user(user_id: str) -> DemoUser | None:
 
 
 def members(course: DemoCourse) -> list[tuple[DemoUser, str]]:
-    """Everyone enrolled, with their role URI."""
+    """Everyone on the roster, with their role URI (made-up `-x` learners are not on it)."""
     result = [(USERS[u], INSTRUCTOR) for u in course.instructors]
     result += [(USERS[u], LEARNER) for u in course.learners]
     result += [(synthetic_user(course, i), LEARNER) for i in range(course.synthetic_learners)]
@@ -96,8 +119,11 @@ def members(course: DemoCourse) -> list[tuple[DemoUser, str]]:
 
 
 def role_in(course: DemoCourse, user_id: str) -> str | None:
+    """The role of `user_id` in `course`, None when they are not enrolled."""
     if user_id in course.instructors:
         return INSTRUCTOR
     if user_id in course.learners or (find_user(user_id) and user_id.startswith(course.id + "-l")):
+        return LEARNER
+    if fresh_user(course, user_id) is not None:
         return LEARNER
     return None

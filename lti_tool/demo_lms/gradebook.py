@@ -217,6 +217,8 @@ def gradebook(session: Session, course_id: str
     scored = {user_id for _, user_id in scores}
     members = [u for u, role in directory.members(course) if role == directory.LEARNER]
     learners = [u for u in members if u.id in scored]
+    # Made-up learners are not on the roster, but their scores show.
+    learners += [u for user_id in sorted(scored) if (u := directory.fresh_user(course, user_id)) is not None]
     learners += [u for u in members if u.id not in scored][:max(0, 50 - len(learners))]
     return items, learners, scores
 

@@ -166,8 +166,8 @@ def test_progress_and_final_score_reach_the_gradebook(app, agent, fresh_learner,
     assert re.search(rf'data-user="{fresh_learner}"[^>]*>\s*<strong>100\.0</strong>', gradebook)
 
 
-def test_outage_then_recovery_delivers_each_score_once_newest_last(app, live, fresh_learner):
-    learners = [fresh_learner, f"{fresh_learner[:-4]}{int(fresh_learner[-4:]) + 500:04d}"]
+def test_outage_then_recovery_delivers_each_score_once_newest_last(app, live, make_learner):
+    learners = [make_learner(), make_learner()]
     agents = {u: live.agent() for u in learners}
     homes = {u: agents[u].launch(u, "stor-kursus", "rl-stor") for u in learners}
     module = catalog(app).module("nyankomne")
@@ -308,11 +308,11 @@ def test_rejected_score_is_parked_with_the_lms_message_and_can_be_retried(app, a
     assert demo_score(fresh_learner) is not None
 
 
-def test_two_workers_share_one_outbox_without_duplicates(app, live, agent, fresh_learner):
+def test_two_workers_share_one_outbox_without_duplicates(app, live, agent, fresh_learner, make_learner):
     if live.backend != "services":
         pytest.skip("SKIP LOCKED needs PostgreSQL")
     target = rl_stor_target(agent, fresh_learner)
-    subs = [f"stor-kursus-l{900 + i:04d}" for i in range(60)]
+    subs = [make_learner() for _ in range(60)]
     queue_scores(target, subs)
 
     def worker() -> None:
@@ -323,8 +323,6 @@ def test_two_workers_share_one_outbox_without_duplicates(app, live, agent, fresh
     run_workers(live, worker, worker)
 
     db.session.rollback()
-    # This link's rows and scores only: test_learning's certificate learners (l0901, l0951) are in
-    # the same numbers and have rows for other links when it runs first.
     rows = db.session.scalars(select(ScoreMessage).where(ScoreMessage.sub.in_(subs),
                                                          ScoreMessage.grade_target_id == target.id)).all()
     assert all(r.state == "delivered" for r in rows), [(r.sub, r.state, r.last_error) for r in rows
@@ -386,12 +384,13 @@ def test_embedded_grade_worker_runs_as_a_thread(make_app):
 
 # --- leases, ordering, line items, rate limits, back-off ----------------------------------------
 
-def test_a_batch_that_outlives_its_lease_is_shared_not_sent_twice(app, live, agent, fresh_learner, lms_switches):
+def test_a_batch_that_outlives_its_lease_is_shared_not_sent_twice(app, live, agent, fresh_learner, make_learner,
+                                                                 lms_switches):
     # Each score takes the LMS 0.5 s and the lease is 1.5 s: a batch of eight outlives the lease
     # of its last rows, and a second worker claims those. Each row must still reach the LMS once,
     # and nobody's outcome may overwrite the other's.
     target = rl_stor_target(agent, fresh_learner)
-    subs = [f"stor-kursus-l{960 + i:04d}" for i in range(8)]
+    subs = [make_learner() for _ in range(8)]
     rows = queue_scores(target, subs)
     lms_switches.set(OUTAGE_KEY, {"mode": "delay", "seconds": 0.5}, 600)
     posted: list[str] = []
@@ -430,9 +429,10 @@ def test_a_batch_that_outlives_its_lease_is_shared_not_sent_twice(app, live, age
         assert sorted(s.received for s in received) == [1] * len(subs)
 
 
-def test_a_worker_whose_lease_was_taken_over_records_no_outcome(app, agent, fresh_learner):
+def test_a_worker_whose_lease_was_taken_over_records_no_outcome(app, agent, fresh_learner, make_learner):
     target = rl_stor_target(agent, fresh_learner)
-    [row] = queue_scores(target, ["stor-kursus-l0968"])
+    queued_for = make_learner()
+    [row] = queue_scores(target, [queued_for])
     taken: dict[str, Any] = {}
 
     def second_worker_claims(body: dict[str, Any]) -> None:
@@ -460,7 +460,7 @@ def test_a_worker_whose_lease_was_taken_over_records_no_outcome(app, agent, fres
     done = db.session.get(ScoreMessage, row.id)
     # The score had in fact arrived with the first worker's post: the LMS says so (409).
     assert (done.state, done.lease_owner, done.last_error) == ("delivered", None, "409: LMS holds a newer score")
-    assert demo_score("stor-kursus-l0968").received == 1
+    assert demo_score(queued_for).received == 1
 
 
 def test_an_older_score_that_fails_while_a_newer_one_waits_is_superseded(app, agent, fresh_learner, lms_switches):
@@ -544,14 +544,15 @@ def test_line_item_is_found_by_resource_and_link_id_across_container_pages(app, 
     assert scored == [ours.id]
 
 
-def test_two_workers_create_one_line_item_for_a_new_link(app, live, agent, fresh_learner, lms_switches):
+def test_two_workers_create_one_line_item_for_a_new_link(app, live, agent, fresh_learner, make_learner,
+                                                        lms_switches):
     if live.backend != "services":
         pytest.skip("row locks need PostgreSQL (SQLite runs one worker)")
     link_id = new_demo_link({"module": "unge"}, [])
     agent.launch(fresh_learner, "stor-kursus", link_id)
     target = target_of(link_id)
     assert target.lineitem_url is None
-    subs = ["stor-kursus-l0970", "stor-kursus-l0971"]
+    subs = [make_learner(), make_learner()]
     queue_scores(target, subs)
     lms_switches.set(CONTAINER_KEY, {"delay": 1.0}, 600)  # both workers look at once, and slowly
 

@@ -37,7 +37,6 @@ from lti_tool.models import (
     User,
     utcnow,
 )
-from lti_tool.operating.gdpr import purge_platform
 from lti_tool.runtime import runtime
 from tests.support.agent import landing_url, text_of
 from tests.support.crafting import crafted_launch, demo_claims
@@ -359,14 +358,15 @@ def _launch_of(app, platform: Platform, deployment: Deployment, **claims_: Any) 
     return Launch(claims=body, platform_id=platform.id, deployment_pk=deployment.id)
 
 
-def test_last_seen_is_compared_to_the_minute(app):
-    platform = _demo_platform(app)
-    launch = _launch_of(app, platform, platform.deployments[0], sub="clock-" + uuid.uuid4().hex[:8])
-    start = utcnow().replace(second=10, microsecond=0)  # hh:mm:10
+def test_last_seen_is_compared_to_the_minute(db_app, db_session, clock):
+    platform = _demo_platform(db_app)
+    launch = _launch_of(db_app, platform, platform.deployments[0], sub="clock-" + uuid.uuid4().hex[:8])
+    start = clock.set(clock().replace(second=10))  # hh:mm:10
 
     def record_at(moment: datetime) -> dict[str, int]:
+        clock.set(moment)
         with rows_written() as written:
-            record_launch(db.session, launch, 3600, runtime().catalog(), clock=lambda: moment)
+            record_launch(db_session, launch, 3600, runtime().catalog(), clock=clock)
         return written
 
     assert record_at(start)["users"] == 1
@@ -378,29 +378,25 @@ def test_last_seen_is_compared_to_the_minute(app):
     assert _user(launch.sub).last_seen_at == start + timedelta(seconds=50)
 
 
-def test_rows_of_one_registration_are_not_used_for_another(app):
+def test_rows_of_one_registration_are_not_used_for_another(db_app, db_session):
     """Two registrations of one issuer under one deployment id, a token addressed to both: the
     claims are the same, the platform is not, so the second launch gets its own learner."""
-    first_platform = _demo_platform(app)
+    first_platform = _demo_platform(db_app)
     first_deployment = first_platform.deployments[0]
     second_platform = Platform(issuer=first_platform.issuer, client_id="second-" + uuid.uuid4().hex[:8],
                                auth_login_url=first_platform.auth_login_url,
                                auth_token_url=first_platform.auth_token_url,
                                key_set_url=first_platform.key_set_url, name="Second registration")
     second_deployment = Deployment(platform=second_platform, deployment_id=first_deployment.deployment_id)
-    db.session.add_all([second_platform, second_deployment])
-    db.session.commit()
-    try:
-        sub = "shared-" + uuid.uuid4().hex[:8]
-        recorded = []
-        for platform, deployment in ((first_platform, first_deployment), (second_platform, second_deployment)):
-            launch = _launch_of(app, platform, deployment, sub=sub,
-                                aud=[first_platform.client_id, second_platform.client_id])
-            record = record_launch(db.session, launch, 3600, runtime().catalog())
-            recorded.append(db.session.get_one(LaunchRecord, record.id))
-        assert [r.user.platform_id for r in recorded] == [first_platform.id, second_platform.id]
-        assert recorded[0].user_id != recorded[1].user_id
-        assert recorded[0].context_id != recorded[1].context_id  # a course is per deployment
-    finally:
-        db.session.rollback()
-        purge_platform(db.session, second_platform.id)  # with its learner and course: other tests count them
+    db_session.add_all([second_platform, second_deployment])
+    db_session.commit()
+    sub = "shared-" + uuid.uuid4().hex[:8]
+    recorded = []
+    for platform, deployment in ((first_platform, first_deployment), (second_platform, second_deployment)):
+        launch = _launch_of(db_app, platform, deployment, sub=sub,
+                            aud=[first_platform.client_id, second_platform.client_id])
+        record = record_launch(db_session, launch, 3600, runtime().catalog())
+        recorded.append(db_session.get_one(LaunchRecord, record.id))
+    assert [r.user.platform_id for r in recorded] == [first_platform.id, second_platform.id]
+    assert recorded[0].user_id != recorded[1].user_id
+    assert recorded[0].context_id != recorded[1].context_id  # a course is per deployment

@@ -1,4 +1,4 @@
-"""Done when (LTI Advantage): the issue's acceptance scenario, end to end against the demo LMS.
+"""LTI Advantage end to end against the demo LMS: placing modules by deep linking, grades to the LMS.
 
 An instructor places two modules by deep linking; three learners work through both; the LMS
 gradebook goes down part of the way and recovers; the instructor grades the reflections; every
