@@ -238,11 +238,6 @@ def make_learner() -> Callable[[], str]:
     return _new_learner
 
 
-# Only tests/browser/conftest.py's `another_learner` still counts synthetic members (l0100–l0199,
-# which no other test names); it can take `make_learner` instead, and then this goes.
-_learner_numbers = iter(range(100, 200))
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def db_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """The tool on each backend, migrated and with the demo LMS registered, but neither served.

@@ -58,8 +58,6 @@ def page(context: Any) -> Any:
 
 
 @pytest.fixture
-def another_learner(fresh_learner: str) -> str:
-    """A second unused synthetic learner, numbered by the same counter as `fresh_learner`."""
-    from tests import conftest
-
-    return f"stor-kursus-l{next(conftest._learner_numbers):04d}"
+def another_learner(make_learner: Any) -> str:
+    """A second learner no other test uses, beside `fresh_learner`."""
+    return str(make_learner())
