@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -54,6 +55,13 @@ def new_lms(site: LiveServer, tmp_path: Path) -> Iterator[tuple[Flask, str]]:
     extra.lms_server.server_close()
 
 
+def desktop(browser: Any) -> Any:
+    """A fresh browser profile at 1280×720, Danish, as an LMS user at a municipal desk."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="da-DK")
+    context.set_default_timeout(SAFETY_NET_MS)
+    return context
+
+
 def deliver_grades(site: LiveServer) -> None:
     """What the grade worker does: send every due score to the LMS."""
     with site.app.app_context():
@@ -65,8 +73,7 @@ def deliver_grades(site: LiveServer) -> None:
 def test_new_lms_installs_the_tool_and_a_learner_reaches_a_grade(site, browser, new_lms, fresh_learner,
                                                                    another_learner, tmp_path):
     lms_app, lms = new_lms
-    admin_ctx = browser.new_context(viewport={"width": 1280, "height": 720}, locale="da-DK")
-    admin_ctx.set_default_timeout(SAFETY_NET_MS)
+    admin_ctx = desktop(browser)
     page = admin_ctx.new_page()
 
     # 1. The LMS administrator pastes the tool's registration URL; the registration opens in an
@@ -116,8 +123,7 @@ def test_new_lms_installs_the_tool_and_a_learner_reaches_a_grade(site, browser, 
     assert link_url
 
     # 4. A learner works through the module in the LMS's fixed-height frame, on another site.
-    learner_ctx = browser.new_context(viewport={"width": 1280, "height": 720}, locale="da-DK")
-    learner_ctx.set_default_timeout(SAFETY_NET_MS)
+    learner_ctx = desktop(browser)
     sign_in(learner_ctx, lms, fresh_learner)
     learner = learner_ctx.new_page()
     learner.goto(lms + link_url)
@@ -185,8 +191,7 @@ def test_registration_in_a_new_window_tells_its_opener(site, browser, new_lms):
     """Dynamic registration also works in a window of its own (an LMS may open it so): it ends
     with org.imsglobal.lti.close to the window that opened it, which then lists the tool."""
     _, lms = new_lms
-    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="da-DK")
-    context.set_default_timeout(SAFETY_NET_MS)
+    context = desktop(browser)
     page = context.new_page()
     sign_in(context, lms, "hanne")
     page.goto(f"{lms}/demo-lms/admin/tools")

@@ -18,6 +18,7 @@ from lti_tool import create_app
 from lti_tool.demo_lms import platform as demo
 from lti_tool.extensions import db
 from tests.conftest import (
+    LiveServer,
     attach_demo_lms,
     create_schema,
     drop_schema,
@@ -27,6 +28,7 @@ from tests.conftest import (
     start_live,
 )
 from tests.support.agent import text_of
+from tests.support.logs import records_of
 from tests.support.tcp_proxy import TcpProxy
 
 TRY_AGAIN = {
@@ -38,15 +40,19 @@ TRY_AGAIN = {
 
 @pytest.fixture
 def web_log() -> Iterator[list[logging.LogRecord]]:
-    """The lti_tool.web logger's records (listened to directly: the migrations' logging
-    configuration replaces the root's handlers)."""
-    records: list[logging.LogRecord] = []
-    listener = logging.Handler(logging.DEBUG)
-    listener.emit = records.append  # type: ignore[method-assign]
-    logger = logging.getLogger("lti_tool.web")
-    logger.addHandler(listener)
-    yield records
-    logger.removeHandler(listener)
+    """The lti_tool.web logger's records."""
+    with records_of("lti_tool.web") as records:
+        yield records
+
+
+def launched_beside_an_lms(app: Flask, tmp_path: Path) -> tuple[LiveServer, str]:
+    """Serve `app` with a demo LMS of its own and launch Jonas into a module: the server and the
+    learner's home address."""
+    server = start_live(app, int(app.config["TOOL_BASE_URL"].rsplit(":", 1)[1]), "embedded")
+    attach_demo_lms(server, tmp_path / "lms")
+    home = server.agent().launch("jonas", "vejle-int", "rl-nyankomne")
+    assert home.ok
+    return server, home.url
 
 
 def metric(app: Flask, line_start: str) -> float:
@@ -108,12 +114,9 @@ def test_learner_pages_with_the_sqlite_database_gone_are_a_503_and_come_back(tmp
     port = free_port()
     app = create_app(settings_for("embedded", tmp_path, f"http://127.0.0.1:{port}"))
     migrate_and_seed(app)
-    server = start_live(app, port, "embedded")
-    attach_demo_lms(server, tmp_path / "lms")
+    server, home_url = launched_beside_an_lms(app, tmp_path)
     try:
         agent = server.agent()
-        home = agent.launch("jonas", "vejle-int", "rl-nyankomne")
-        assert home.ok
         database = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
         moved = database.with_name("moved-away.db")
         database.rename(moved)
@@ -122,16 +125,15 @@ def test_learner_pages_with_the_sqlite_database_gone_are_a_503_and_come_back(tmp
             db.engine.dispose()  # no pooled connection still holds the old file open
 
         for language in ("da", "sv"):
-            assert_unavailable(agent.get(home.url, headers={"Accept-Language": language}), language)
+            assert_unavailable(agent.get(home_url, headers={"Accept-Language": language}), language)
         assert agent.get("/healthz").status_code == 200
         assert any("database unavailable" in r.getMessage() for r in web_log)
 
         database.rmdir()
         moved.rename(database)
-        assert agent.get(home.url).status_code == 200  # back without a restart
+        assert agent.get(home_url).status_code == 200  # back without a restart
     finally:
-        server.server.shutdown()
-        server.server.server_close()
+        server.stop()
 
 
 def pg_settings(instance: Path, base_url: str, schema: str, url: str, **overrides: Any) -> dict[str, Any]:
@@ -164,26 +166,22 @@ def test_learner_pages_with_postgresql_gone_are_a_503_and_come_back(tmp_path: Pa
     port = free_port()
     app = create_app(pg_settings(tmp_path, f"http://127.0.0.1:{port}", pg_schema, proxy.url(pg_url)))
     migrate_and_seed(app)
-    server = start_live(app, port, "embedded")
-    attach_demo_lms(server, tmp_path / "lms")
+    server, home_url = launched_beside_an_lms(app, tmp_path)
     try:
         agent = server.agent()
-        home = agent.launch("jonas", "vejle-int", "rl-nyankomne")
-        assert home.ok
         proxy.stop()  # PostgreSQL is gone: open connections cut, new ones refused
 
         for language in ("da", "en"):
-            assert_unavailable(agent.get(home.url, headers={"Accept-Language": language}), language)
+            assert_unavailable(agent.get(home_url, headers={"Accept-Language": language}), language)
         assert agent.get("/healthz").status_code == 200
         ready = agent.get("/readyz")
         assert ready.status_code == 503 and ready.json()["database"] is False
         assert any("database unavailable" in r.getMessage() for r in web_log)
 
         proxy.start()  # back, as after a restart: the app reconnects by itself
-        assert agent.get(home.url).status_code == 200
+        assert agent.get(home_url).status_code == 200
     finally:
-        server.server.shutdown()
-        server.server.server_close()
+        server.stop()
         proxy.stop()
         with app.app_context():
             db.engine.dispose()

@@ -30,19 +30,16 @@ from tests.conftest import settings_for
 from tests.integration.test_grades import deliver_all, queue_scores
 from tests.integration.test_learning import launch_id
 from tests.support.lms import lms
+from tests.support.logs import records_of
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import wait_for
 
 
 @pytest.fixture
 def worker_log() -> Iterator[list[logging.LogRecord]]:
-    records: list[logging.LogRecord] = []
-    listener = logging.Handler(logging.DEBUG)
-    listener.emit = records.append  # type: ignore[method-assign]
-    logger = logging.getLogger("lti_tool.grading.delivery")
-    logger.addHandler(listener)
-    yield records
-    logger.removeHandler(listener)
+    """The grade worker's log records."""
+    with records_of("lti_tool.grading.delivery") as records:
+        yield records
 
 
 def said(records: list[logging.LogRecord], text: str) -> list[logging.LogRecord]:
