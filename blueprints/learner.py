@@ -83,7 +83,8 @@ def activity(module_id: str, activity_id: str) -> str:
     catalog = runtime().catalog()
     _, found = learning.reachable_module(catalog, g.launch, module_id)
     page = learning.activity_page(db.session(), catalog, g.launch, found, activity_id,
-                                  retake=request.args.get("retake") == "1", seed=g.launch.user_sub)
+                                  retake=request.args.get("retake") == "1", seed=g.launch.user_sub,
+                                  secret_key=str(runtime().settings["SECRET_KEY"]))
     return render_template("learner/activity.html", overview=launch_overview(g.launch), page=page,
                            error=request.args.get("error"))
 

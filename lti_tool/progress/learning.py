@@ -9,7 +9,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from lti_tool.content.model import Activity, Catalog, Module, Programme
+from lti_tool.content.model import Activity, Catalog, Module, Option, Programme
 from lti_tool.errors import NotFound
 from lti_tool.launch.live import LiveLaunch
 from lti_tool.models import Submission
@@ -118,6 +118,10 @@ class ActivityPage:
     # What the form shows: the saved draft, else the last answer (reflections, action plans)
     answer: dict[str, Any]
     matching_choices: list[tuple[str, str]]
+    # Each quiz question's options as the form shows them (the attempt being made) and as the
+    # result lists them (the attempt submitted): scoring.option_order for each.
+    form_options: Mapping[str, tuple[Option, ...]]
+    result_options: Mapping[str, tuple[Option, ...]]
     module_status: rules.ModuleStatus
     retake: bool
 
@@ -169,7 +173,7 @@ class ActivityPage:
 
 
 def activity_page(session: Session, catalog: Catalog, launch: LiveLaunch, module: Module, activity_id: str, *,
-                  retake: bool, seed: str) -> ActivityPage:
+                  retake: bool, seed: str, secret_key: str) -> ActivityPage:
     activity = module.activity(activity_id)
     if activity is None:
         raise NotFound(f"activity {activity_id!r} not in module {module.id!r}")
@@ -183,12 +187,23 @@ def activity_page(session: Session, catalog: Catalog, launch: LiveLaunch, module
     if not answer and submission is not None and activity.type in ("reflection", "action_plan"):
         answer = submission.answer
     choices = scoring.matching_choices(activity, seed) if activity.type == "matching" else []
+    record = records.get(activity.id)
+    # The form is for the next attempt; drafts do not count one, so a reload keeps the order.
+    form_attempt = (record.attempts if record else 0) + 1
+    result_attempt = submission.attempt if submission is not None else form_attempt
     return ActivityPage(
         module=module, activity=activity, number=index + 1, total=len(ids),
         previous_id=ids[index - 1] if index > 0 else None, next_id=ids[index + 1] if index + 1 < len(ids) else None,
-        record=records.get(activity.id), submission=submission, answer=dict(answer), matching_choices=choices,
+        record=record, submission=submission, answer=dict(answer), matching_choices=choices,
+        form_options=_quiz_options(activity, secret_key, launch.user_id, form_attempt),
+        result_options=_quiz_options(activity, secret_key, launch.user_id, result_attempt),
         module_status=rules.module_status(module, records), retake=retake,
     )
+
+
+def _quiz_options(activity: Activity, secret_key: str, user_id: int, attempt: int) -> dict[str, tuple[Option, ...]]:
+    return {q.id: tuple(scoring.option_order(secret_key, user_id, activity.id, q.id, attempt, q.options))
+            for q in activity.questions}
 
 
 # The longest text a reflection or an action-plan step keeps; the text areas say so (maxlength).

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lti_tool.content.model import Activity
+from lti_tool.content.model import Activity, Option
 from lti_tool.progress.rules import ActivityStatus
 
 
@@ -116,3 +119,26 @@ def matching_choices(activity: Activity, seed: str) -> list[tuple[str, str]]:
     digest = hashlib.sha256(f"{seed}:{activity.id}".encode()).digest()
     random.Random(digest).shuffle(choices)  # noqa: S311 - presentation order only
     return choices
+
+
+# Only the option order is keyed with this: a key derived for one purpose reveals nothing of SECRET_KEY
+# or of the other keys derived from it.
+_OPTION_ORDER_PURPOSE = b"integrationsloeft:quiz-option-order:v1"
+
+
+def option_order(secret_key: str, user_id: int, activity_id: str, question_id: str, attempt: int,
+                 options: Sequence[Option]) -> list[Option]:
+    """A question's options in the order this learner sees them on this attempt.
+
+    Sorted by an HMAC of (learner, activity, question, attempt, option id) under a key derived from
+    SECRET_KEY: the same on every reload and draft, new on the next attempt, and not something a
+    learner can work out from the content. Answers are kept and scored by option id, so the order
+    changes no score and the feedback shown is always the chosen option's."""
+    key = hmac.new(secret_key.encode(), _OPTION_ORDER_PURPOSE, hashlib.sha256).digest()
+
+    def rank(option: Option) -> bytes:
+        # JSON keeps the fields apart whatever characters the ids hold.
+        message = json.dumps([user_id, activity_id, question_id, attempt, option.id]).encode()
+        return hmac.new(key, message, hashlib.sha256).digest()
+
+    return sorted(options, key=rank)
