@@ -78,7 +78,17 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Lines:
     return mapping
 
 
+def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> object:
+    # PyYAML raises ValueError for a date-shaped value that is no date (2026-13-01), which would
+    # escape as a crash; kept as text, the field's own check names it with its line.
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 class _Invalid(Exception):
