@@ -63,14 +63,14 @@ class RulesBox:
 def _status_words(claim: RuleClaim) -> str:
     day = format_date(claim.date, "long")
     if claim.status == "in_force":
-        return gettext("in force since %(date)s", date=day)
+        return str(gettext("in force since %(date)s", date=day))
     if claim.status == "adopted":
-        return gettext("adopted, in force from %(date)s", date=day)
+        return str(gettext("adopted, in force from %(date)s", date=day))
     if claim.status == "proposed":
-        return gettext("proposed, expected from %(date)s", date=day)
+        return str(gettext("proposed, expected from %(date)s", date=day))
     if claim.status == "repealed":
-        return gettext("repealed from %(date)s", date=day)
-    return gettext("not confirmed, date given %(date)s", date=day)
+        return str(gettext("repealed from %(date)s", date=day))
+    return str(gettext("not confirmed, date given %(date)s", date=day))
 
 
 def rules_box(modules: tuple[Module, ...], language: str) -> RulesBox | None:
@@ -85,10 +85,10 @@ def rules_box(modules: tuple[Module, ...], language: str) -> RulesBox | None:
     with force_locale(language):
         return RulesBox(
             language=language,
-            heading=gettext("Rules as of %(date)s", date=format_date(checked, "long")),
-            toggle=ngettext("Show the %(num)d rule", "Show the %(num)d rules", len(claims)),
-            note=gettext("Each rule with its status on the day it was checked, and its source. "
-                         "Rules change: check the source before you act on them."),
+            heading=str(gettext("Rules as of %(date)s", date=format_date(checked, "long"))),
+            toggle=str(ngettext("Show the %(num)d rule", "Show the %(num)d rules", len(claims))),
+            note=str(gettext("Each rule with its status on the day it was checked, and its source. "
+                         "Rules change: check the source before you act on them.")),
             lines=tuple(RuleLine(c.claim, _status_words(c), c.source) for c in claims),
         )
 
