@@ -48,6 +48,8 @@ class EmbeddedConfig:
     BABEL_DEFAULT_TIMEZONE = "Europe/Copenhagen"
     LANGUAGES = ("da", "sv", "en")
     CONTENT_DIR = ""  # filled in by create_app: <repo>/content
+    # `flask content check` warns about a rule claim checked longer ago than this (days).
+    CONTENT_CLAIM_MAX_AGE_DAYS = 365
     GRADE_WORKER_THREAD = True
     # Dynamic registration: approve new platforms by hand, and (outside production) allow
     # platforms on this machine or network, as the demo LMS is.

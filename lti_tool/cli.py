@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from lti_tool.content.lints import pack_findings
 from lti_tool.content.loader import load_catalog
 from lti_tool.extensions import db
 from lti_tool.grading.delivery import DeliveryReport, outbox_status, retry_parked, run_rounds
@@ -135,17 +136,36 @@ def tool_info() -> None:
 
 @content_cli.command("check")
 @click.option("--dir", "folder", type=click.Path(file_okay=False), help="Another content folder to check.")
-def content_check(folder: str | None) -> None:
-    """Validate every content pack; names the file, line and field of each problem."""
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Check the rule claims as of this date (YYYY-MM-DD) instead of today.")
+def content_check(folder: str | None, today: object | None) -> None:
+    """Validate every content pack; names the file, line and field of each problem.
+
+    Then lints each valid pack: quizzes whose right answer can be guessed by its length, or options
+    without feedback, fail the check; rule claims checked longer ago than
+    CONTENT_CLAIM_MAX_AGE_DAYS, or adopted/proposed with a date that has passed, are warnings."""
     catalog = load_catalog(folder or current_app.config["CONTENT_DIR"])
+    as_of = today.date() if today is not None else date.today()  # type: ignore[attr-defined]
+    max_age = int(current_app.config["CONTENT_CLAIM_MAX_AGE_DAYS"])
+    failed: list[str] = []
     for programme in catalog.programmes.values():
         exercises = sum(1 for m in programme.modules for a in m.activities if a.is_exercise)
-        click.echo(f"ok  {programme.id}: {len(programme.modules)} modules, {exercises} exercises")
+        findings = pack_findings(programme, as_of, max_age)
+        fails = [f for f in findings if f.fails]
+        state = "FAIL  " if fails else "ok  "
+        click.echo(f"{state}{programme.id}: {len(programme.modules)} modules, {exercises} exercises, "
+                   f"{len(programme.rules)} rule claims")
+        for finding in findings:
+            click.echo(f"{'ERROR' if finding.fails else 'WARNING'}  {finding}", err=True)
+        if fails:
+            failed.append(programme.id)
     for problem in catalog.problems:
         click.echo(f"ERROR  {problem}", err=True)
     if catalog.problems or not catalog.programmes:
         left_out = ", ".join(catalog.rejected) or "-"
         raise click.ClickException(f"{len(catalog.problems)} problem(s); packs left out: {left_out}")
+    if failed:
+        raise click.ClickException(f"packs failing the quiz lints: {', '.join(failed)}")
 
 
 @certificates_cli.command("verify")

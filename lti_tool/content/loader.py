@@ -6,6 +6,7 @@ bad content: callers get a Catalog with `problems`.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import re
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import yaml
 
 from lti_tool.content.model import (
+    CLAIM_STATUSES,
     EXERCISE_TYPES,
     Activity,
     Catalog,
@@ -25,6 +27,7 @@ from lti_tool.content.model import (
     Programme,
     Prompt,
     Question,
+    RuleClaim,
 )
 from lti_tool.content.render import render_inline, render_markdown
 
@@ -45,6 +48,8 @@ OPTION_FIELDS = frozenset({"id", "text", "correct", "feedback"})
 CRITERION_FIELDS = frozenset({"id", "criterion", "description", "points"})
 PAIR_FIELDS = frozenset({"id", "item", "match", "feedback"})
 PROMPT_FIELDS = frozenset({"id", "label", "hint"})
+RULES_FIELDS = frozenset({"rules"})
+RULE_FIELDS = frozenset({"id", "claim", "status", "date", "source", "checked"})
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 LANGUAGES = ("da", "sv", "en")
@@ -73,7 +78,17 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Lines:
     return mapping
 
 
+def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> object:
+    # PyYAML raises ValueError for a date-shaped value that is no date (2026-13-01), which would
+    # escape as a crash; kept as text, the field's own check names it with its line.
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 class _Invalid(Exception):
@@ -150,6 +165,23 @@ class _Reader:
             self.problem(data, prefix + field, f"must be between {low} and {high}")
             return default
         return float(value)
+
+    def day(self, data: _Lines, field: str, *, prefix: str = "") -> datetime.date | None:
+        """A calendar date written as YYYY-MM-DD (quoted or not)."""
+        value = data.get(field)
+        if value is None:
+            self.problem(data, prefix + field, "is required (YYYY-MM-DD)")
+            return None
+        if isinstance(value, datetime.datetime):
+            self.problem(data, prefix + field, "must be a date without a time (YYYY-MM-DD)")
+            return None
+        if isinstance(value, datetime.date):
+            return value
+        try:
+            return datetime.date.fromisoformat(str(value).strip())
+        except ValueError:
+            self.problem(data, prefix + field, f"{value!r} is not a date (YYYY-MM-DD)")
+            return None
 
     def items(self, data: _Lines, field: str, *, prefix: str = "", minimum: int = 1) -> list[Any]:
         value = data.get(field)
@@ -328,6 +360,39 @@ def _activity(entry: _Lines, index: int, module_reader: _Reader, folder: Path, r
     return _action_plan(reader, data, common)
 
 
+def _rules(folder: Path, root: Path, problems: list[ContentProblem]) -> tuple[RuleClaim, ...]:
+    """The module's rules.yaml, if it has one: the rules it states, each dated and sourced."""
+    path = folder / "rules.yaml"
+    if not path.is_file():
+        return ()
+    reader = _Reader(path, root, problems)
+    try:
+        data = reader.load()
+    except _Invalid:
+        return ()
+    reader.fields(data, RULES_FIELDS)
+    claims = []
+    for i, entry in enumerate(reader.items(data, "rules")):
+        p = f"rules[{i}]."
+        if not isinstance(entry, _Lines):
+            reader.problem(data, "rules", f"rule {i + 1} must be a mapping")
+            continue
+        reader.fields(entry, RULE_FIELDS, prefix=p)
+        rule_id = reader.ident(entry, prefix=p)
+        claim = reader.text(entry, "claim", prefix=p)
+        status = reader.text(entry, "status", prefix=p)
+        if status and status not in CLAIM_STATUSES:
+            reader.problem(entry, p + "status", f"{status!r} must be one of {', '.join(CLAIM_STATUSES)}")
+        source = reader.text(entry, "source", prefix=p)
+        when = reader.day(entry, "date", prefix=p)
+        checked = reader.day(entry, "checked", prefix=p)
+        if status in CLAIM_STATUSES and when and checked and rule_id and claim and source:
+            claims.append(RuleClaim(id=rule_id, claim=claim, status=status, date=when,  # type: ignore[arg-type]
+                                    source=source, checked=checked))
+    reader.unique(data, "rules", [c.id for c in claims])
+    return tuple(claims)
+
+
 def _module(folder: Path, root: Path, programme_id: str, language: str, mandatory: bool,
             problems: list[ContentProblem]) -> Module | None:
     reader = _Reader(folder / "module.yaml", root, problems)
@@ -351,7 +416,8 @@ def _module(folder: Path, root: Path, programme_id: str, language: str, mandator
     goals = [str(g).strip() for g in reader.items(data, "goals")]
     return Module(id=module_id, programme_id=programme_id, language=language, title=reader.text(data, "title"),
                   summary=reader.text(data, "summary"), estimated_minutes=int(minutes or 0), goals=tuple(goals),
-                  activities=tuple(activities), folder=str(folder), mandatory=mandatory)
+                  activities=tuple(activities), folder=str(folder), mandatory=mandatory,
+                  rules=_rules(folder, root, problems))
 
 
 def load_pack(folder: Path, root: Path) -> tuple[Programme | None, list[ContentProblem]]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
 ActivityType = Literal["page", "quiz", "reflection", "matching", "action_plan"]
 EXERCISE_TYPES: tuple[str, ...] = ("quiz", "reflection", "matching", "action_plan")
+ClaimStatus = Literal["in_force", "adopted", "proposed", "repealed", "unverified"]
+CLAIM_STATUSES: tuple[str, ...] = ("in_force", "adopted", "proposed", "repealed", "unverified")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,26 @@ class Prompt:
     id: str
     label: str
     hint: str
+
+
+@dataclass(frozen=True)
+class RuleClaim:
+    """One rule a module states, with its status on the day it was checked (rules.yaml).
+
+    `date` is when the rule took or takes effect (in force since, adopted from, expected from,
+    repealed since) or, when unverified, the date the text gives."""
+
+    id: str
+    claim: str
+    status: ClaimStatus
+    date: datetime.date
+    source: str
+    checked: datetime.date
+
+    @property
+    def expects_change(self) -> bool:
+        """Adopted or proposed: the rule is not in force yet, so its date must be watched."""
+        return self.status in ("adopted", "proposed")
 
 
 @dataclass(frozen=True)
@@ -118,6 +141,7 @@ class Module:
     activities: tuple[Activity, ...]
     folder: str
     mandatory: bool = True
+    rules: tuple[RuleClaim, ...] = ()
 
     def activity(self, activity_id: str) -> Activity | None:
         return next((a for a in self.activities if a.id == activity_id), None)
@@ -153,6 +177,23 @@ class Programme:
     @property
     def electives(self) -> tuple[Module, ...]:
         return tuple(m for m in self.modules if not m.mandatory)
+
+    @property
+    def rules(self) -> tuple[RuleClaim, ...]:
+        """Every module's claims in module order; a claim two modules share (same id) once."""
+        return rules_of(self.modules)
+
+
+def rules_of(modules: tuple[Module, ...]) -> tuple[RuleClaim, ...]:
+    """The claims of `modules` in order, the first of each id only (modules repeat shared rules)."""
+    seen: set[str] = set()
+    found = []
+    for module in modules:
+        for rule in module.rules:
+            if rule.id not in seen:
+                seen.add(rule.id)
+                found.append(rule)
+    return tuple(found)
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import force_locale, format_date, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from lti_tool.content.model import Activity, Catalog, Module, Option, Programme
+from lti_tool.content.model import Activity, Catalog, Module, Option, Programme, RuleClaim, rules_of
 from lti_tool.errors import NotFound
 from lti_tool.launch.live import LiveLaunch
 from lti_tool.models import Submission
@@ -41,11 +43,63 @@ class ModuleCard:
 
 
 @dataclass(frozen=True)
+class RuleLine:
+    claim: str
+    status: str  # the status in words with its date, e.g. "gælder siden 1. januar 2026"
+    source: str
+
+
+@dataclass(frozen=True)
+class RulesBox:
+    """The "Regler pr. …" box: the placed modules' rule claims, written in the content's language."""
+
+    language: str
+    heading: str
+    toggle: str
+    note: str
+    lines: tuple[RuleLine, ...]
+
+
+def _status_words(claim: RuleClaim) -> str:
+    day = format_date(claim.date, "long")
+    if claim.status == "in_force":
+        return str(gettext("in force since %(date)s", date=day))
+    if claim.status == "adopted":
+        return str(gettext("adopted, in force from %(date)s", date=day))
+    if claim.status == "proposed":
+        return str(gettext("proposed, expected from %(date)s", date=day))
+    if claim.status == "repealed":
+        return str(gettext("repealed from %(date)s", date=day))
+    return str(gettext("not confirmed, date given %(date)s", date=day))
+
+
+def rules_box(modules: tuple[Module, ...], language: str) -> RulesBox | None:
+    """The box for `modules`, or None when they state no rules.
+
+    Its words are in the content's language (`language`), not the interface's: a Danish claim
+    with "in force since" beside it would read as two half-translations."""
+    claims = rules_of(modules)
+    if not claims:
+        return None
+    checked: datetime.date = max(c.checked for c in claims)
+    with force_locale(language):
+        return RulesBox(
+            language=language,
+            heading=str(gettext("Rules as of %(date)s", date=format_date(checked, "long"))),
+            toggle=str(ngettext("Show the %(num)d rule", "Show the %(num)d rules", len(claims))),
+            note=str(gettext("Each rule with its status on the day it was checked, and its source. "
+                         "Rules change: check the source before you act on them.")),
+            lines=tuple(RuleLine(c.claim, _status_words(c), c.source) for c in claims),
+        )
+
+
+@dataclass(frozen=True)
 class CourseHome:
     placement: state.Placement | None
     cards: tuple[ModuleCard, ...]
     programme_status: rules.ProgrammeStatus | None
     programme_title: str
+    rules_box: RulesBox | None = None
 
     @property
     def shows_programme(self) -> bool:
@@ -60,7 +114,8 @@ def course_home(session: Session, catalog: Catalog, launch: LiveLaunch) -> Cours
     statuses = state.module_statuses(session, launch.user_id, placement.programme.modules)
     cards = tuple(ModuleCard(m, statuses[m.id]) for m in placement.modules)
     programme_status = rules.programme_status(placement.programme, {k: v.state for k, v in statuses.items()})
-    return CourseHome(placement, cards, programme_status, placement.programme.title_in(launch.locale))
+    return CourseHome(placement, cards, programme_status, placement.programme.title_in(launch.locale),
+                      rules_box(placement.modules, placement.programme.language))
 
 
 def reachable_module(catalog: Catalog, launch: LiveLaunch, module_id: str) -> tuple[state.Placement, Module]:
