@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,25 @@ def tool_frame(page: Any) -> Any:
     handle = page.wait_for_selector("#tool-frame", state="attached")
     frame = handle.content_frame()
     assert frame is not None
-    frame.wait_for_url(TOOL_HOME)
+    wait_for_address(frame, TOOL_HOME)
     return frame
+
+
+def wait_for_address(frame: Any, pattern: re.Pattern[str]) -> None:
+    """Wait until the frame's address matches. The launch answers with the first page and
+    static/js/frame.js then puts its own address in the history (replaceState): a change of address
+    without a navigation, which Playwright's wait_for_url can miss when it comes first, so the
+    address is read from the page itself (a safety net of SAFETY_NET_MS, not a measure)."""
+    deadline = time.monotonic() + SAFETY_NET_MS / 1000
+    while True:
+        try:
+            address = str(frame.evaluate("() => location.href"))
+        except Exception:  # noqa: BLE001 - the frame is between two documents: look again
+            address = ""
+        if pattern.search(address):
+            return
+        assert time.monotonic() < deadline, f"the frame never reached {pattern.pattern} (at {address})"
+        time.sleep(0.1)
 
 
 def open_in_lms(page: Any, base_url: str, course_id: str, link_id: str) -> Any:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.lms import CHROMIUM, CHROMIUM_ARGS, SAFETY_NET_MS, TOOL_HOME, shot
+from tests.browser.lms import CHROMIUM, CHROMIUM_ARGS, SAFETY_NET_MS, TOOL_HOME, shot, wait_for_address
 
 pytestmark = pytest.mark.browser
 
@@ -64,7 +64,7 @@ def test_cookieless_launch_through_platform_storage(site, blocked_context, fresh
     page = blocked_context.new_page()
     page.goto(f"{base}/demo-lms/courses/stor-kursus/open/rl-stor")
     frame = page.wait_for_selector("#tool-frame").content_frame()
-    frame.wait_for_url(TOOL_HOME)
+    wait_for_address(frame, TOOL_HOME)
 
     assert "Nyankomne flygtninge og familiesammenførte" in frame.inner_text("main")
     # Really without cookies: the tool's frame holds none of its state cookies.
@@ -80,7 +80,7 @@ def test_without_platform_storage_partitioned_cookies_or_a_new_window(site, bloc
     frame = page.wait_for_selector("#tool-frame").content_frame()
     if blocked_context.case == "third-party-blocked":
         # The state cookie is Partitioned: kept in the frame under the LMS's site.
-        frame.wait_for_url(TOOL_HOME)
+        wait_for_address(frame, TOOL_HOME)
         assert "Nyankomne flygtninge og familiesammenførte" in frame.inner_text("main")
         shot(page, "third-party-blocked-partitioned-cookie")
         return
@@ -91,5 +91,5 @@ def test_without_platform_storage_partitioned_cookies_or_a_new_window(site, bloc
     with blocked_context.expect_page() as popup_info:
         button.click()
     popup = popup_info.value
-    popup.wait_for_url(TOOL_HOME)
+    wait_for_address(popup.main_frame, TOOL_HOME)
     assert "Nyankomne flygtninge og familiesammenførte" in popup.inner_text("main")

@@ -24,7 +24,17 @@ from lti_tool.demo_lms.app import create_lms_app
 from lti_tool.extensions import db
 from lti_tool.models import Platform
 from lti_tool.runtime import runtime
-from tests.browser.lms import CHROMIUM, CHROMIUM_ARGS, SAFETY_NET_MS, TOOL_HOME, follow, shot, sign_in, tool_frame
+from tests.browser.lms import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SAFETY_NET_MS,
+    TOOL_HOME,
+    follow,
+    shot,
+    sign_in,
+    tool_frame,
+    wait_for_address,
+)
 from tests.browser.test_cookieless import chromium_profile
 from tests.browser.test_learner_browser import activity_url, answer, next_link, submit
 from tests.conftest import LiveServer, free_port, lms_settings
@@ -178,7 +188,7 @@ def test_new_lms_installs_the_tool_and_a_learner_reaches_a_grade(site, browser, 
         blocked_page = blocked.new_page()
         blocked_page.goto(lms + link_url)
         blocked_frame = blocked_page.wait_for_selector("#tool-frame").content_frame()
-        blocked_frame.wait_for_url(TOOL_HOME)
+        wait_for_address(blocked_frame, TOOL_HOME)
         assert "Nyankomne flygtninge og familiesammenførte" in blocked_frame.inner_text("main")
     finally:
         blocked.close()
