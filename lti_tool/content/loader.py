@@ -17,16 +17,19 @@ import yaml
 from lti_tool.content.model import (
     CLAIM_STATUSES,
     EXERCISE_TYPES,
+    LEVEL_NAMES,
     Activity,
     Catalog,
     ContentProblem,
     Criterion,
+    InstructorNote,
     Module,
     Option,
     Pair,
     Programme,
     Prompt,
     Question,
+    RubricLevel,
     RuleClaim,
 )
 from lti_tool.content.render import render_inline, render_markdown
@@ -39,13 +42,17 @@ MODULE_FIELDS = frozenset({"id", "title", "summary", "estimated_minutes", "goals
 ACTIVITY_ENTRY_FIELDS = frozenset({"id", "type", "file", "title", "required"})
 EXERCISE_FIELDS = {
     "quiz": frozenset({"title", "intro", "points", "questions", "pass_mark", "max_attempts"}),
-    "reflection": frozenset({"title", "intro", "points", "case", "questions", "rubric", "min_words"}),
+    "reflection": frozenset({"title", "intro", "points", "case", "questions", "rubric", "min_words",
+                             "instructor_note"}),
     "matching": frozenset({"title", "intro", "points", "pairs", "pass_mark"}),
     "action_plan": frozenset({"title", "intro", "points", "prompts", "min_filled"}),
 }
 QUESTION_FIELDS = frozenset({"id", "kind", "prompt", "options"})
 OPTION_FIELDS = frozenset({"id", "text", "correct", "feedback"})
-CRITERION_FIELDS = frozenset({"id", "criterion", "description", "points"})
+CRITERION_FIELDS = frozenset({"id", "criterion", "description", "points", "levels"})
+LEVEL_FIELDS = frozenset({"level", "points", "anchor"})
+INSTRUCTOR_NOTE_FIELDS = frozenset({"model_answer", "common_mistakes"})
+COMMON_MISTAKES = 3
 PAIR_FIELDS = frozenset({"id", "item", "match", "feedback"})
 PROMPT_FIELDS = frozenset({"id", "label", "hint"})
 RULES_FIELDS = frozenset({"rules"})
@@ -268,13 +275,77 @@ def _reflection(r: _Reader, data: _Lines, common: dict[str, Any], media: str) ->
             r.problem(data, "rubric", f"criterion {i + 1} must be a mapping")
             continue
         r.fields(c, CRITERION_FIELDS, prefix=p)
+        points = r.number(c, "points", None, prefix=p, low=0.5, high=100) or 0.0
         rubric.append(Criterion(id=r.ident(c, prefix=p), criterion=r.text(c, "criterion", prefix=p),
-                                description=r.text(c, "description", prefix=p),
-                                points=r.number(c, "points", None, prefix=p, low=0.5, high=100) or 0.0))
+                                description=r.text(c, "description", prefix=p), points=points,
+                                levels=_levels(r, c, p, points)))
     r.unique(data, "rubric", [c.id for c in rubric])
     return Activity(**common, case_html=render_markdown(r.text(data, "case"), media),
                     guiding_questions=tuple(guiding), rubric=tuple(rubric),
-                    min_words=int(r.number(data, "min_words", 0, low=0, high=5000) or 0))
+                    min_words=int(r.number(data, "min_words", 0, low=0, high=5000) or 0),
+                    instructor_note=_instructor_note(r, data, media))
+
+
+def _levels(r: _Reader, criterion: _Lines, prefix: str, full_points: float) -> tuple[RubricLevel, ...]:
+    """A criterion's optional levels: exactly full, partial, missing, with points that order them.
+
+    Fixed names and order, so every criterion reads the same way on the grading page and two
+    instructors choose between the same three descriptions."""
+    if "levels" not in criterion:
+        return ()
+    field = prefix + "levels"
+    value = criterion["levels"]
+    if not isinstance(value, list) or len(value) != len(LEVEL_NAMES):
+        r.problem(criterion, field, "must be a list of exactly three levels: full, partial, missing")
+        return ()
+    levels = []
+    for i, (entry, expected) in enumerate(zip(value, LEVEL_NAMES, strict=True)):
+        p = f"{field}[{i}]."
+        if not isinstance(entry, _Lines):
+            r.problem(criterion, field, f"level {i + 1} must be a mapping with level, points and anchor")
+            continue
+        r.fields(entry, LEVEL_FIELDS, prefix=p)
+        name = r.text(entry, "level", prefix=p)
+        if name and name != expected:
+            r.problem(entry, p + "level", f"{name!r}: the levels are full, partial, missing in that order; "
+                                          f"level {i + 1} must be {expected!r}")
+        anchor = r.text(entry, "anchor", prefix=p)
+        points = r.number(entry, "points", None, prefix=p, low=0, high=100)
+        if points is None:
+            if "points" not in entry:
+                r.problem(entry, p + "points", "is required")
+            continue
+        if expected == "full" and points != full_points:
+            r.problem(entry, p + "points", f"must be the criterion's points ({full_points:g})")
+        elif expected == "missing" and points != 0:
+            r.problem(entry, p + "points", "must be 0")
+        elif expected == "partial" and not 0 < points < full_points:
+            r.problem(entry, p + "points", f"must be more than 0 and less than the criterion's points "
+                                           f"({full_points:g})")
+        levels.append(RubricLevel(level=expected, points=points, anchor=anchor))
+    return tuple(levels) if len(levels) == len(LEVEL_NAMES) else ()
+
+
+def _instructor_note(r: _Reader, data: _Lines, media: str) -> InstructorNote | None:
+    """The case's optional note for the instructor: a model answer and the three common mistakes."""
+    if "instructor_note" not in data:
+        return None
+    note = data["instructor_note"]
+    if not isinstance(note, _Lines):
+        r.problem(data, "instructor_note", "must be a mapping with model_answer and common_mistakes")
+        return None
+    p = "instructor_note."
+    r.fields(note, INSTRUCTOR_NOTE_FIELDS, prefix=p)
+    model_answer = r.text(note, "model_answer", prefix=p)
+    mistakes = note.get("common_mistakes")
+    texts = [str(m).strip() for m in mistakes] if isinstance(mistakes, list) else []
+    if len(texts) != COMMON_MISTAKES or not all(isinstance(m, str) and m.strip() for m in mistakes or ()):
+        r.problem(note, p + "common_mistakes", f"must be a list of exactly {COMMON_MISTAKES} texts"
+                                               + (f", not {len(texts)}" if texts else ""))
+        return None
+    if not model_answer:
+        return None
+    return InstructorNote(model_answer_html=render_markdown(model_answer, media), common_mistakes=tuple(texts))
 
 
 def _matching(r: _Reader, data: _Lines, common: dict[str, Any]) -> Activity:

@@ -11,6 +11,8 @@ ActivityType = Literal["page", "quiz", "reflection", "matching", "action_plan"]
 EXERCISE_TYPES: tuple[str, ...] = ("quiz", "reflection", "matching", "action_plan")
 ClaimStatus = Literal["in_force", "adopted", "proposed", "repealed", "unverified"]
 CLAIM_STATUSES: tuple[str, ...] = ("in_force", "adopted", "proposed", "repealed", "unverified")
+LevelName = Literal["full", "partial", "missing"]
+LEVEL_NAMES: tuple[LevelName, ...] = ("full", "partial", "missing")
 
 
 @dataclass(frozen=True)
@@ -34,11 +36,30 @@ class Question:
 
 
 @dataclass(frozen=True)
+class RubricLevel:
+    """One of a criterion's three levels: its points and a one-line anchor the instructor grades by."""
+
+    level: LevelName
+    points: float
+    anchor: str
+
+
+@dataclass(frozen=True)
 class Criterion:
     id: str
     criterion: str
     description: str
     points: float
+    # full, partial, missing in that order; empty when the pack gives only the full-marks description
+    levels: tuple[RubricLevel, ...] = ()
+
+
+@dataclass(frozen=True)
+class InstructorNote:
+    """What the instructor grading a case reads beside the rubric; never shown to learners."""
+
+    model_answer_html: str
+    common_mistakes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -95,6 +116,7 @@ class Activity:
     guiding_questions: tuple[str, ...] = ()
     rubric: tuple[Criterion, ...] = ()
     min_words: int = 0
+    instructor_note: InstructorNote | None = None
     # action plan
     prompts: tuple[Prompt, ...] = ()
     min_filled: int = 1
