@@ -110,15 +110,15 @@ def grade(submission_id: int) -> str | BaseResponse:
     error = None
     if request.method == "POST":
         try:
-            points = {c.id: float(request.form.get(f"points-{c.id}", "").replace(",", "."))
-                      for c in item.activity.rubric}
+            points = review.rubric_points(item.activity, request.form)
             service.grade_submission(db.session(), runtime().catalog(), item.submission.id, item.module, item.activity,
                                      grader_id=g.launch.user_id, points=points,
                                      feedback=request.form.get("feedback", ""))
             return redirect(url_for("instructor.grading", launch_id=g.launch.id, graded=submission_id))
         except (ValueError, AnswerError):
             error = _("Give each criterion a number of points between 0 and its maximum.")
-    return render_template("instructor/grade.html", overview=launch_overview(g.launch), item=item, error=error)
+    return render_template("instructor/grade.html", overview=launch_overview(g.launch), item=item, error=error,
+                           form=request.form, other=review.OTHER_POINTS)
 
 
 @bp.route("/pick", methods=["GET", "POST"])

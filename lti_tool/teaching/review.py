@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from lti_tool.content.model import Activity, Module
+from lti_tool.content.model import Activity, Criterion, Module
 from lti_tool.errors import NotAwaitingGrading, NotFound
 from lti_tool.models import LaunchRecord, Submission, User
 from lti_tool.progress.rules import SubmissionStatus
@@ -58,3 +59,29 @@ def review_item(session: Session, submission_id: int, modules: tuple[Module, ...
         # state with the grade of an answer they have since replaced.
         raise NotAwaitingGrading(f"submission {submission_id} is {row[0].status}")
     return ReviewItem(row[0], row[1], module, activity)
+
+
+# The radio choice beside a criterion's levels that takes its points from the number field instead.
+OTHER_POINTS = "other"
+
+
+def _number(raw: str | None) -> float:
+    """A number of points as typed: a decimal comma is fine (Danish and Swedish keyboards)."""
+    return float((raw or "").strip().replace(",", "."))
+
+
+def criterion_points(criterion: Criterion, form: Mapping[str, str]) -> float:
+    """The points the grading form gives `criterion`; ValueError when there are none or not a number.
+
+    A criterion with levels is a radio group `points-<id>` whose values are the levels' points, or
+    OTHER_POINTS with the number in `other-<id>`; a criterion without is a number field `points-<id>`.
+    The range is checked when the grade is stored (lti_tool.progress.scoring)."""
+    chosen = form.get(f"points-{criterion.id}")
+    if criterion.levels and chosen == OTHER_POINTS:
+        return _number(form.get(f"other-{criterion.id}"))
+    return _number(chosen)
+
+
+def rubric_points(activity: Activity, form: Mapping[str, str]) -> dict[str, float]:
+    """The points per criterion from the grading form (see criterion_points)."""
+    return {c.id: criterion_points(c, form) for c in activity.rubric}
