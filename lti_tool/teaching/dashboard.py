@@ -205,10 +205,12 @@ class Page:
 
     @property
     def previous(self) -> int | None:
+        """The page before this one; None on the first."""
         return self.number - 1 if self.number > 1 else None
 
     @property
     def next(self) -> int | None:
+        """The page after this one; None on the last."""
         return self.number + 1 if self.number < self.count else None
 
 
