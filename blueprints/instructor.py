@@ -62,8 +62,15 @@ def home() -> str | BaseResponse:
     rows = dash.filtered(board, role=request.args.get("role", "learner"), status=request.args.get("status", ""),
                          module_id=module_id, sort=request.args.get("sort", "name"),
                          descending=request.args.get("desc") == "1")
+    # Not a number: the first page, as for a link without one.
+    page = dash.page_of(rows, request.args.get("page", 1, type=int))
+    # The page links keep the filters and the sort, and nothing else from the address.
+    kept = {name: request.args[name] for name in _FILTERS if request.args.get(name)}
     return render_template("instructor/home.html", overview=launch_overview(g.launch), placement=placement,
-                           board=board, rows=rows, args=request.args, module_id=module_id)
+                           board=board, page=page, kept=kept, args=request.args, module_id=module_id)
+
+
+_FILTERS = ("role", "module", "status", "sort", "desc")
 
 
 @bp.post("/roster/refresh")

@@ -12,13 +12,10 @@ import csv
 import io
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from babel import dates
-from flask import has_request_context
-from flask_babel import format_datetime, get_babel, get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -49,57 +46,11 @@ class Cell:
     state: str
     percent: int | None
     last_activity: datetime | None
-    # The state's label in the page's language, set by build (performance: one translation per
-    # state and page instead of one per cell; a class of 1,000 has 6,000 cells).
-    text: str | None = field(default=None, compare=False)
-    # Formats last_activity as the template's `datetimeformat('short')` would (see build).
-    formatter: Callable[[datetime], str] | None = field(default=None, compare=False, repr=False)
 
     @property
     def label(self) -> str:
-        return self.text if self.text is not None else str(STATE_LABELS[self.state])
-
-    @property
-    def when(self) -> str:
-        """last_activity in the page's language and time zone, exactly as flask_babel's
-        `format_datetime(value, 'short')`."""
-        if self.last_activity is None:
-            return ""
-        if self.formatter is not None:
-            return self.formatter(self.last_activity)
-        return str(format_datetime(self.last_activity, "short"))
-
-
-def short_datetime_formatter() -> Callable[[datetime], str]:
-    """Performance: flask_babel's `format_datetime(value, "short")` with its lookups done once.
-
-    Per call, flask_babel looks up the locale and time zone in the request context and babel the
-    locale's patterns: for 5,000 cells that was over half the dashboard's render time. The result
-    is identical: the same zone conversion, babel's own parsed patterns, the same composition,
-    and the date part (a handful of distinct days per course) is formatted once per day.
-    """
-    if get_babel().instance.date_formats["datetime.short"] is not None:  # configured: as flask_babel
-        return lambda value: str(format_datetime(value, "short"))
-    locale, zone = get_locale(), get_timezone()
-    frame = str(dates.get_datetime_format("short", locale=locale)).replace("'", "")
-    time_pattern = dates.parse_pattern(dates.get_time_format("short", locale=locale))
-    date_pattern = dates.parse_pattern(dates.get_date_format("short", locale=locale))
-    days: dict[Any, str] = {}
-
-    def formatted(value: datetime) -> str:
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        local = value.astimezone(zone)
-        if hasattr(zone, "normalize"):  # pytz
-            local = zone.normalize(local)
-        day = local.date()
-        day_text = days.get(day)
-        if day_text is None:
-            day_text = days[day] = str(date_pattern.apply(day, locale))
-        time_text = str(time_pattern.apply(local.timetz(), locale, reference_date=day))
-        return frame.replace("{0}", time_text).replace("{1}", day_text)
-
-    return formatted
+        """The state in the page's language."""
+        return str(STATE_LABELS[self.state])
 
 
 @dataclass(frozen=True)
@@ -205,10 +156,7 @@ def build(session: Session, *, platform_id: int, context_pk: int | None, modules
         Submission.status == rules.SubmissionStatus.PENDING)) or 0) if user_ids else 0
     rows = []
     counts = {m.id: dict.fromkeys(STATE_ORDER, 0) for m in modules}
-    labels = {state: str(STATE_LABELS[state]) for state in STATE_ORDER}
-    when = short_datetime_formatter() if has_request_context() else None
-    not_started = Cell(rules.ModuleState.NOT_STARTED, None, None,
-                       labels[rules.ModuleState.NOT_STARTED])  # immutable: shared
+    not_started = Cell(rules.ModuleState.NOT_STARTED, None, None)  # immutable: shared
     for listed in members:
         user = users.get(listed.sub)
         member = Member(listed.sub, listed.name or (user.name if user else None),
@@ -220,7 +168,7 @@ def build(session: Session, *, platform_id: int, context_pk: int | None, modules
                 cell = not_started
             else:
                 percent = round(100 * row.points / row.max_points) if row.max_points else None
-                cell = Cell(row.status, percent, row.updated_at, labels.get(row.status), when)
+                cell = Cell(row.status, percent, row.updated_at)
             cells[module.id] = cell
             if member.role == Role.LEARNER:
                 counts[module.id][cell.state] += 1
@@ -241,6 +189,38 @@ def filtered(dashboard: Dashboard, *, role: str, status: str, module_id: str, so
         "last": lambda r: _timestamp(r.cells[module].last_activity),
     }
     return sorted(rows, key=keys.get(sort, keys["name"]), reverse=descending)
+
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the filtered roster: the table shows `rows`, the counts speak of all `total`."""
+
+    rows: list[Row]
+    number: int  # from 1
+    count: int  # pages in all; at least 1, so an empty list is "page 1 of 1"
+    total: int  # rows matching the filters, on every page
+
+    @property
+    def previous(self) -> int | None:
+        """The page before this one; None on the first."""
+        return self.number - 1 if self.number > 1 else None
+
+    @property
+    def next(self) -> int | None:
+        """The page after this one; None on the last."""
+        return self.number + 1 if self.number < self.count else None
+
+
+def page_of(rows: list[Row], number: int, size: int = PAGE_SIZE) -> Page:
+    """Page `number` of `rows`; a number outside 1..last shows the nearest page that exists (a link
+    kept from before the list shrank still lands on rows, not on an empty table)."""
+    count = max(1, -(-len(rows) // size))
+    number = min(max(number, 1), count)
+    start = (number - 1) * size
+    return Page(rows[start:start + size], number, count, len(rows))
 
 
 def _timestamp(moment: datetime | None) -> float:
@@ -273,11 +253,12 @@ def to_csv(dashboard: Dashboard, rows: list[Row], *, delimiter: str) -> str:
         header += [f"{module.title}: {CSV_LABELS['status']}", f"{module.title}: {CSV_LABELS['score']}",
                    f"{module.title}: {CSV_LABELS['last']}"]
     writer.writerow([spreadsheet_safe(cell) for cell in header])
+    labels = {state: str(STATE_LABELS[state]) for state in STATE_ORDER}  # once per file, not per cell
     for row in rows:
         line = [row.member.name or row.member.sub, row.member.email or "", str(ROLE_LABELS[row.member.role])]
         for module in dashboard.modules:
             cell = row.cells[module.id]
-            line += [cell.label, "" if cell.percent is None else str(cell.percent),
+            line += [labels.get(cell.state, cell.label), "" if cell.percent is None else str(cell.percent),
                      cell.last_activity.strftime("%Y-%m-%d %H:%M") if cell.last_activity else ""]
         writer.writerow([spreadsheet_safe(cell) for cell in line])
     return out.getvalue()

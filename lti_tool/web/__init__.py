@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import secrets
 import threading
@@ -186,15 +185,9 @@ def ready_to_serve(app: Flask) -> None:
 
     - Validate and load the content packs: problems are logged at start-up, not on a first launch.
     - Compile every template (see compile_templates).
-    - Freeze what start-up built (content, templates, mappers) out of the garbage collector's
-      reach. Performance: a full collection otherwise walks those objects again and again, and a
-      page that allocates a lot (the dashboard of 1,000 learners) triggers several: about a
-      quarter of its time. Nothing frozen is ever freed, and start-up's objects never are anyway.
     """
     app.extensions["integrationsloeft"].catalog()
     compile_templates(app)
-    gc.collect()
-    gc.freeze()
 
 
 def compile_templates(app: Flask) -> None:

@@ -21,7 +21,7 @@ from lti_tool.lti import claims
 from lti_tool.models import ActivityState, ModuleProgress, Submission, User
 from lti_tool.progress import rules
 from lti_tool.progress.state import activity_records
-from lti_tool.teaching.dashboard import STATE_ORDER
+from lti_tool.teaching.dashboard import PAGE_SIZE, STATE_ORDER
 from tests.integration.test_grades import deliver_all
 from tests.integration.test_learning import catalog
 from tests.support.agent import autosubmit_form, text_of
@@ -45,6 +45,32 @@ def roster_rows(page: str) -> list[Shown]:
     """The dashboard's table, top to bottom (the placement has one module)."""
     return [Shown(html.unescape(name).strip(), role, state, int(percent) if percent else None)
             for name, role, state, percent in ROSTER_ROW.findall(page)]
+
+
+NEXT_PAGE = re.compile(r'<a href="([^"]+)" rel="next">')
+
+
+def page_label(page: str) -> str | None:
+    """The pagination's "Side 2 af 21"; None when everything fits on one page."""
+    match = re.search(r'<span aria-current="page">([^<]+)</span>', page)
+    return html.unescape(match.group(1)) if match else None
+
+
+def all_rows(agent, url: str) -> list[Shown]:
+    """The dashboard's table over every page, following the "next page" links from `url`."""
+    rows: list[Shown] = []
+    for _ in range(100):
+        page = agent.get(url)
+        assert page.status_code == 200, page.text[:500]
+        shown = roster_rows(page.text)
+        assert len(shown) <= PAGE_SIZE
+        rows += shown
+        link = NEXT_PAGE.search(page.text)
+        if link is None:
+            return rows
+        assert len(shown) == PAGE_SIZE  # only the last page is short
+        url = requests.compat.urljoin(page.url, html.unescape(link.group(1)))
+    raise AssertionError("more than 100 pages")
 
 
 def shown_count(page: str) -> int:
@@ -142,7 +168,7 @@ def test_dashboard_lists_every_member_including_those_who_never_opened(app, live
     assert "<svg" in board.text and "Gennemførelse pr. modul" in text
 
     waiting = teacher.get(board.url + "?status=pending&sort=last&desc=1")
-    shown = roster_rows(waiting.text)
+    shown = all_rows(teacher, waiting.url)
     assert directory.find_user(fresh_learner).name in [r.name for r in shown]
     # Other tests leave learners waiting too: exactly those, newest activity first.
     db.session.rollback()
@@ -160,16 +186,21 @@ def test_dashboard_lists_every_member_including_those_who_never_opened(app, live
 def test_dashboard_role_filter(app, live):
     teacher = live.agent()
     board = with_roster(teacher, teacher.launch("hanne", "stor-kursus", "rl-stor"))
-    assert shown_count(board.text) == 1001 == len(roster_rows(board.text))  # learners by default
-    assert {r.role for r in roster_rows(board.text)} == {"Deltager"}
+    # The count is of everyone matching, the table one page of them.
+    assert shown_count(board.text) == 1001 and len(roster_rows(board.text)) == PAGE_SIZE  # learners by default
+    assert page_label(board.text) == "Side 1 af 21"
+    learners = all_rows(teacher, board.url)
+    assert len(learners) == 1001 and {r.role for r in learners} == {"Deltager"}
 
     instructors = teacher.get(board.url + "?role=instructor")
     assert [(r.name, r.role) for r in roster_rows(instructors.text)] == [("Hanne Kristensen", "Underviser")]
     assert shown_count(instructors.text) == 1
+    assert page_label(instructors.text) is None  # one page: no pagination
 
     everyone = teacher.get(board.url + "?role=all")
-    rows = roster_rows(everyone.text)
+    rows = all_rows(teacher, everyone.url)
     assert shown_count(everyone.text) == len(rows) == 1002
+    assert len({r.name for r in rows}) == 1002  # no one twice, no one left out between pages
     assert [r.name for r in rows if r.role == "Underviser"] == ["Hanne Kristensen"]
 
 
@@ -186,7 +217,7 @@ def test_dashboard_sort_orders(app, live, make_learner):
     names = {user: directory.find_user(user).name for user in (ahead, behind)}
 
     def shown(query: str) -> list[Shown]:
-        return roster_rows(teacher.get(board.url + query).text)
+        return all_rows(teacher, board.url + query)
 
     def position(rows: list[Shown], user: str) -> int:
         return [r.name for r in rows].index(names[user])
@@ -211,6 +242,26 @@ def test_dashboard_sort_orders(app, live, make_learner):
     assert position(latest_first, behind) < position(latest_first, ahead)
     oldest_first = shown("?status=in_progress&sort=last")
     assert position(oldest_first, ahead) < position(oldest_first, behind)
+
+
+def test_dashboard_pages_keep_the_filters_and_sort(app, live):
+    teacher = live.agent()
+    board = with_roster(teacher, teacher.launch("hanne", "stor-kursus", "rl-stor"))
+    first = teacher.get(board.url + "?role=all&sort=name&desc=1")
+    link = html.unescape(NEXT_PAGE.search(first.text).group(1))
+    assert "role=all" in link and "sort=name" in link and "desc=1" in link and "page=2" in link
+    second = teacher.get(requests.compat.urljoin(first.url, link))
+    assert page_label(second.text) == "Side 2 af 21" and shown_count(second.text) == 1002
+    names = [r.name for r in roster_rows(first.text) + roster_rows(second.text)]
+    assert names == sorted(names, key=str.casefold, reverse=True) and len(set(names)) == 2 * PAGE_SIZE
+    assert 'rel="prev"' in second.text and 'aria-label="Sider med deltagere"' in second.text
+
+    # A page past the end (the list shrank since the link was made) shows the last one; a page
+    # that is not a number, the first.
+    last = teacher.get(board.url + "?role=all&page=999")
+    assert page_label(last.text) == "Side 21 af 21" and len(roster_rows(last.text)) == 2
+    assert 'rel="next"' not in last.text
+    assert page_label(teacher.get(board.url + "?role=all&page=x").text) == "Side 1 af 21"
 
 
 def test_dashboard_csv_has_a_bom_and_localised_columns(app, live):
