@@ -163,8 +163,10 @@ def test_new_lms_installs_the_tool_and_a_learner_reaches_a_grade(site, browser, 
     page.wait_for_url(re.compile(r"/instructor/$"))
     page.goto(page.url + "grading")
     page.get_by_role("link", name=re.compile("^Bedøm")).first.click()
-    for points in page.locator("input[type=number]").all():
-        points.fill(points.get_attribute("max") or "0")
+    for full in page.locator("input[type=radio][id$='-full']").all():
+        full.check()  # the rubric's level "full" for each criterion that has levels
+    for points in page.locator("input[type=number][id^='points-']").all():
+        points.fill(points.get_attribute("max") or "0")  # criteria without levels
     page.get_by_role("button", name="Gem bedømmelsen").click()
     deliver_grades(site)
 
