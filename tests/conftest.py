@@ -10,7 +10,6 @@ PostgreSQL schema and Redis key prefix, so test runs never see each other's data
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -40,6 +39,7 @@ from tests.support.console import Console, make_operator
 from tests.support.database import Clock, rolled_back, savepoints_on_sqlite
 from tests.support.external_platform import ExternalPlatform
 from tests.support.lms import LMS_APP
+from tests.support.ports import unused_port
 
 # CI explores the same examples on every run (a submission must not fail on a new random draw);
 # a developer's runs draw new ones, and their finds become fixed tests.
@@ -52,9 +52,8 @@ BACKENDS = ["embedded", "services"] if HAVE_SERVICES else ["embedded"]
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free loopback port, never the same twice in a run (see tests/support/ports.py)."""
+    return unused_port()
 
 
 def _pg_conninfo() -> str:

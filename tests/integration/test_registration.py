@@ -22,6 +22,7 @@ from lti_tool.operating.platforms import add_platform, change_status, unused_nam
 from lti_tool.runtime import runtime
 from tests.support.agent import text_of
 from tests.support.lms import activate_in_lms, registration_start
+from tests.support.ports import unused_port
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
@@ -99,7 +100,7 @@ class FakePlatform:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", unused_port()), Handler)
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.host = urlparse(self.base_url).netloc
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

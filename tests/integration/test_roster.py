@@ -81,7 +81,9 @@ def shown(page: str, tag: str) -> set[int]:
 
 def snapshot_of(lms) -> RosterSnapshot:
     db.session.rollback()  # see what the live server committed
-    platform = db.session.scalars(select(Platform).where(Platform.issuer == lms.issuer)).one()
+    # By client id too: a port, and so an issuer, can come back for another test's platform.
+    platform = db.session.scalars(select(Platform).where(Platform.issuer == lms.issuer,
+                                                         Platform.client_id == lms.client_id)).one()
     context = db.session.scalars(select(Context).join(Deployment).where(Deployment.platform_id == platform.id)).one()
     return db.session.scalars(select(RosterSnapshot).where(RosterSnapshot.context_id == context.id)).one()
 

@@ -17,6 +17,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from tests.support.ports import unused_port
+
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 
 
@@ -89,7 +91,7 @@ class ExternalPlatform:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", unused_port()), Handler)
         self.server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.issuer = self.base_url + "/platform"
