@@ -132,11 +132,16 @@ def start_live(app: Flask, port: int, backend: str) -> LiveServer:
     return LiveServer(app=app, base_url=f"http://127.0.0.1:{port}", backend=backend, server=server)
 
 
-def serve_lms(live: LiveServer, lms_app: Flask, port: int) -> None:
-    """Serve the demo LMS beside a live tool; browsers and the tests reach it as `localhost`."""
+def start_lms(lms_app: Flask, port: int) -> BaseWSGIServer:
+    """Serve a demo LMS on 127.0.0.1; browsers and the tests reach it as `localhost`."""
     server = make_server("127.0.0.1", port, lms_app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    live.lms_app, live.lms_url, live.lms_server = lms_app, f"http://localhost:{port}", server
+    return server
+
+
+def serve_lms(live: LiveServer, lms_app: Flask, port: int) -> None:
+    """Serve the demo LMS beside a live tool."""
+    live.lms_app, live.lms_url, live.lms_server = lms_app, f"http://localhost:{port}", start_lms(lms_app, port)
 
 
 def migrate_and_seed(app: Flask, *, demo_lms_url: str | None = None) -> None:

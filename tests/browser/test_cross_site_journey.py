@@ -21,6 +21,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from lti_tool.demo_lms.app import create_lms_app
+from lti_tool.demo_lms.cli import setup_lms
 from lti_tool.extensions import db
 from lti_tool.models import Platform
 from lti_tool.runtime import runtime
@@ -37,7 +38,7 @@ from tests.browser.lms import (
 )
 from tests.browser.test_cookieless import chromium_profile
 from tests.browser.test_learner_browser import activity_url, answer, next_link, submit
-from tests.conftest import LiveServer, free_port, lms_settings
+from tests.conftest import LiveServer, free_port, lms_settings, start_lms
 from tests.support.console import PASSWORD, make_operator
 
 pytestmark = pytest.mark.browser
@@ -49,20 +50,15 @@ MODULE_URL = re.compile(r"/c/[^/]+/m/nyankomne/$")
 @pytest.fixture
 def new_lms(site: LiveServer, tmp_path: Path) -> Iterator[tuple[Flask, str]]:
     """A second demo LMS, on its own site and database, that has never registered the tool."""
-    lms_url = f"http://localhost:{free_port()}"
+    port = free_port()
+    lms_url = f"http://localhost:{port}"
     lms_app = create_lms_app(lms_settings("embedded", tmp_path / "new-lms", lms_url, site.base_url))
     with lms_app.app_context():
-        from lti_tool.demo_lms.cli import setup_lms  # the LMS's own set-up, without the tool
-
-        setup_lms(register_tool=False)
-    extra = LiveServer(app=site.app, base_url=site.base_url, backend=site.backend, server=None)  # type: ignore[arg-type]
-    from tests.conftest import serve_lms
-
-    serve_lms(extra, lms_app, int(lms_url.rsplit(":", 1)[1]))
+        setup_lms(register_tool=False)  # the LMS's own set-up, without the tool
+    server = start_lms(lms_app, port)
     yield lms_app, lms_url
-    assert extra.lms_server is not None
-    extra.lms_server.shutdown()
-    extra.lms_server.server_close()
+    server.shutdown()
+    server.server_close()
 
 
 def desktop(browser: Any) -> Any:
@@ -82,7 +78,7 @@ def deliver_grades(site: LiveServer) -> None:
 
 def test_new_lms_installs_the_tool_and_a_learner_reaches_a_grade(site, browser, new_lms, fresh_learner,
                                                                    another_learner, tmp_path):
-    lms_app, lms = new_lms
+    _, lms = new_lms
     admin_ctx = desktop(browser)
     page = admin_ctx.new_page()
 
@@ -198,7 +194,6 @@ def test_new_lms_installs_the_tool_and_a_learner_reaches_a_grade(site, browser, 
         blocked.close()
     admin_ctx.close()
     learner_ctx.close()
-    del lms_app
 
 
 def test_registration_in_a_new_window_tells_its_opener(site, browser, new_lms):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,12 +18,11 @@ import psycopg
 import pytest
 import requests
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from lti_tool.demo_lms.app import create_lms_app
 from lti_tool.demo_lms.database import lms_db
 from lti_tool.demo_lms.models import DemoScore
-from tests.conftest import HAVE_SERVICES, create_schema, drop_schema, free_port, lms_settings, set_up_lms
+from tests.conftest import HAVE_SERVICES, create_schema, drop_schema, free_port, lms_settings, set_up_lms, start_lms
 from tests.support.agent import Agent, autosubmit_form, text_of
 from tests.support.learner import correct_answer, csrf_of
 from tests.support.waiting import wait_for
@@ -47,8 +45,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
     lms_app = create_lms_app(lms_settings("embedded", tmp_path_factory.mktemp("cluster-lms"), lms_url,
                                           f"http://127.0.0.1:{port_a}"))
     set_up_lms(lms_app)
-    lms_server = make_server("127.0.0.1", lms_port, lms_app, threaded=True)
-    threading.Thread(target=lms_server.serve_forever, daemon=True).start()
+    lms_server = start_lms(lms_app, lms_port)
     database = os.environ["TEST_DATABASE_URL"] + f"?options=-csearch_path%3D{schema}"
     env = {**os.environ, "FLASK_APP": "lti_tool:create_app", "DATABASE_URL": database,
            "REDIS_URL": os.environ["TEST_REDIS_URL"], "REDIS_PREFIX": f"il-cluster-{uuid.uuid4().hex[:6]}:",
