@@ -21,12 +21,32 @@ import redis
 
 
 class KeyValueStore(Protocol):
-    def get(self, key: str) -> Any | None: ...
-    def set(self, key: str, value: Any, ttl: int) -> None: ...
-    def add(self, key: str, value: Any, ttl: int) -> bool: ...
-    def pop(self, key: str) -> Any | None: ...
-    def delete(self, key: str) -> None: ...
-    def ping(self) -> bool: ...
+    """What the tool needs of a shared store; values are JSON, every entry expires."""
+
+    def get(self, key: str) -> Any | None:
+        """The value under `key`, or None when absent or expired."""
+        ...
+
+    def set(self, key: str, value: Any, ttl: int) -> None:
+        """Store `value` under `key` for `ttl` seconds, replacing what was there."""
+        ...
+
+    def add(self, key: str, value: Any, ttl: int) -> bool:
+        """Store `value` only if `key` is absent; True when this call stored it."""
+        ...
+
+    def pop(self, key: str) -> Any | None:
+        """Remove and return the value: of two callers, exactly one gets it."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove `key` if present."""
+        ...
+
+    def ping(self) -> bool:
+        """True when the store answers (the readiness check)."""
+        ...
+
     def spend(self, key: str, marker: str, once: str, ttl: int) -> tuple[Any | None, bool]:
         """Set `marker`, pop `key` and claim `once` (a launch's state and nonce). Returns the popped
         value (None if another caller had it) and whether `once` was new for it."""
@@ -34,6 +54,8 @@ class KeyValueStore(Protocol):
 
 
 class RedisStore:
+    """The store in Redis, for any number of processes and instances (keys carry a prefix)."""
+
     def __init__(self, url: str, prefix: str = "il:") -> None:
         self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._prefix = prefix
@@ -186,6 +208,7 @@ class FileStore:
 
 
 def make_store(redis_url: str, folder: str | os.PathLike[str], prefix: str = "il:") -> KeyValueStore:
+    """Redis when a URL is configured, else files in `folder` (one machine only)."""
     if redis_url:
         return RedisStore(redis_url, prefix=prefix)
     return FileStore(folder)
