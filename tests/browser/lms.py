@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +11,14 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "test-artifacts"
+# One renderer process for the LMS page and the tool's frame: the tool's frame crosses sites three
+# times in a launch (tool login, LMS authorization, tool launch), and on a busy machine the DevTools
+# protocol can lose a frame that moves between processes (puppeteer#10715): Playwright then never sees
+# the tool's page although the server served it. Sites, origins, cookies (SameSite, third-party
+# blocking, CHIPS partitions) and storage partitions do not depend on the process model.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                 "--disable-site-isolation-trials"]
 # Every Playwright wait is a safety net, never a measure of speed: ten times and more what a step
 # takes on an idle machine, so a busy machine does not fail a test.
 SAFETY_NET_MS = 60_000
@@ -40,18 +45,15 @@ def tool_frame(page: Any) -> Any:
 def wait_for_address(frame: Any, pattern: re.Pattern[str]) -> None:
     """Wait until the frame's address matches. The launch answers with the first page and
     static/js/frame.js then puts its own address in the history (replaceState): a change of address
-    without a navigation, which Playwright's wait_for_url can miss when it comes first, so the
-    address is read from the page itself (a safety net of SAFETY_NET_MS, not a measure)."""
-    deadline = time.monotonic() + SAFETY_NET_MS / 1000
-    while True:
-        try:
-            address = str(frame.evaluate("() => location.href"))
-        except Exception:  # noqa: BLE001 - the frame is between two documents: look again
-            address = ""
-        if pattern.search(address):
-            return
-        assert time.monotonic() < deadline, f"the frame never reached {pattern.pattern} (at {address})"
-        time.sleep(0.1)
+    without a navigation, which Playwright's wait_for_url does not see, so the address is read in the
+    page. wait_for_function re-runs its check in each new document and, unlike a bare evaluate, is
+    bounded by its timeout even while the frame is between two documents or processes (a safety net
+    of SAFETY_NET_MS, not a measure)."""
+    try:
+        frame.wait_for_function("source => new RegExp(source).test(location.href)", arg=pattern.pattern,
+                                polling=100, timeout=SAFETY_NET_MS)
+    except Exception as error:  # noqa: BLE001 - Playwright's TimeoutError: say where the frame stopped
+        raise AssertionError(f"the frame never reached {pattern.pattern} (at {frame.url}): {error}") from error
 
 
 def open_in_lms(page: Any, base_url: str, course_id: str, link_id: str) -> Any:
