@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from flask import (
@@ -133,8 +134,6 @@ def _landing(record: RecordedLaunch) -> BaseResponse:
 
 @bp.route("/.well-known/jwks.json")
 def jwks() -> Response:
-    from datetime import timedelta
-
     keys = published_jwks(db.session(), timedelta(seconds=current_app.config["TOOL_KEY_GRACE"]))
     response = jsonify(keys)
     response.headers["Cache-Control"] = "public, max-age=300"

@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 
 from lti_tool.demo_lms.platform import CLIENT_ID, DEPLOYMENT_ID, DemoUrls
 from lti_tool.extensions import db
+from lti_tool.operating.operators import create_operator, find_operator
 from lti_tool.operating.platforms import add_platform
 
 demo_cli = AppGroup("demo", help="The demo LMS, as the tool sees it.")
@@ -31,8 +32,6 @@ def register_demo_lms(lms_url: str) -> None:
 @click.option("--lms-url", default=None, help="The demo LMS's address (default: DEMO_LMS_URL).")
 def setup(lms_url: str | None) -> None:
     """Register the demo LMS with the tool, and a demo operator for the console."""
-    from lti_tool.operating.operators import create_operator, find_operator
-
     lms_url = lms_url or str(current_app.config.get("DEMO_LMS_URL") or "")
     if not lms_url:
         raise click.UsageError("give --lms-url or set DEMO_LMS_URL")

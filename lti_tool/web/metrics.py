@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -44,8 +44,6 @@ class _ProcessMetrics(Collector):
     """This process's own counters (used when not running under multiprocess gunicorn)."""
 
     def collect(self) -> Iterator[Any]:
-        from prometheus_client import REGISTRY
-
         yield from REGISTRY.collect()
 
 
