@@ -38,6 +38,8 @@ def summary(error: BaseException) -> str:
 
 
 class ToolError(Exception):
+    """A failure the user meets: its `status`, and the localised `message` and `hint` the error page shows."""
+
     status = 400
     reason = "bad_request"
     message = _l("The request could not be handled.")
@@ -52,6 +54,8 @@ class ToolError(Exception):
 
 
 class InvalidLaunch(ToolError):
+    """A launch message that cannot be trusted or used."""
+
     reason = "invalid_launch"
     message = _l("The launch from your learning platform could not be verified.")
     hint = _l(
@@ -61,6 +65,8 @@ class InvalidLaunch(ToolError):
 
 
 class UnknownPlatform(InvalidLaunch):
+    """The launch's issuer and client ID match no registered platform."""
+
     reason = "unknown_platform"
     message = _l("This learning platform is not registered with Integrationsløft.")
     hint = _l(
@@ -70,6 +76,8 @@ class UnknownPlatform(InvalidLaunch):
 
 
 class InactivePlatform(InvalidLaunch):
+    """The platform is registered but pending approval or disabled by the operator."""
+
     status = 403
     reason = "inactive_platform"
     message = _l("This learning platform's registration is not active.")
@@ -80,6 +88,8 @@ class InactivePlatform(InvalidLaunch):
 
 
 class InactiveDeployment(InvalidLaunch):
+    """The launch's deployment ID is unknown for its platform, or not active."""
+
     status = 403
     reason = "unknown_deployment"
     message = _l("This deployment of the tool is not known.")
@@ -90,6 +100,8 @@ class InactiveDeployment(InvalidLaunch):
 
 
 class BadSignature(InvalidLaunch):
+    """The id_token's signature does not verify, or the platform's keys to check it cannot be read."""
+
     reason = "bad_signature"
     message = _l("The launch message's signature is not valid.")
     hint = _l(
@@ -99,18 +111,24 @@ class BadSignature(InvalidLaunch):
 
 
 class ExpiredLaunch(InvalidLaunch):
+    """The id_token has expired (`exp`) or was issued in the future (`iat`)."""
+
     reason = "expired_token"
     message = _l("The launch message has expired or is not yet valid.")
     hint = _l("Start the activity again. If it keeps happening, check the platform's clock.")
 
 
 class ReplayedLaunch(InvalidLaunch):
+    """The launch's state or nonce was used before, so the message is a replay."""
+
     reason = "replayed_launch"
     message = _l("This launch has already been used.")
     hint = _l("Each launch can be used once. Start the activity again from the course.")
 
 
 class SessionExpired(ToolError):
+    """The login state or parked launch this request continues is unknown or has expired."""
+
     status = 401
     reason = "session_expired"
     message = _l("Your session has expired or was not found.")
@@ -118,6 +136,8 @@ class SessionExpired(ToolError):
 
 
 class StateMismatch(InvalidLaunch):
+    """The launch's state is missing, or is not the one this browser's login step left."""
+
     reason = "state_mismatch"
     message = _l("The launch did not come back to the browser that started it.")
     hint = _l(
@@ -127,6 +147,8 @@ class StateMismatch(InvalidLaunch):
 
 
 class WrongMessage(InvalidLaunch):
+    """The message's type, version or claims are not what LTI 1.3 or the tool accepts."""
+
     reason = "wrong_message"
     message = _l("The launch message is not a valid LTI 1.3 message.")
     hint = _l(
@@ -136,6 +158,8 @@ class WrongMessage(InvalidLaunch):
 
 
 class NoLinkPlacement(WrongMessage):
+    """A deep-linking request from a placement that does not accept LTI resource links."""
+
     reason = "deep_linking_without_links"
     message = _l("This place in your learning platform does not accept links to activities.")
     hint = _l(
@@ -145,12 +169,16 @@ class NoLinkPlacement(WrongMessage):
 
 
 class LoginRejected(ToolError):
+    """The login request lacks a required parameter or targets a URL outside the tool."""
+
     reason = "login_rejected"
     message = _l("The login request from your learning platform is incomplete.")
     hint = _l("Start the activity again from the course.")
 
 
 class AccessDenied(ToolError):
+    """The user's role does not allow the page (instructor pages, for example)."""
+
     status = 403
     reason = "forbidden"
     message = _l("You do not have access to this page.")
@@ -158,6 +186,8 @@ class AccessDenied(ToolError):
 
 
 class NotFound(ToolError):
+    """The page or record does not exist where the request looks (this course, link or module)."""
+
     status = 404
     reason = "not_found"
     message = _l("The page was not found.")
@@ -165,6 +195,8 @@ class NotFound(ToolError):
 
 
 class PlatformUnavailable(ToolError):
+    """The learning platform did not answer in time while a person waits (its JWKS during a launch)."""
+
     status = 502
     reason = "platform_unavailable"
     message = _l("The learning platform did not answer in time.")

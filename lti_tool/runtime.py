@@ -24,14 +24,18 @@ from lti_tool.teaching.roster import refresh_due_rosters
 
 @dataclass
 class Runtime:
+    """The services of one app, built once by `install` and kept in `app.extensions`."""
+
     store: KeyValueStore
     settings: dict[str, Any]
     content: ContentRegistry
 
     def catalog(self) -> Catalog:
+        """The content catalogue of the content packs (programmes, and the problems found)."""
         return self.content.catalog()
 
     def platform_keys(self) -> PlatformKeys:
+        """A cache of the platforms' public keys, fetched from their JWKS URLs."""
         return PlatformKeys(
             self.store,
             http_session(self.settings["HTTP_TIMEOUT"]),
@@ -40,27 +44,33 @@ class Runtime:
         )
 
     def http(self) -> Any:
+        """A fresh HTTP session with the configured timeout."""
         return http_session(self.settings["HTTP_TIMEOUT"])
 
     def token_client(self, session: Session) -> TokenClient:
+        """A client for OAuth2 access tokens, signing its assertions with the tool's current key."""
         key = signing_key(session, str(self.settings["SECRET_KEY"]))
         return TokenClient(self.store, self.http(), key)
 
     def service_client(self, session: Session, platform: Platform) -> ServiceClient:
+        """A client for `platform`'s LTI services (AGS, NRPS), authorised through `token_client`."""
         auth = PlatformAuth(platform.id, platform.client_id, platform.auth_token_url, platform.auth_audience)
         return ServiceClient(self.token_client(session), self.http(), auth)
 
     def deliver_scores(self, session: Session, batch: int = 50) -> DeliveryReport:
+        """One grade-worker round: send due scores, then refresh rosters that are due."""
         report = deliver_due(session, self.token_client(session), self.http(), batch=batch)
         refresh_due_rosters(session, lambda platform: self.service_client(session, platform))  # off any request
         return report
 
     @property
     def base_url(self) -> str:
+        """The tool's public base URL, without a trailing slash."""
         return str(self.settings["TOOL_BASE_URL"]).rstrip("/")
 
 
 def install(app: Flask, store: KeyValueStore) -> Runtime:
+    """Build the app's `Runtime` on `store` and keep it in `app.extensions`."""
     content = ContentRegistry(app.config["CONTENT_DIR"])
     runtime = Runtime(store=store, settings=app.config, content=content)
     app.extensions["integrationsloeft"] = runtime
@@ -93,5 +103,6 @@ def start_worker_thread(app: Flask) -> None:
 
 
 def runtime() -> Runtime:
+    """The current app's `Runtime`, as `install` left it."""
     result: Runtime = current_app.extensions["integrationsloeft"]
     return result
