@@ -41,40 +41,51 @@ class DemoError(Exception):
 
 @dataclass(frozen=True)
 class DemoUrls:
+    """The demo LMS's endpoint URLs, derived from where it runs."""
+
     base_url: str  # the demo LMS's own address (another site than the tool's)
 
     @property
     def issuer(self) -> str:
+        """The platform's issuer (`iss`), also the prefix of every endpoint."""
         return self.base_url + "/demo-lms"
 
     @property
     def auth_url(self) -> str:
+        """The OIDC authorization endpoint the tool sends its login response to."""
         return self.issuer + "/auth"
 
     @property
     def token_url(self) -> str:
+        """The OAuth2 token endpoint, also the audience of client assertions."""
         return self.issuer + "/token"
 
     @property
     def jwks_url(self) -> str:
+        """Where the demo LMS publishes its public keys."""
         return self.issuer + "/jwks"
 
     def lineitems_url(self, course_id: str) -> str:
+        """The AGS line item container of the course."""
         return f"{self.issuer}/api/courses/{course_id}/lineitems"
 
     def lineitem_url(self, course_id: str, item_id: int) -> str:
+        """One line item of the course."""
         return f"{self.lineitems_url(course_id)}/{item_id}"
 
     def memberships_url(self, course_id: str) -> str:
+        """The NRPS membership container of the course."""
         return f"{self.issuer}/api/courses/{course_id}/memberships"
 
     def deep_link_return_url(self, course_id: str) -> str:
+        """Where the tool posts its deep-linking response for the course."""
         return f"{self.issuer}/courses/{course_id}/deep-link-return"
 
 
 # --- keys -------------------------------------------------------------------------------
 
 def ensure_key(session: Session, secret_key: str) -> DemoKey:
+    """The newest signing key record, made and stored (encrypted with `secret_key`) when there is none."""
     key = session.scalars(select(DemoKey).order_by(DemoKey.id.desc()).limit(1)).first()
     if key is None:
         private = new_rsa_key()
@@ -90,17 +101,20 @@ def ensure_key(session: Session, secret_key: str) -> DemoKey:
 
 
 def signing_key(session: Session, secret_key: str) -> SigningKey:
+    """The demo LMS's key for signing id_tokens, made on first use."""
     record = ensure_key(session, secret_key)
     return decrypt_signing_key(record.kid, record.private_key_encrypted, secret_key)
 
 
 def jwks(session: Session) -> dict[str, Any]:
+    """The public keys of every key the demo LMS has made, as a JWKS."""
     return {"keys": [k.public_jwk for k in session.scalars(select(DemoKey).order_by(DemoKey.id))]}
 
 
 # --- the tool as registered here -------------------------------------------------------
 
 def registration(session: Session, client_id: str | None = None) -> DemoToolRegistration | None:
+    """The first active tool registration, or the active one with `client_id`; None when none is."""
     query = select(DemoToolRegistration).where(DemoToolRegistration.active.is_(True))
     if client_id:
         query = query.where(DemoToolRegistration.client_id == client_id)
@@ -110,6 +124,7 @@ def registration(session: Session, client_id: str | None = None) -> DemoToolRegi
 def register_tool(
     session: Session, *, tool_base_url: str, client_id: str = CLIENT_ID, deployment_id: str = DEPLOYMENT_ID
 ) -> DemoToolRegistration:
+    """Register the tool at `tool_base_url` (or update its registration) as active."""
     reg = session.scalars(
         select(DemoToolRegistration).where(DemoToolRegistration.client_id == client_id)
     ).first()
@@ -150,6 +165,7 @@ SEED_LINKS: tuple[tuple[str, str, str, dict[str, str], float | None], ...] = (
 
 
 def seed_links(session: Session) -> None:
+    """Add the demo courses' resource links and their line items, skipping those already there."""
     for course_id, link_id, title, custom, maximum in SEED_LINKS:
         if session.scalars(select(DemoResourceLink).where(DemoResourceLink.link_id == link_id)).first():
             continue
@@ -169,12 +185,14 @@ def _hints(secret_key: str) -> URLSafeTimedSerializer:
 
 def message_hint(secret_key: str, *, user_id: str, course_id: str, link_id: str | None,
                  message_type: str, target: str = "iframe", page_origin: str | None = None) -> str:
+    """A signed `lti_message_hint` carrying who launches what from where, read back by `read_hint`."""
     return _hints(secret_key).dumps(
         {"u": user_id, "c": course_id, "l": link_id, "m": message_type, "t": target, "o": page_origin}
     )
 
 
 def read_hint(secret_key: str, hint: str) -> dict[str, Any]:
+    """The launch details from a `message_hint` token; DemoError when forged or older than 10 minutes."""
     try:
         data: dict[str, Any] = _hints(secret_key).loads(hint, max_age=600)
     except BadItsdangerousSignature as exc:
@@ -284,6 +302,10 @@ def _access_secret(secret_key: str) -> str:
 
 def issue_access_token(session: Session, form: dict[str, str], *, urls: DemoUrls, secret_key: str,
                        tool_keys: PlatformKeys, store_add: Any, lifetime: int = TOKEN_LIFETIME) -> dict[str, Any]:
+    """Answer a client-credentials token request (Security Framework §4.1) as a platform does.
+
+    The client assertion must verify against the registered tool's JWKS, name the tool as `sub`, and
+    carry an unused `jti`; the access token grants only the requested scopes the tool was registered for."""
     if form.get("grant_type") != "client_credentials":
         raise DemoError("unsupported_grant_type", "grant_type must be client_credentials")
     if form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
@@ -318,6 +340,7 @@ def issue_access_token(session: Session, form: dict[str, str], *, urls: DemoUrls
 
 
 def check_access_token(authorization: str | None, scope: str, *, secret_key: str) -> dict[str, Any]:
+    """The claims of a bearer access token that grants `scope`; DemoError (401/403) otherwise."""
     if not authorization or not authorization.startswith("Bearer "):
         raise DemoError("invalid_token", "missing bearer token", 401)
     try:
@@ -358,6 +381,7 @@ def openid_configuration(urls: DemoUrls) -> dict[str, Any]:
 
 
 def new_registration_token(store_set: Any, ttl: int = 3600) -> str:
+    """A single-use token for one dynamic registration, kept in the store for `ttl` seconds."""
     token = secrets.token_urlsafe(32)
     store_set("demo-registration-token:" + token, 1, ttl)
     return token

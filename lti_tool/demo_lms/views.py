@@ -81,11 +81,13 @@ def _demo_error(error: demo.DemoError) -> tuple[Response, int]:
 
 @bp.get("/")
 def index() -> str:
+    """The sign-in page: choose one of the demo users."""
     return render_template("demo_lms/index.html", users=directory.USERS.values(), user=_current_user())
 
 
 @bp.post("/sign-in")
 def sign_in() -> BaseResponse:
+    """Sign in as the chosen demo user with a signed cookie, then show their courses."""
     user = directory.find_user(request.form.get("user_id", ""))
     if user is None:
         return redirect(url_for("demo_lms.index"))
@@ -97,6 +99,7 @@ def sign_in() -> BaseResponse:
 
 @bp.get("/courses")
 def courses() -> BaseResponse | str:
+    """The courses the signed-in user is enrolled in."""
     user = _current_user()
     if user is None:
         return redirect(url_for("demo_lms.index"))
@@ -106,6 +109,7 @@ def courses() -> BaseResponse | str:
 
 @bp.get("/courses/<course_id>")
 def course(course_id: str) -> BaseResponse | str:
+    """A course page with its activities, and the learner's own grades as the tool sent them."""
     user = _current_user()
     course = directory.COURSES.get(course_id)
     if user is None or course is None or not directory.role_in(course, user.id):
@@ -166,6 +170,7 @@ def _login_initiation_url(reg: DemoToolRegistration, user: directory.DemoUser, c
 
 @bp.get("/courses/<course_id>/initiate")
 def initiate(course_id: str) -> BaseResponse:
+    """Start a launch (resource link or deep linking) by redirecting to the tool's login URL."""
     user = _current_user()
     reg = demo.registration(db.session(), request.args.get("client_id"))
     if user is None or reg is None:
@@ -177,6 +182,7 @@ def initiate(course_id: str) -> BaseResponse:
 
 @bp.get("/courses/<course_id>/gradebook")
 def gradebook_page(course_id: str) -> BaseResponse | str:
+    """The course gradebook, for the course's instructors only."""
     user = _current_user()
     course = directory.COURSES.get(course_id)
     if user is None or course is None or directory.role_in(course, user.id) != directory.INSTRUCTOR:
@@ -190,11 +196,13 @@ def gradebook_page(course_id: str) -> BaseResponse | str:
 
 @bp.get("/jwks")
 def jwks() -> Response:
+    """The demo LMS's public keys."""
     return jsonify(demo.jwks(db.session()))
 
 
 @bp.route("/auth", methods=["GET", "POST"])
 def auth() -> str | tuple[Response, int]:
+    """The OIDC authorization endpoint: answer with an id_token posted to the tool by an auto-submitting form."""
     params = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()}
     redirect_uri, fields = demo.authorize(db.session(), params, urls=_urls(), secret_key=_secret())
     return render_template("demo_lms/form_post.html", action=redirect_uri, fields=fields)
@@ -202,6 +210,7 @@ def auth() -> str | tuple[Response, int]:
 
 @bp.post("/token")
 def token() -> Response:
+    """The OAuth2 token endpoint for the tool's client-credentials grant."""
     lms = services()
     answer = demo.issue_access_token(
         db.session(), request.form.to_dict(), urls=_urls(), secret_key=_secret(),
@@ -223,6 +232,7 @@ CONTAINER_KEY = "demo-lms:lineitems"
 
 @bp.route("/api/courses/<course_id>/lineitems", methods=["GET", "POST"])
 def line_items(course_id: str) -> tuple[Response, int] | Response:
+    """The AGS line item container: list (with filters and paging) or create line items."""
     urls = _urls()
     if request.method == "POST":
         _require(claims.SCOPE_LINEITEM)
@@ -253,6 +263,7 @@ def line_items(course_id: str) -> tuple[Response, int] | Response:
 
 @bp.get("/api/courses/<course_id>/lineitems/<int:item_id>")
 def line_item(course_id: str, item_id: int) -> Response:
+    """One AGS line item."""
     _require(claims.SCOPE_LINEITEM)
     return jsonify(gradebook.line_item_json(gradebook.get_line_item(db.session(), course_id, item_id), _urls()))
 
@@ -277,6 +288,7 @@ def _refusal(outage: dict[str, Any]) -> tuple[str, int, dict[str, str]] | None:
 
 @bp.post("/api/courses/<course_id>/lineitems/<int:item_id>/scores")
 def scores(course_id: str, item_id: int) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
+    """Store a score posted by the tool, unless a simulated outage refuses it or answers late."""
     outage = services().store.get(OUTAGE_KEY) or {}
     refused = _refusal(outage)
     if refused:
@@ -292,6 +304,7 @@ def scores(course_id: str, item_id: int) -> tuple[str, int] | tuple[str, int, di
 
 @bp.get("/api/courses/<course_id>/lineitems/<int:item_id>/results")
 def results(course_id: str, item_id: int) -> Response:
+    """The results of a line item, for one user when `user_id` is given."""
     _require(claims.SCOPE_RESULT_READONLY)
     item = gradebook.get_line_item(db.session(), course_id, item_id)
     response = jsonify(gradebook.results(db.session(), item, _urls(), request.args.get("user_id")))
@@ -306,6 +319,7 @@ ROSTER_OUTAGE_KEY = "demo-lms:roster-outage"
 
 @bp.get("/api/courses/<course_id>/memberships")
 def memberships(course_id: str) -> Response | tuple[str, int]:
+    """The course roster (NRPS), paged, or a simulated outage."""
     outage = services().store.get(ROSTER_OUTAGE_KEY) or {}
     if outage.get("mode") == "slow":
         time.sleep(float(outage.get("seconds", 15)))
@@ -325,6 +339,7 @@ def memberships(course_id: str) -> Response | tuple[str, int]:
 
 @bp.post("/courses/<course_id>/deep-link-return")
 def deep_link_return(course_id: str) -> BaseResponse:
+    """Add the activities the tool returned in a deep-linking response, back on the course page."""
     reg = demo.registration(db.session())
     if reg is None:
         raise demo.DemoError("invalid_request", "no tool registered")
@@ -341,6 +356,7 @@ def deep_link_return(course_id: str) -> BaseResponse:
 
 @bp.get("/.well-known/openid-configuration")
 def openid_configuration() -> Response:
+    """The platform's OpenID configuration for dynamic registration."""
     return jsonify(demo.openid_configuration(_urls()))
 
 
@@ -384,6 +400,7 @@ def activate_tool(tool_id: int) -> BaseResponse:
 
 @bp.post("/register")
 def register() -> tuple[Response, int]:
+    """The dynamic registration endpoint: register a tool, pending activation."""
     answer = demo.register_dynamically(db.session(), _json_body(),
                                        request.headers.get("Authorization"), store_pop=services().store.pop)
     return jsonify(answer), 200
