@@ -20,6 +20,8 @@ TAG = "integrationsloeft"
 
 @dataclass(frozen=True)
 class DeepLinkingSettings:
+    """The platform's deep-linking settings claim (Deep Linking 2.0 §4.4.1), as the tool uses it."""
+
     return_url: str
     accept_types: tuple[str, ...]
     targets: tuple[str, ...]
@@ -28,6 +30,7 @@ class DeepLinkingSettings:
 
     @classmethod
     def from_claim(cls, claim: dict[str, Any]) -> DeepLinkingSettings:
+        """Read the settings claim; missing fields become empty, `accept_multiple` defaults to true."""
         return cls(
             return_url=str(claim.get("deep_link_return_url") or ""),
             accept_types=tuple(str(t) for t in claim.get("accept_types") or ()),
@@ -38,10 +41,12 @@ class DeepLinkingSettings:
 
     @property
     def accepts_links(self) -> bool:
+        """Whether the placement accepts LTI resource links, the only items the tool returns."""
         return "ltiResourceLink" in self.accept_types
 
     @property
     def presentation(self) -> str:
+        """The document target for the links: iframe when allowed or unspecified, else the first offered."""
         return "iframe" if "iframe" in self.targets or not self.targets else self.targets[0]
 
 

@@ -30,6 +30,7 @@ class KeyError_(RuntimeError):  # noqa: N801 - avoid shadowing the builtin KeyEr
 
 
 def fernet(secret_key: str) -> Fernet:
+    """The cipher for stored private keys, its key derived from `secret_key` with HKDF."""
     derived = HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"integrationsloeft tool keys"
     ).derive(secret_key.encode())
@@ -37,10 +38,12 @@ def fernet(secret_key: str) -> Fernet:
 
 
 def new_rsa_key() -> rsa.RSAPrivateKey:
+    """A fresh 2048-bit RSA private key."""
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def private_pem(key: rsa.RSAPrivateKey) -> bytes:
+    """`key` as unencrypted PKCS#8 PEM, to be encrypted before it is stored."""
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -49,6 +52,7 @@ def private_pem(key: rsa.RSAPrivateKey) -> bytes:
 
 
 def public_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, str]:
+    """The public half of `key` as a JWK, marked for RS256 signatures under `kid`."""
     jwk: dict[str, str] = RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
     jwk.update({"kid": kid, "alg": "RS256", "use": "sig"})
     return jwk
@@ -108,10 +112,12 @@ def has_current_key(session: Session) -> bool:
 
 
 def list_keys(session: Session) -> list[ToolKey]:
+    """Every tool key, current and retired, newest first."""
     return list(session.scalars(select(ToolKey).order_by(ToolKey.created_at.desc())))
 
 
 def current_key(session: Session) -> ToolKey:
+    """The newest key not retired; KeyError_ when there is none."""
     key = session.scalars(
         select(ToolKey).where(ToolKey.retired_at.is_(None)).order_by(ToolKey.id.desc()).limit(1)
     ).first()
@@ -133,16 +139,20 @@ def published_jwks(session: Session, grace: timedelta, now: datetime | None = No
 
 @dataclass(frozen=True)
 class SigningKey:
+    """A decrypted private key and its `kid`, ready to sign JWTs."""
+
     kid: str
     pem: str
     key: rsa.RSAPrivateKey
 
     def sign(self, payload: dict[str, Any], headers: dict[str, Any] | None = None) -> str:
+        """`payload` as a JWT signed with RS256, with this key's `kid` in the header."""
         return jwt.encode(payload, self.key, algorithm="RS256", headers={"kid": self.kid, **(headers or {})})
 
 
 @functools.lru_cache(maxsize=16)
 def decrypt_signing_key(kid: str, encrypted: bytes, secret_key: str) -> SigningKey:
+    """The usable key from its stored, encrypted form; KeyError_ when SECRET_KEY has changed since."""
     # Cached per kid: PEM parsing costs more than the whole rest of a launch.
     try:
         pem = fernet(secret_key).decrypt(encrypted)
@@ -156,5 +166,6 @@ def decrypt_signing_key(kid: str, encrypted: bytes, secret_key: str) -> SigningK
 
 
 def signing_key(session: Session, secret_key: str) -> SigningKey:
+    """The current key, decrypted, for signing messages and client assertions."""
     record = current_key(session)
     return decrypt_signing_key(record.kid, record.private_key_encrypted, secret_key)

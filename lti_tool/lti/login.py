@@ -25,11 +25,14 @@ STATE_COOKIE_PREFIX = "lti1p3-"
 
 
 def state_key(state: str) -> str:
+    """The store key of a login's state record."""
     return "state:" + state
 
 
 @dataclass(frozen=True)
 class LoginRedirect:
+    """Where to send the browser after a login, and what the launch needs to recognise it."""
+
     url: str
     state: str
     nonce: str

@@ -45,6 +45,8 @@ def _parse_jwk(jwk: dict[str, Any]) -> RSAPublicKey:
 
 
 class PlatformKeys:
+    """The platforms' JWKS, shared through the store and refetched only for a kid not seen yet."""
+
     def __init__(
         self,
         store: KeyValueStore,
@@ -106,6 +108,11 @@ class PlatformKeys:
         return None
 
     def key_for(self, url: str, kid: str | None, alg: str | None) -> RSAPublicKey:
+        """The public key `kid` from the JWKS at `url`, for an RS256/384/512 signature.
+
+        An unknown kid triggers a refetch (at most one per `min_refetch` seconds across processes);
+        BadSignature when the key is missing, unreadable or for another algorithm, PlatformUnavailable
+        when the fetch times out."""
         if not kid or not isinstance(kid, str):
             raise BadSignature("token header has no kid, or not a string", reason="missing_kid")
         if alg not in ALLOWED_ALGORITHMS:

@@ -101,6 +101,8 @@ MAX_URL_LENGTH = 1024
 
 
 class RegistrationFailed(ToolError):
+    """Dynamic registration stopped; `explanation` tells the administrator why, in their language."""
+
     reason = "registration_failed"
     message = _l("The tool could not be registered with your learning platform.")
     hint = _l("Nothing was registered. Check the details below, or register the tool by hand.")
@@ -129,10 +131,12 @@ class PlatformConfiguration:
 
     @property
     def offers_deep_linking(self) -> bool:
+        """Whether the platform accepts deep-linking requests."""
         return claims.MSG_DEEP_LINKING in self.messages
 
     @property
     def granted_scopes(self) -> list[str]:
+        """The tool's scopes the platform supports; all of them when it lists none."""
         return [s for s in ALL_SCOPES if not self.scopes or s in self.scopes]
 
 
@@ -341,6 +345,9 @@ def begin(store: KeyValueStore, http: requests.Session, config_url: str, token: 
 
 
 def pending(store: KeyValueStore, pending_id: str) -> tuple[dict[str, object], PlatformConfiguration]:
+    """The stored record of a registration begun by `begin`, and its platform configuration.
+
+    RegistrationFailed when the record has expired or was already finished."""
     record = store.get("registration:" + pending_id) if pending_id else None
     if not record:
         raise _explain("registration_expired", "pending registration not found",

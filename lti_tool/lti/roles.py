@@ -10,6 +10,8 @@ from lti_tool.lti import claims
 
 
 class Role(enum.StrEnum):
+    """What the tool lets a person do in a course: teach or learn."""
+
     INSTRUCTOR = "instructor"
     LEARNER = "learner"
 

@@ -61,6 +61,8 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 
 @dataclass(frozen=True)
 class PlatformAuth:
+    """What a token request to one platform needs: its client ID, token URL and assertion audience."""
+
     platform_id: int
     client_id: str
     token_url: str
@@ -68,6 +70,8 @@ class PlatformAuth:
 
 
 class TokenClient:
+    """OAuth2 access tokens for the platforms' services, cached per platform and scope set."""
+
     def __init__(self, store: KeyValueStore, http: requests.Session, signing_key: SigningKey) -> None:
         self._store = store
         self._http = http
@@ -82,6 +86,9 @@ class TokenClient:
         return f"token:{auth.platform_id}:{digest}"
 
     def token(self, auth: PlatformAuth, scopes: tuple[str, ...], *, refresh: bool = False) -> str:
+        """A token for `scopes` at the platform, cached until shortly before it expires.
+
+        With `refresh`, a new one is fetched even when one is cached (the platform refused it)."""
         key = self._cache_key(auth, scopes)
         if not refresh:
             held = self._held.get(key)
@@ -145,6 +152,9 @@ class ServiceClient:
     def call(self, method: str, url: str, scopes: tuple[str, ...], *, accept: str,
              json_body: dict[str, Any] | None = None, content_type: str | None = None,
              params: dict[str, str] | None = None) -> requests.Response:
+        """One request with a bearer token; a 401 refreshes the token and tries once more.
+
+        Returns the platform's answer whatever its status; ServiceError when it does not answer."""
         for attempt in range(2):
             token = self._tokens.token(self._auth, scopes, refresh=attempt > 0)
             headers = {"Authorization": f"Bearer {token}", "Accept": accept}
@@ -251,6 +261,7 @@ def _line_item_url(value: Any) -> str:
 
 
 def post_score(client: ServiceClient, lineitem_url: str, body: dict[str, Any]) -> requests.Response:
+    """Post one score to the line item's score service (AGS §3.4); the caller reads the answer's status."""
     return client.call("POST", scores_url(lineitem_url), (claims.SCOPE_SCORE,), accept="application/json",
                        content_type=SCORE_TYPE, json_body=body)
 

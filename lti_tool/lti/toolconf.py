@@ -33,6 +33,8 @@ FRAME_ANCESTORS_KEY = "frame-ancestors"
 
 @dataclass(frozen=True)
 class PlatformSnapshot:
+    """A platform registration as read once for a login or launch, detached from any session."""
+
     id: int
     issuer: str
     client_id: str
@@ -44,6 +46,7 @@ class PlatformSnapshot:
 
     @property
     def is_active(self) -> bool:
+        """Whether the operator has approved the platform and not disabled it."""
         return self.status == PlatformStatus.ACTIVE
 
     @classmethod
@@ -59,6 +62,8 @@ COLUMNS = (Platform.id, Platform.issuer, Platform.client_id, Platform.auth_login
 
 @dataclass(frozen=True)
 class DeploymentSnapshot:
+    """One deployment of a platform, as read with the platform."""
+
     id: int
     deployment_id: str
     active: bool
@@ -120,6 +125,10 @@ def publish_platform(session: Session, store: KeyValueStore, issuer: str, client
 
 
 class DatabaseToolConf(ToolConfAbstract):  # type: ignore[type-arg]
+    """pylti1p3's tool configuration, looked up per (issuer, client_id) in the store or database.
+
+    The platform the last registration lookup found is left in `platform` for the login to check."""
+
     def __init__(self, session: Session, signing_key: SigningKey | None, store: KeyValueStore | None = None) -> None:
         self._session = session
         self._signing_key = signing_key
@@ -127,9 +136,11 @@ class DatabaseToolConf(ToolConfAbstract):  # type: ignore[type-arg]
         self.platform: PlatformSnapshot | None = None
 
     def check_iss_has_one_client(self, iss: str) -> bool:
+        """Never: pylti1p3 must look every registration up by issuer and client_id."""
         return False  # every lookup goes by (issuer, client_id)
 
     def check_iss_has_many_clients(self, iss: str) -> bool:
+        """Always, so that pylti1p3 passes the client_id to every lookup."""
         return True
 
     def registration(self, iss: str, client_id: str) -> dict[str, Any] | None:
@@ -146,6 +157,7 @@ class DatabaseToolConf(ToolConfAbstract):  # type: ignore[type-arg]
         return found if found.get("platform") is not None else None
 
     def find_platform(self, iss: str, client_id: str | None) -> PlatformSnapshot | None:
+        """The platform `(iss, client_id)`; without a client_id, the issuer's only platform, else None."""
         if client_id:
             found = self.registration(iss, client_id)
             return PlatformSnapshot.of(found["platform"]) if found else None
@@ -166,6 +178,7 @@ class DatabaseToolConf(ToolConfAbstract):  # type: ignore[type-arg]
                 if deployment else None)
 
     def registration_for(self, platform: PlatformSnapshot) -> Registration:
+        """`platform` as a pylti1p3 Registration, with the tool's private key when there is one."""
         reg = Registration()
         reg.set_issuer(platform.issuer)
         reg.set_client_id(platform.client_id)
@@ -179,25 +192,30 @@ class DatabaseToolConf(ToolConfAbstract):  # type: ignore[type-arg]
         return reg
 
     def find_registration_by_issuer(self, iss: str, *args: Any, **kwargs: Any) -> Registration:
+        """pylti1p3's lookup without a client_id: the issuer's only platform, or None."""
         return self.find_registration_by_params(iss, "", *args, **kwargs)
 
     def find_registration_by_params(
         self, iss: str, client_id: str, *args: Any, **kwargs: Any
     ) -> Registration:
+        """pylti1p3's registration lookup; remembers the platform found in `platform`."""
         platform = self.find_platform(iss, client_id or None)
         self.platform = platform
         return self.registration_for(platform) if platform else None  # type: ignore[return-value]
 
     def find_deployment(self, iss: str, deployment_id: str) -> LtiDeployment | None:
+        """pylti1p3's deployment lookup without a client_id: it matches only a platform whose client_id is empty."""
         return self.find_deployment_by_params(iss, deployment_id, "")
 
     def find_deployment_by_params(
         self, iss: str, deployment_id: str, client_id: str, *args: Any, **kwargs: Any
     ) -> LtiDeployment | None:
+        """pylti1p3's deployment lookup: the deployment when the platform has it, else None."""
         record = self.find_deployment_record(iss, deployment_id, client_id)
         return LtiDeployment().set_deployment_id(deployment_id) if record else None
 
     def find_deployment_record(self, iss: str, deployment_id: str, client_id: str) -> Deployment | None:
+        """The deployment row of platform `(iss, client_id)`, active or not, or None."""
         return self._session.scalars(
             select(Deployment)
             .join(Platform)
