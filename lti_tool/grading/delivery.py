@@ -55,6 +55,8 @@ MAX_ATTEMPTS = 30  # about a day of retries at the longest delay before the oper
 
 @dataclass
 class DeliveryReport:
+    """What one delivery round did with the scores it claimed, and how long the sends took."""
+
     delivered: int = 0
     retried: int = 0
     parked: int = 0
@@ -65,6 +67,7 @@ class DeliveryReport:
 
     @property
     def handled(self) -> int:
+        """The rows this round settled (not counting those lost to another worker)."""
         return self.delivered + self.retried + self.parked + self.superseded
 
 
@@ -172,6 +175,8 @@ def _score_body(row: ScoreMessage) -> dict[str, Any]:
 
 
 class Deliverer:
+    """Sends the rows one worker claimed, under its lease `owner`, and records each outcome."""
+
     def __init__(self, session: Session, tokens: TokenClient, http: Any, *, owner: str,
                  lease: timedelta = LEASE) -> None:
         self._session = session
@@ -392,16 +397,20 @@ def _release(session: Session, owner: str, rows: list[ScoreMessage]) -> None:
 
 @dataclass(frozen=True)
 class OutboxStatus:
+    """The outbox at a glance for operators: rows per state, the oldest waiting, the latest parked."""
+
     counts: dict[str, int]
     oldest_waiting: datetime | None
     parked: list[ScoreMessage]
 
     @property
     def waiting(self) -> int:
+        """The scores not yet delivered and not parked (queued or being sent)."""
         return self.counts.get(OutboxState.QUEUED, 0) + self.counts.get(OutboxState.SENDING, 0)
 
 
 def outbox_status(session: Session, parked_limit: int = 50) -> OutboxStatus:
+    """The outbox's counts per state, its oldest waiting score and up to `parked_limit` parked rows."""
     counts = {state: n for state, n in session.execute(
         select(ScoreMessage.state, func.count()).group_by(ScoreMessage.state))}
     oldest = session.scalar(select(func.min(ScoreMessage.created_at)).where(
@@ -513,9 +522,11 @@ class WorkerThread(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
+        """Deliver rounds until `stop` is called."""
         run_rounds(self._round, self.stopped, interval=self._interval)
 
     def stop(self) -> None:
+        """Ask the thread to stop; it ends after the round it is in."""
         self.stopped.set()
 
 

@@ -30,6 +30,8 @@ COMMENT_LANGUAGES = frozenset(_COMMENTS)
 
 @dataclass(frozen=True)
 class ScoreValues:
+    """The values of one AGS score message, before `enqueue` puts them in the outbox."""
+
     score_given: float
     score_maximum: float
     activity_progress: str
