@@ -91,5 +91,6 @@ def gdpr_purge_expired(dry_run: bool) -> None:
 
 
 def register(app: Flask) -> None:
+    """Add the `operators` and `gdpr` command groups to the app's CLI."""
     app.cli.add_command(operators_cli)
     app.cli.add_command(gdpr_cli)

@@ -26,6 +26,8 @@ STATUS_LABELS = {
 
 @dataclass(frozen=True)
 class PlatformRow:
+    """One platform in the console's list, with its deployment IDs and how many users came through it."""
+
     id: int
     name: str
     issuer: str
@@ -81,6 +83,8 @@ def rotate_key(session: Session, secret_key: str) -> ToolKey:
 
 @dataclass(frozen=True)
 class Summary:
+    """The counts on the console's start page."""
+
     pending_platforms: int
     active_platforms: int
     waiting_scores: int
@@ -104,6 +108,8 @@ def summary(session: Session) -> Summary:
 
 @dataclass(frozen=True)
 class ManualRegistration:
+    """The values to paste into an LMS by hand, and the dynamic registration JSON alongside."""
+
     rows: list[tuple[str, str]]
     configuration_json: str
 

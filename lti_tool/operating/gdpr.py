@@ -43,6 +43,8 @@ ERASED_PREFIX = "erased-"
 
 
 class LearnerNotFound(NotFound):
+    """The person asked for (by user id, or by platform and `sub`) is not known to the tool."""
+
     reason = "learner_not_found"
     message = _l("No such person is known to the tool.")
     hint = _l("Search for the person again in the operator console.")
@@ -64,6 +66,7 @@ class Learner:
 
     @property
     def erased(self) -> bool:
+        """Whether the person was erased (their `sub` was replaced by an anonymous one)."""
         return self.sub.startswith(ERASED_PREFIX)
 
 
@@ -94,6 +97,7 @@ def find_learners(session: Session, *, platform_id: int | None = None, sub: str 
 
 
 def get_learner(session: Session, user_id: int) -> Learner:
+    """The person with user id `user_id`; raises LearnerNotFound."""
     found = _learners(session.execute(_with_platform().where(User.id == user_id)).all())
     if not found:
         raise LearnerNotFound(f"no user {user_id}")
@@ -168,6 +172,7 @@ class Holdings:
 
 
 def holdings(session: Session, user_id: int) -> Holdings:
+    """How many rows of each kind the tool holds about the person with `user_id`."""
     def count(model: type[Base], column: Any) -> int:
         query = select(func.count()).select_from(model).where(column == user_id)
         return int(session.scalar(query) or 0)

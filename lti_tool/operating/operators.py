@@ -28,6 +28,8 @@ class OperatorError(ValueError):
 
 
 class LoginRefused(ToolError):
+    """A sign-in with an unknown or inactive address or a wrong password; the answer does not say which."""
+
     status = 401
     reason = "operator_login_failed"
     message = _l("The email address or password is not correct.")
@@ -35,6 +37,8 @@ class LoginRefused(ToolError):
 
 
 class AccountLocked(LoginRefused):
+    """A sign-in to an account locked after too many failures, whatever the password."""
+
     status = 429
     reason = "operator_locked"
     message = _l("Too many failed sign-ins: the account is locked for 15 minutes.")
@@ -53,6 +57,7 @@ def _dummy_hash() -> str:
 
 
 def normalise_email(email: str) -> str:
+    """`email` trimmed and lower-cased, as accounts are stored and looked up."""
     return email.strip().lower()
 
 
@@ -72,10 +77,12 @@ def create_operator(session: Session, email: str, password: str) -> Operator:
 
 
 def find_operator(session: Session, email: str) -> Operator | None:
+    """The operator account with `email` (compared normalised), or None."""
     return session.scalars(select(Operator).where(Operator.email == normalise_email(email))).first()
 
 
 def list_operators(session: Session) -> list[Operator]:
+    """Every operator account, by email."""
     return list(session.scalars(select(Operator).order_by(Operator.email)))
 
 

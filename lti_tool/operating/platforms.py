@@ -151,12 +151,15 @@ def purge(session: Session, platform_id: int) -> dict[str, int] | None:
 
 
 class PlatformNotFound(NotFound):
+    """The operator asked for a platform that is not registered (or was purged)."""
+
     reason = "platform_not_found"
     message = _l("No such platform is registered.")
     hint = _l("Go back to the list of platforms in the operator console.")
 
 
 def get_platform(session: Session, platform_id: int) -> Platform:
+    """The platform with its deployments loaded; raises PlatformNotFound."""
     platform = session.get(Platform, platform_id, options=[selectinload(Platform.deployments)])
     if platform is None:
         raise PlatformNotFound(f"no platform {platform_id}")

@@ -48,6 +48,7 @@ class Unit:
 
     @property
     def key(self) -> str:
+        """The unit's key in the counts: the module id, or "programme:" and the programme id."""
         return self.module_id or "programme:" + self.programme_id
 
 
@@ -64,6 +65,8 @@ class Event:
 
 @dataclass
 class Counts:
+    """How many learners started, and completed, a unit."""
+
     started: int = 0
     completed: int = 0
 
@@ -79,6 +82,8 @@ class MonthBar:
 
 @dataclass(frozen=True)
 class ReachReport:
+    """The reach figures per platform, unit and month, and the progress toward the target."""
+
     units: list[Unit]
     platforms: list[tuple[int, str]]
     by_platform: dict[tuple[int, str], Counts]
@@ -92,10 +97,12 @@ class ReachReport:
 
     @property
     def percent_of_target(self) -> int:
+        """The share of the target reached, in whole per cent, at most 100 (100 without a target)."""
         return min(100, round(100 * self.reached / self.target)) if self.target else 100
 
     @property
     def chart_max(self) -> int:
+        """The height of the monthly chart's scale: its largest bar, at least 1."""
         return max([1, *(max(m.started, m.completed) for m in self.months)])
 
     @property
@@ -104,6 +111,7 @@ class ReachReport:
         return [p for p in self.platforms if self.platform_id is None or p[0] == self.platform_id]
 
     def counts(self, platform_id: int, unit: Unit) -> Counts:
+        """The counts of `unit` on the platform `platform_id`, zero where nobody started it."""
         return self.by_platform.get((platform_id, unit.key), Counts())
 
 
@@ -219,6 +227,7 @@ def build_report(catalog: Catalog, rows: Sequence[ProgressRow], platforms: list[
 # --- persistence and export ----------------------------------------------------------------------
 
 def progress_rows(session: Session, platform_id: int | None = None) -> list[ProgressRow]:
+    """The stored module statuses, with each learner's platform, of all platforms or one."""
     query = select(User.platform_id, ModuleProgress.user_id, ModuleProgress.programme_id,
                    ModuleProgress.module_id, ModuleProgress.status, ModuleProgress.started_at,
                    ModuleProgress.completed_at).join(User, User.id == ModuleProgress.user_id)
