@@ -20,6 +20,8 @@ from lti_tool.store import KeyValueStore
 
 @dataclass(frozen=True)
 class Readiness:
+    """What the readiness check found, with `detail` naming every problem."""
+
     database: bool
     store: bool
     migrations_current: bool
@@ -28,6 +30,7 @@ class Readiness:
 
     @property
     def ready(self) -> bool:
+        """Whether the instance can serve: database, store, schema and signing key all in order."""
         return self.database and self.store and self.migrations_current and self.signing_key
 
 
@@ -51,6 +54,7 @@ def _schema_ok(app: Flask, current: str | None) -> tuple[bool, str]:
 
 
 def readiness(app: Flask, session: Session, store: KeyValueStore) -> Readiness:
+    """Check the database, the schema's revision, the signing key and the store; failures go into `detail`, not up."""
     problems = []
     database = migrations_current = store_ok = key_ok = False
     try:

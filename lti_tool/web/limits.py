@@ -30,7 +30,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class RateLimits:
+    """Per-address fixed-window limits on chosen views, counted in Redis or in memory."""
+
     def init_app(self, app: Flask) -> None:
+        """Set up the app's counters (Redis when configured, else memory), or none when disabled."""
         if not app.config.get("RATELIMIT_ENABLED", True):
             app.extensions["rate_limits"] = None
             return
@@ -78,4 +81,5 @@ limiter = RateLimits()
 
 
 def install(app: Flask) -> None:
+    """Set up the rate limits for `app`."""
     limiter.init_app(app)

@@ -27,7 +27,10 @@ def logged_path() -> str:
 
 
 class RequestIdFilter(logging.Filter):
+    """Adds the request's id (or "-" outside a request) to every record, for the log format."""
+
     def filter(self, record: logging.LogRecord) -> bool:
+        """Set `record.request_id`; lets every record through."""
         record.request_id = g.get("request_id", "-") if has_request_context() else "-"
         return True
 
@@ -56,6 +59,7 @@ class UrlSecretFilter(logging.Filter):
     (Werkzeug's development server, gunicorn's access log) and for error details quoting a URL."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Mask the record's message in place; lets every record through."""
         try:
             message = record.getMessage()
         except (TypeError, ValueError):  # a malformed record: the handler reports it as it would anyway
@@ -71,7 +75,10 @@ SERVER_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error")
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the request id and any structured fields the record has."""
+
     def format(self, record: logging.LogRecord) -> str:
+        """The record as one line of JSON."""
         entry = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname,

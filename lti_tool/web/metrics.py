@@ -34,6 +34,7 @@ class OutboxCollector(Collector):
         self._read = read
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        """The outbox depth and the oldest waiting score's age, read now."""
         depth, oldest_age = self._read()
         yield GaugeMetricFamily("integrationsloeft_outbox_depth", "Scores waiting for delivery", value=depth)
         yield GaugeMetricFamily("integrationsloeft_outbox_oldest_seconds", "Age of the oldest waiting score",
@@ -44,6 +45,7 @@ class _ProcessMetrics(Collector):
     """This process's own counters (used when not running under multiprocess gunicorn)."""
 
     def collect(self) -> Iterator[Any]:
+        """This process's registered metrics."""
         yield from REGISTRY.collect()
 
 
