@@ -18,6 +18,7 @@ NAMING_CONVENTION = {
 
 
 def utcnow() -> datetime:
+    """The current time as an aware UTC datetime, the only kind `UTCDateTime` stores."""
     return datetime.now(UTC)
 
 
@@ -28,15 +29,19 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """The value in UTC; a naive datetime is refused, as its zone would be a guess."""
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime stored; use lti_tool.models.base.utcnow()")
         return value.astimezone(UTC) if value is not None else None
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """The value with its UTC zone restored where the database dropped it."""
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
 
 
 class Base(DeclarativeBase):
+    """The declarative base of every model, its constraints named by `NAMING_CONVENTION`."""
+
     metadata = MetaData(naming_convention=NAMING_CONVENTION)

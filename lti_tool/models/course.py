@@ -11,6 +11,8 @@ from lti_tool.models.base import Base, UTCDateTime, utcnow
 
 
 class Context(Base):
+    """A course (LTI context) under one deployment."""
+
     __tablename__ = "contexts"
     __table_args__ = (UniqueConstraint("deployment_id", "context_id"),)
 
@@ -23,6 +25,8 @@ class Context(Base):
 
 
 class ResourceLink(Base):
+    """A link to the tool placed in a course, and the programme or module it opens."""
+
     __tablename__ = "resource_links"
     __table_args__ = (UniqueConstraint("context_id", "resource_link_id"),)
 

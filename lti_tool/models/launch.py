@@ -15,6 +15,8 @@ from lti_tool.models.user import User
 
 
 class LaunchRecord(Base):
+    """One validated launch, valid until `expires_at`; its id stands in for a session."""
+
     __tablename__ = "launches"
     __table_args__ = (Index("ix_launches_expires_at", "expires_at"),)
 

@@ -12,6 +12,8 @@ from lti_tool.models.base import Base, UTCDateTime, utcnow
 
 
 class PlatformStatus(enum.StrEnum):
+    """Where a registration stands: pending the operator's approval, active, or disabled."""
+
     PENDING = "pending"
     ACTIVE = "active"
     DISABLED = "disabled"
@@ -45,6 +47,7 @@ class Platform(Base):
 
     @property
     def is_active(self) -> bool:
+        """Whether the operator has approved the platform and not disabled it."""
         return self.status == PlatformStatus.ACTIVE
 
 

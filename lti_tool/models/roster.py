@@ -17,6 +17,8 @@ from lti_tool.models.base import Base, UTCDateTime
 
 
 class RosterSnapshot(Base):
+    """One course's roster as the LMS last gave it, with the state of its next refresh."""
+
     __tablename__ = "roster_snapshots"
     __table_args__ = (Index("ix_roster_snapshots_wanted_since", "wanted_since"),)
 

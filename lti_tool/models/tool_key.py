@@ -11,6 +11,8 @@ from lti_tool.models.base import Base, UTCDateTime, utcnow
 
 
 class ToolKey(Base):
+    """One of the tool's RSA keys: its public JWK and its private key, encrypted."""
+
     __tablename__ = "tool_keys"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -23,4 +25,5 @@ class ToolKey(Base):
 
     @property
     def is_current(self) -> bool:
+        """Whether this is the key in use (not yet retired)."""
         return self.retired_at is None

@@ -11,6 +11,8 @@ from lti_tool.models.base import Base, UTCDateTime, utcnow
 
 
 class User(Base):
+    """A person under one platform, known by the platform's `sub`."""
+
     __tablename__ = "users"
     __table_args__ = (UniqueConstraint("platform_id", "sub"),)
 
