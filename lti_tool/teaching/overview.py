@@ -10,6 +10,8 @@ from lti_tool.lti.roles import Role, effective_role
 
 @dataclass(frozen=True)
 class LaunchOverview:
+    """The launch's home page values: who, in which course and link, and in which role."""
+
     launch_id: str
     user_name: str | None
     course_title: str | None
@@ -21,6 +23,7 @@ class LaunchOverview:
 
 
 def launch_overview(record: LiveLaunch) -> LaunchOverview:
+    """The overview of a live launch, with the person's role in the course."""
     return LaunchOverview(
         launch_id=record.id,
         user_name=record.user_name,

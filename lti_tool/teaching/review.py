@@ -17,6 +17,8 @@ from lti_tool.progress.rules import SubmissionStatus
 
 @dataclass(frozen=True)
 class ReviewItem:
+    """A reflection waiting for grading, with its learner and where it sits in the content."""
+
     submission: Submission
     learner: User
     module: Module
@@ -28,6 +30,10 @@ def _course_users(context_pk: int | None) -> Select[Any]:
 
 
 def pending_reviews(session: Session, modules: tuple[Module, ...], context_pk: int | None) -> list[ReviewItem]:
+    """Reflections waiting for grading in `modules` from the course's learners, oldest first.
+
+    A course's learners are those who launched from its context; an answer whose activity was
+    removed from the content is left out."""
     by_id = {m.id: m for m in modules}
     rows = session.execute(
         select(Submission, User).join(User, User.id == Submission.user_id)

@@ -130,6 +130,8 @@ def kept(members: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @dataclass
 class RefreshReport:
+    """What one round of roster refreshes did: how many were read, how many failed and why."""
+
     refreshed: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
