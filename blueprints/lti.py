@@ -38,6 +38,10 @@ bp = Blueprint("lti", __name__)
 @csrf.exempt
 @limiter.limit("LIMIT_LTI")
 def login() -> BaseResponse:
+    """OIDC third-party initiated login (Core §5.1.1): send the browser on to the platform's authorization.
+
+    With platform storage it first keeps the state in the platform's frame; framed without it, it
+    first checks that the browser keeps cookies."""
     # The handshake and its error pages (an unknown or pending platform included) hold no action:
     # any page may frame them, or a platform not yet active shows "refused to connect" instead.
     g.frame_anywhere = True
@@ -85,6 +89,9 @@ def login() -> BaseResponse:
 @csrf.exempt
 @limiter.limit("LIMIT_LTI")
 def launch() -> BaseResponse:
+    """The platform posts the id_token here: validate it, then land on the page the launch opens.
+
+    With platform storage, a page first reads the state back from the platform's frame."""
     id_token = request.form.get("id_token")
     set_locale(unverified_locale(id_token))  # error pages speak the launch's language
     g.frame_anywhere = True  # until the launch is valid: its error pages hold no action
@@ -134,6 +141,7 @@ def _landing(record: RecordedLaunch) -> BaseResponse:
 
 @bp.route("/.well-known/jwks.json")
 def jwks() -> Response:
+    """The tool's public keys: the current one and those retired less than the grace period ago."""
     keys = published_jwks(db.session(), timedelta(seconds=current_app.config["TOOL_KEY_GRACE"]))
     response = jsonify(keys)
     response.headers["Cache-Control"] = "public, max-age=300"

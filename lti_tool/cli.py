@@ -222,6 +222,7 @@ def grades_retry(ids: tuple[int, ...]) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    """Add the tool's `flask` command groups; the demo LMS's commands outside production only."""
     app.cli.add_command(keys_cli)
     app.cli.add_command(grades_cli)
     app.cli.add_command(content_cli)
