@@ -30,6 +30,13 @@ csrf.exempt(bp)  # launch_required checks the launch-scoped form token instead
 media = Blueprint("content_media", __name__)
 
 MEDIA_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".pdf", ".docx", ".xlsx", ".pptx", ".txt", ".odt"}
+# Office formats named here, not left to the host's mime.types: a template must open as what it is.
+OFFICE_MIMETYPES = {
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
 
 
 @bp.get("/")
@@ -142,7 +149,7 @@ def content_file(programme_id: str, module_id: str, filename: str) -> Response:
     suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if found is None or not filename.startswith("media/") or suffix not in MEDIA_TYPES:
         abort(404)
-    response = send_from_directory(found.folder, filename, max_age=3600)
+    response = send_from_directory(found.folder, filename, max_age=3600, mimetype=OFFICE_MIMETYPES.get(suffix))
     # A pack's SVG or PDF opened on its own must not run scripts in the tool's origin.
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox")
