@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := lti_tool:create_app
 
-.PHONY: install demo test lint bench serve worker translations translations-update clean browser-deps
+.PHONY: install demo test lint bench serve worker translations translations-update clean browser-deps chromium downloads
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,18 @@ $(VENV)/.installed: pyproject.toml
 translations: $(VENV)/.installed
 	@$(BIN)/pybabel -q compile --use-fuzzy -d translations
 
-install: $(VENV)/.installed translations
+install: $(VENV)/.installed translations downloads
+
+# The templates to take home: each pack's downloads/*.md built into an editable ODT and a tagged PDF
+# (printed by Chromium) in the module's media/downloads folder. Built at install, not committed, and
+# only again when a source or the builder changes.
+DOWNLOAD_SOURCES := $(wildcard content/*/downloads/*.md) content/*/programme.yaml
+content/.downloads-built: $(VENV)/.installed lti_tool/content/downloads.py $(DOWNLOAD_SOURCES)
+	@$(MAKE) --no-print-directory chromium
+	@$(BIN)/flask content downloads
+	@touch $@
+
+downloads: content/.downloads-built
 
 # The tool on http://$(HOST):$(PORT) and the demo LMS on http://localhost:$(LMS_PORT): two sites, as a
 # real LMS and the tool are. Each side is set up by its own commands and keeps its own database.
@@ -39,11 +50,13 @@ test: install browser-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Debian's Chromium for the browser tests and axe-core for accessibility checks.
-browser-deps:
+browser-deps: chromium
+	@[ -f node_modules/axe-core/axe.min.js ] || npm install --no-audit --no-fund --silent >/dev/null
+
+chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
 	  else echo "chromium missing: run 'sudo apt-get install chromium'"; fi; }
-	@[ -f node_modules/axe-core/axe.min.js ] || npm install --no-audit --no-fund --silent >/dev/null
 
 lint: install
 	$(BIN)/ruff check .
@@ -53,7 +66,7 @@ bench: install
 	$(BIN)/python -m tests.bench.run_all
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache test-artifacts node_modules
+	rm -rf $(VENV) instance .pytest_cache test-artifacts node_modules content/*/*/media/downloads content/.downloads-built
 
 # After changing user-facing strings: extract them and merge into the catalogues.
 translations-update: $(VENV)/.installed

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from blueprints.access import enter_launch, launch_required
 from lti_tool.extensions import csrf, db
 from lti_tool.lti.roles import Role, effective_role
-from lti_tool.progress import learning, service
+from lti_tool.progress import followup, learning, service
 from lti_tool.progress.scoring import AnswerError, AnswerTooLong
 from lti_tool.runtime import runtime
 from lti_tool.teaching.overview import launch_overview
@@ -30,6 +30,13 @@ csrf.exempt(bp)  # launch_required checks the launch-scoped form token instead
 media = Blueprint("content_media", __name__)
 
 MEDIA_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".pdf", ".docx", ".xlsx", ".pptx", ".txt", ".odt"}
+# Office formats named here, not left to the host's mime.types: a template must open as what it is.
+OFFICE_MIMETYPES = {
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
 
 
 @bp.get("/")
@@ -50,7 +57,8 @@ def landing(launch_id: str) -> Response:
     no launch."""
     enter_launch(launch_id)
     g.canonical_url = url_for("learner.home", launch_id=launch_id)
-    response = make_response(course_page(course_view()))
+    view = course_view()
+    response = make_response(course_page(view, learning.follow_up_on_launch(db.session(), view, g.launch.user_id)))
     response.headers["Content-Location"] = g.canonical_url
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -60,13 +68,15 @@ def course_view() -> learning.CourseHome:
     return learning.course_home(db.session(), runtime().catalog(), g.launch)
 
 
-def course_page(view: learning.CourseHome) -> str | Response:
-    """The course's first page for `g.launch`; also the answer to a learner's launch POST."""
+def course_page(view: learning.CourseHome, follow_up: followup.FollowUpQuestion | None = None) -> str | Response:
+    """The course's first page for `g.launch`; also the answer to a learner's launch POST, which
+    may ask how an action plan went (`follow_up`)."""
     if view.placement is None:
         if effective_role(g.launch.roles) == Role.INSTRUCTOR:
             return redirect(url_for("instructor.pick", launch_id=g.launch.id))
         return render_template("learner/not_set_up.html", overview=launch_overview(g.launch))
-    return render_template("learner/home.html", overview=launch_overview(g.launch), view=view)
+    return render_template("learner/home.html", overview=launch_overview(g.launch), view=view, follow_up=follow_up,
+                           outcomes=learning.OUTCOME_LABELS, answered=request.args.get("followed_up") == "1")
 
 
 @bp.get("/m/<module_id>/")
@@ -126,6 +136,19 @@ def submit(module_id: str, activity_id: str) -> Response:
     return redirect(url_for("learner.activity", **target) + "#result")
 
 
+@bp.post("/m/<module_id>/a/<activity_id>/follow-up")
+@launch_required
+def follow_up(module_id: str, activity_id: str) -> Response:
+    """The learner's answer to how their action plan went; kept with the plan."""
+    _, found = learning.reachable_module(runtime().catalog(), g.launch, module_id)
+    plan = found.activity(activity_id)
+    if plan is None or plan.type != "action_plan":
+        abort(404)
+    followup.record_answer(db.session(), g.launch.user_id, found, plan, request.form.get("outcome", ""),
+                           request.form.get("note", ""))
+    return redirect(url_for("learner.home", launch_id=g.launch.id, followed_up=1))
+
+
 @bp.get("/certificate/<programme_id>")
 @launch_required
 def certificate(programme_id: str) -> str:
@@ -142,7 +165,7 @@ def content_file(programme_id: str, module_id: str, filename: str) -> Response:
     suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if found is None or not filename.startswith("media/") or suffix not in MEDIA_TYPES:
         abort(404)
-    response = send_from_directory(found.folder, filename, max_age=3600)
+    response = send_from_directory(found.folder, filename, max_age=3600, mimetype=OFFICE_MIMETYPES.get(suffix))
     # A pack's SVG or PDF opened on its own must not run scripts in the tool's origin.
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 import signal
 import threading
 from datetime import date, timedelta
@@ -11,6 +12,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from lti_tool.content.downloads import DownloadError, build_all
 from lti_tool.content.lints import pack_findings
 from lti_tool.content.loader import load_catalog
 from lti_tool.extensions import db
@@ -132,6 +134,20 @@ def tool_info() -> None:
     width = max(len(label) for label, _ in info.rows())
     for label, value in info.rows():
         click.echo(f"{label.ljust(width)}  {value}")
+
+
+@content_cli.command("downloads")
+@click.option("--dir", "folder", type=click.Path(file_okay=False), help="Another content folder to build.")
+@click.option("--chromium", default=lambda: shutil.which("chromium") or "/usr/bin/chromium", show_default="chromium",
+              help="The Chromium that prints the tagged PDFs.")
+def content_downloads(folder: str | None, chromium: str) -> None:
+    """Build every pack's templates (downloads/*.md) into an editable ODT and a tagged PDF each,
+    in the module's media/downloads folder."""
+    try:
+        written = build_all(folder or current_app.config["CONTENT_DIR"], chromium)
+    except DownloadError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Built {len(written)} files from {len(written) // 2} templates.")
 
 
 @content_cli.command("check")

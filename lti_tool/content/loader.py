@@ -364,7 +364,7 @@ def _matching(r: _Reader, data: _Lines, common: dict[str, Any]) -> Activity:
     return Activity(**common, pairs=tuple(pairs), pass_mark=r.number(data, "pass_mark", 0.5, low=0, high=1) or 0.0)
 
 
-def _action_plan(r: _Reader, data: _Lines, common: dict[str, Any]) -> Activity:
+def _action_plan(r: _Reader, data: _Lines, common: dict[str, Any], media: str) -> Activity:
     prompts = []
     for i, pr in enumerate(r.items(data, "prompts")):
         p = f"prompts[{i}]."
@@ -373,7 +373,7 @@ def _action_plan(r: _Reader, data: _Lines, common: dict[str, Any]) -> Activity:
             continue
         r.fields(pr, PROMPT_FIELDS, prefix=p)
         prompts.append(Prompt(id=r.ident(pr, prefix=p), label=r.text(pr, "label", prefix=p),
-                              hint=r.text(pr, "hint", prefix=p, required=False)))
+                              hint=render_inline(r.text(pr, "hint", prefix=p, required=False), media)))
     r.unique(data, "prompts", [p.id for p in prompts])
     min_filled = int(r.number(data, "min_filled", 1, low=1, high=max(1, len(prompts))) or 1)
     return Activity(**common, prompts=tuple(prompts), min_filled=min_filled)
@@ -428,7 +428,7 @@ def _activity(entry: _Lines, index: int, module_reader: _Reader, folder: Path, r
         return _reflection(reader, data, common, media)
     if kind == "matching":
         return _matching(reader, data, common)
-    return _action_plan(reader, data, common)
+    return _action_plan(reader, data, common, media)
 
 
 def _rules(folder: Path, root: Path, problems: list[ContentProblem]) -> tuple[RuleClaim, ...]:

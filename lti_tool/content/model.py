@@ -74,7 +74,7 @@ class Pair:
 class Prompt:
     id: str
     label: str
-    hint: str
+    hint: str  # HTML: the pack's inline Markdown, so a hint can link a template in media/
 
 
 @dataclass(frozen=True)

@@ -57,8 +57,14 @@ def render_markdown(text: str, media_base: str = "") -> str:
     )
 
 
-def render_inline(text: str) -> str:
-    """One line of Markdown (quiz options, labels) without a wrapping paragraph."""
-    html = _markdown.renderInline(text or "")
+def render_inline(text: str, media_base: str = "") -> str:
+    """One line of Markdown (quiz options, labels, hints) without a wrapping paragraph; relative
+    links point at the pack's media route as in `render_markdown` (a hint may link a template)."""
+    tokens = _markdown.parseInline(text or "")
+    for token in tokens:
+        for child in token.children or ():
+            if child.type == "link_open" and media_base:
+                child.attrSet("href", _rewrite_media(str(child.attrGet("href") or ""), media_base))
+    html = _markdown.renderer.render(tokens, _markdown.options, {})
     return nh3.clean(html, tags={"strong", "em", "code", "a", "del"}, attributes={"a": {"href"}},
                      url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")

@@ -6,12 +6,13 @@ from lti_tool.models.grading import GradeTarget, OutboxState, ScoreMessage
 from lti_tool.models.launch import LaunchRecord
 from lti_tool.models.operator import Operator
 from lti_tool.models.platform import Deployment, Platform, PlatformStatus
-from lti_tool.models.progress import ActivityState, Certificate, ModuleProgress, Submission
+from lti_tool.models.progress import ActionPlanFollowUp, ActivityState, Certificate, ModuleProgress, Submission
 from lti_tool.models.roster import RosterSnapshot
 from lti_tool.models.tool_key import ToolKey
 from lti_tool.models.user import User
 
 __all__ = [
+    "ActionPlanFollowUp",
     "ActivityState",
     "Certificate",
     "ModuleProgress",

@@ -96,3 +96,24 @@ class Certificate(Base):
     programme_title: Mapped[str] = mapped_column(String(255))
     modules: Mapped[list[str]] = mapped_column(JSON)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ActionPlanFollowUp(Base):
+    """How an action plan went, asked once at the learner's first launch 28 days or more after
+    submitting it; kept with the plan (the same module and activity ids)."""
+
+    __tablename__ = "action_plan_followups"
+    __table_args__ = (UniqueConstraint("user_id", "module_id", "activity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    programme_id: Mapped[str] = mapped_column(String(64))
+    module_id: Mapped[str] = mapped_column(String(64))
+    activity_id: Mapped[str] = mapped_column(String(64))
+    # The plan as submitted when the question was asked.
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="SET NULL"))
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # done | partly | not_yet, or None until the learner answers
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

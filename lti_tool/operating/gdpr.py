@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from lti_tool.errors import NotFound
 from lti_tool.launch.record import purge_expired_launches
 from lti_tool.models import (
+    ActionPlanFollowUp,
     ActivityState,
     Base,
     Certificate,
@@ -153,6 +154,7 @@ def export_user(session: Session, user_id: int, now: datetime | None = None) -> 
         "launches": launches,
         "activity_states": _rows(session, ActivityState, ActivityState.user_id == user_id),
         "submissions": _rows(session, Submission, Submission.user_id == user_id),
+        "action_plan_followups": _rows(session, ActionPlanFollowUp, ActionPlanFollowUp.user_id == user_id),
         "module_progress": _rows(session, ModuleProgress, ModuleProgress.user_id == user_id),
         "certificates": _rows(session, Certificate, Certificate.user_id == user_id),
         "score_messages": _rows(session, ScoreMessage, ScoreMessage.user_id == user_id),
@@ -197,6 +199,7 @@ def _anonymise(session: Session, user_ids: list[int]) -> None:
     session.execute(update(Submission).where(Submission.user_id.in_(user_ids))
                     .values(answer={}, feedback=None))
     session.execute(update(ActivityState).where(ActivityState.user_id.in_(user_ids)).values(draft=None))
+    session.execute(update(ActionPlanFollowUp).where(ActionPlanFollowUp.user_id.in_(user_ids)).values(note=None))
     session.execute(update(Certificate).where(Certificate.user_id.in_(user_ids)).values(holder_name=None))
     _forget_in_rosters(session, user_ids)
 
@@ -273,6 +276,7 @@ def purge_platform(session: Session, platform_id: int) -> dict[str, int]:
                                                                RosterSnapshot.platform_id == platform_id))),
         ("contexts", delete(Context).where(Context.id.in_(contexts))),
         ("activity_states", delete(ActivityState).where(ActivityState.user_id.in_(users))),
+        ("action_plan_followups", delete(ActionPlanFollowUp).where(ActionPlanFollowUp.user_id.in_(users))),
         ("submissions", delete(Submission).where(Submission.user_id.in_(users))),
         ("module_progress", delete(ModuleProgress).where(ModuleProgress.user_id.in_(users))),
         ("certificates", delete(Certificate).where(Certificate.user_id.in_(users))),

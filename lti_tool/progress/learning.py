@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from lti_tool.content.model import Activity, Catalog, Module, Option, Programme, RuleClaim, rules_of
 from lti_tool.errors import NotFound
 from lti_tool.launch.live import LiveLaunch
-from lti_tool.models import Submission
-from lti_tool.progress import rules, scoring, service, state
+from lti_tool.models import ActionPlanFollowUp, Submission
+from lti_tool.progress import followup, rules, scoring, service, state
 
 STATE_LABELS: Mapping[str, object] = {  # keyed by stored module_progress.status too
     rules.ModuleState.NOT_STARTED: _l("Not started"),
@@ -29,6 +29,12 @@ TYPE_LABELS = {
     "reflection": _l("Case reflection"),
     "matching": _l("Matching"),
     "action_plan": _l("Action plan"),
+}
+
+OUTCOME_LABELS = {
+    "done": _l("I did what I planned"),
+    "partly": _l("I did part of it"),
+    "not_yet": _l("Not yet"),
 }
 
 
@@ -118,6 +124,13 @@ def course_home(session: Session, catalog: Catalog, launch: LiveLaunch) -> Cours
                       rules_box(placement.modules, placement.programme.language))
 
 
+def follow_up_on_launch(session: Session, view: CourseHome, user_id: int) -> followup.FollowUpQuestion | None:
+    """At a launch, the action plan whose four-week follow-up is due in the modules the link opens."""
+    if view.placement is None:
+        return None
+    return followup.ask_on_launch(session, user_id, view.placement.modules)
+
+
 def reachable_module(catalog: Catalog, launch: LiveLaunch, module_id: str) -> tuple[state.Placement, Module]:
     """The module, if the launch's link opens it (a learner stays inside what was placed)."""
     placement = state.placement_for(launch.resource_link, catalog)
@@ -179,6 +192,15 @@ class ActivityPage:
     result_options: Mapping[str, tuple[Option, ...]]
     module_status: rules.ModuleStatus
     retake: bool
+    # An action plan's four-week follow-up, once asked (with the answer when given)
+    follow_up: ActionPlanFollowUp | None = None
+
+    @property
+    def follow_up_outcome(self) -> str:
+        """How the plan went, in words; empty until the learner answered."""
+        if self.follow_up is None or self.follow_up.outcome is None:
+            return ""
+        return str(OUTCOME_LABELS.get(self.follow_up.outcome, ""))
 
     @property
     def attempts_left(self) -> int | None:
@@ -253,6 +275,8 @@ def activity_page(session: Session, catalog: Catalog, launch: LiveLaunch, module
         form_options=_quiz_options(activity, secret_key, launch.user_id, form_attempt),
         result_options=_quiz_options(activity, secret_key, launch.user_id, result_attempt),
         module_status=rules.module_status(module, records), retake=retake,
+        follow_up=followup.answer_for(session, launch.user_id, module, activity) if activity.type == "action_plan"
+        else None,
     )
 
 

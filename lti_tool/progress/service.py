@@ -257,7 +257,10 @@ def grade_submission(session: Session, catalog: Catalog, submission_id: int, mod
     submission.passed = True
     submission.status = rules.SubmissionStatus.GRADED
     submission.feedback = feedback.strip() or None
-    submission.result = {**(submission.result or {}), "points": given}
+    # The rubric's maximum per criterion as graded: if a pack later changes a criterion's points,
+    # the learner still sees "3 / 4" as the instructor gave it, beside the same percentage.
+    submission.result = {**(submission.result or {}), "points": given,
+                         "maxima": {c.id: c.points for c in activity.rubric}}
     submission.graded_by = grader_id
     submission.graded_at = utcnow()
     state = _state(session, submission.user_id, module, activity)

@@ -219,7 +219,8 @@ def assert_final_score_delivered_once(learner: Learner, placed: Placed, reflecti
         ModuleProgress.user_id == learner.user_id, ModuleProgress.module_id == placed.module.id)).one()
     expected = expected_fraction(placed.module, reflection_fraction)
     assert progress.status == "completed"
-    assert progress.points / progress.max_points == pytest.approx(expected)
+    # Points are kept to 4 decimals, and a reflection scaled to its standard 20 points is rarely whole.
+    assert progress.points / progress.max_points == pytest.approx(expected, abs=1e-4)
 
     score = lms_score(learner, placed)
     assert score is not None

@@ -14,7 +14,7 @@ def test_pack_media_is_served_with_a_sandbox(make_app, tmp_path):
     content = tmp_path / "content"
     shutil.copytree(ROOT / "content" / "fast-track", content / "fast-track")
     module = content / "fast-track" / "running-the-course"
-    (module / "media").mkdir()
+    (module / "media").mkdir(exist_ok=True)  # the built templates may be there already
     (module / "media" / "skema.png").write_bytes(PNG)
     (module / "media" / "evil.html").write_text("<script>alert(1)</script>")
     client = make_app(CONTENT_DIR=str(content)).test_client()
