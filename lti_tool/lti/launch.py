@@ -1,7 +1,8 @@
 """Validating an LTI 1.3 launch (Core §5.1.3, Security Framework §5.1.3) and the typed view of it.
 
-pylti1p3 supplies the JWT decoding, the registration and deployment lookups (through the
-DB-backed ToolConf) and the per-message claim validators. Its gaps are closed here:
+pylti1p3 supplies the registration and deployment lookups (through the DB-backed ToolConf) and
+the per-message claim validators, called through its public `message_validators` module; PyJWT
+decodes and verifies the token. pylti1p3's gaps are closed here:
 - the nonce is consumed exactly once and must be the one issued with this login's state;
 - `exp` and `iat` are required, with a leeway instead of switching the `iat` check off;
 - `aud` may be a list that must contain our client_id, and `azp` is checked when present;
@@ -20,10 +21,8 @@ from functools import cached_property
 from typing import Any
 
 import jwt
-import requests
-from pylti1p3.contrib.flask.message_launch import FlaskMessageLaunch
-from pylti1p3.contrib.flask.request import FlaskRequest
 from pylti1p3.exception import LtiException
+from pylti1p3.message_validators import get_validators
 
 from lti_tool.errors import (
     BadSignature,
@@ -309,26 +308,27 @@ class LaunchInput:
     cookies: dict[str, str] = field(default_factory=dict)
 
 
-# Performance: pylti1p3 builds a requests.Session per MessageLaunch unless given one. The
-# validator never fetches anything (platform keys come from PlatformKeys), so all share this one.
-_UNUSED_HTTP = requests.Session()
+def read_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The token's header and body before its signature is checked: the issuer and key id in them
+    say which platform's key to check it with. Nothing read here is trusted until `_verify`."""
+    try:
+        header = jwt.get_unverified_header(token)
+        body = jwt.decode(token, options={"verify_signature": False})
+    except (jwt.PyJWTError, RecursionError) as exc:  # RecursionError: JSON nested too deep
+        raise WrongMessage(str(exc) or type(exc).__name__, reason="malformed_token") from exc
+    if not isinstance(body, dict) or not isinstance(header, dict):
+        raise WrongMessage("token parts are not JSON objects", reason="malformed_token")
+    return header, body
 
 
-class _Validator(FlaskMessageLaunch):
-    """pylti1p3's MessageLaunch with its state, nonce, aud and signature checks replaced."""
-
-    def __init__(self, token: str, toolconf: DatabaseToolConf) -> None:
-        request = FlaskRequest(
-            request_data={"id_token": token}, cookies={}, session={}, request_is_secure=False
-        )
-        super().__init__(request, toolconf, requests_session=_UNUSED_HTTP)
-        self.set_auto_validation(enable=False)
-
-    def body(self) -> dict[str, Any]:
-        return dict(self._jwt.get("body", {}))
-
-    def header(self) -> dict[str, Any]:
-        return dict(self._jwt.get("header", {}))
+def validate_message_claims(body: dict[str, Any]) -> None:
+    """pylti1p3's claim checks for the message type (resource link, deep linking …), exactly one
+    of which must apply, as its MessageLaunch.validate_message runs them."""
+    applicable = [validator for validator in get_validators() if validator.can_validate(body)]
+    if len(applicable) != 1:
+        raise WrongMessage(f"{len(applicable)} validators for the message", reason="missing_claims")
+    if not applicable[0].validate(body):
+        raise WrongMessage("message validation failed", reason="missing_claims")
 
 
 class LaunchValidator:
@@ -359,14 +359,7 @@ class LaunchValidator:
         if not state:
             raise StateMismatch("launch without state", reason="missing_state")
 
-        validator = _Validator(token, self._toolconf)
-        try:
-            validator.validate_jwt_format()
-        except (LtiException, RecursionError) as exc:  # RecursionError: JSON nested too deep
-            raise WrongMessage(str(exc) or type(exc).__name__, reason="malformed_token") from exc
-        body, header = validator.body(), validator.header()
-        if not isinstance(body, dict) or not isinstance(header, dict):
-            raise WrongMessage("token parts are not JSON objects", reason="malformed_token")
+        header, body = read_unverified(token)
 
         login = self._store.get(state_key(state))
         if login is None:
@@ -382,7 +375,7 @@ class LaunchValidator:
         self._verify(token, key, str(header.get("alg")), platform)
         self._consume(state, login, body)
         deployment = self._deployment(body, platform)
-        self._check_message(validator, body, login)
+        self._check_message(body, login)
         return Launch(claims=body, platform_id=platform.id, deployment_pk=deployment.id,
                       bound_by_cookie=bound_by_cookie, storage_target=login.get("storage_target"),
                       platform_origin=login.get("platform_origin"))
@@ -466,7 +459,7 @@ class LaunchValidator:
             raise InactiveDeployment(f"deployment {deployment_id!r} of platform {platform.id}")
         return record
 
-    def _check_message(self, validator: _Validator, body: dict[str, Any], login: dict[str, Any]) -> None:
+    def _check_message(self, body: dict[str, Any], login: dict[str, Any]) -> None:
         message_type = body.get(claims.MESSAGE_TYPE)
         if not isinstance(message_type, str) or message_type not in SUPPORTED_MESSAGES:
             raise WrongMessage(f"message type {message_type!r}", reason="wrong_message_type")
@@ -480,7 +473,7 @@ class LaunchValidator:
             # pylti1p3 refuses it too, as a bare "missing claims": say what is really wrong.
             raise NoLinkPlacement("deep linking request that accepts no ltiResourceLink")
         try:
-            validator.validate_message()
+            validate_message_claims(body)
         except LtiException as exc:
             raise WrongMessage(str(exc), reason="missing_claims") from exc
         except (AttributeError, TypeError, KeyError, ValueError) as exc:
