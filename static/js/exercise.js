@@ -73,7 +73,7 @@
   function showConflict(body) {
     state = "conflict";
     theirs = body;
-    say("failed");
+    say("conflicted");
     if (!conflict) { return; }
     var words = texts(body.answer || {});
     other.value = words.join("\n\n");
