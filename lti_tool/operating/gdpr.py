@@ -191,7 +191,8 @@ def _anonymise(session: Session, user_ids: list[int]) -> None:
     session.execute(delete(ScoreMessage).where(ScoreMessage.user_id.in_(user_ids)))
     session.execute(update(Submission).where(Submission.user_id.in_(user_ids))
                     .values(answer={}, feedback=None))
-    session.execute(update(ActivityState).where(ActivityState.user_id.in_(user_ids)).values(draft=None))
+    session.execute(update(ActivityState).where(ActivityState.user_id.in_(user_ids))
+                    .values(draft=None, rescued_draft=None, rescued_at=None))
     session.execute(update(Certificate).where(Certificate.user_id.in_(user_ids)).values(holder_name=None))
     _forget_in_rosters(session, user_ids)
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from lti_tool.extensions import db
 from lti_tool.models import ActivityState, LaunchRecord, Submission, utcnow
+from lti_tool.operating import gdpr
 from lti_tool.runtime import runtime
 from tests.support.agent import text_of
 from tests.support.learner import activity_url, correct_answer, csrf_of
@@ -188,6 +189,20 @@ def test_an_expired_token_keeps_nothing_outside_its_bounds(app, agent, writing, 
     user_id = db.session.get_one(LaunchRecord, launch).user_id
     assert db.session.scalars(select(ActivityState).where(
         ActivityState.user_id == user_id, ActivityState.rescued_draft.is_not(None))).first() is None
+
+
+def test_erasing_the_learner_erases_a_kept_answer(agent, writing):
+    url, token, _, reflection, _ = writing
+    expire(launch_id(url))
+    assert save(agent, url, token, "Navn og alt muligt").json()["error"] == "session_expired_answer_kept"
+    user_id = stored_state(launch_id(url), reflection.id).user_id
+
+    gdpr.erase_user(db.session, user_id)
+
+    db.session.rollback()
+    state = db.session.scalars(select(ActivityState).where(ActivityState.user_id == user_id,
+                                                           ActivityState.activity_id == reflection.id)).one()
+    assert (state.rescued_draft, state.rescued_at) == (None, None)
 
 
 def test_a_live_page_never_keeps_a_rescue(agent, writing):
