@@ -47,10 +47,10 @@ BEFORE_THE_PAUSE = "Jeg ville først samle familien og tolken til et møde om bo
 AFTER_THE_PAUSE = " Bagefter ringer jeg til skolen om børnenes skolestart og til lægen."
 
 
-def expire(site: Any, frame: Any) -> None:
-    """The launch of the page in `frame` ran out a minute ago, as after a long pause."""
+def expire(site: Any, frame: Any, ago: timedelta = timedelta(minutes=1)) -> None:
+    """The launch of the page in `frame` ran out `ago`, as after a long pause."""
     with site.app.app_context():
-        db.session.get_one(LaunchRecord, launch_id(frame)).expires_at = utcnow() - timedelta(minutes=1)
+        db.session.get_one(LaunchRecord, launch_id(frame)).expires_at = utcnow() - ago
         db.session.commit()
 
 
@@ -154,6 +154,29 @@ def test_text_written_after_the_launch_expired_comes_back_in_a_new_window(site, 
     window = open_in_new_window()
     finds_the_text_again(window, found)
     shot(window, "lost-text-back-window")
+    assert_no_violations(found)
+
+
+def test_where_nothing_can_be_kept_the_text_stays_on_the_page_to_copy(site, context, page, fresh_learner):
+    sign_in(context, site.lms_url, fresh_learner)
+    frame = open_in_lms(page, site.lms_url, COURSE, LINK)
+    open_reflection(frame)
+    write_and_save(frame, BEFORE_THE_PAUSE)
+    # Away for longer than the server keeps an expired page's answer for: it keeps nothing.
+    expire(site, frame, timedelta(seconds=site.app.config["DRAFT_RESCUE_WINDOW"]) + timedelta(hours=1))
+
+    frame.locator("#text").fill(BEFORE_THE_PAUSE + AFTER_THE_PAUSE)
+
+    lost = frame.locator(".session-ended-lost")
+    expect(lost).to_be_visible()
+    expect(lost).to_contain_text("Kopiér din tekst, før du forlader siden.")
+    expect(frame.locator(".session-ended-kept")).to_be_hidden()
+    expect(frame.locator("#text")).to_have_value(BEFORE_THE_PAUSE + AFTER_THE_PAUSE)
+    found = {"session ended, nothing kept": axe_violations(frame)}
+    frame.get_by_role("button", name="Kopiér min tekst").click()
+    expect(frame.locator("#session-ended .copy-status")).to_have_text("Kopieret")
+    shot(page, "lost-text-nothing-kept")
+    assert stored_draft(site, frame) == {"text": BEFORE_THE_PAUSE}
     assert_no_violations(found)
 
 
