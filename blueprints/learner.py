@@ -125,7 +125,7 @@ def keeps_answer_of_ended_launch(view: F) -> F:
 
 def _version(raw: str | None) -> int | None:
     """The draft version a save is based on, as autosave sends it; None when not sent (or not a number)."""
-    return int(raw) if raw and raw.isdigit() and len(raw) < 10 else None
+    return int(raw) if raw and raw.isascii() and raw.isdigit() and len(raw) < 10 else None
 
 
 @bp.post("/m/<module_id>/a/<activity_id>/draft")

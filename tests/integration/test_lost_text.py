@@ -104,6 +104,16 @@ def test_a_submission_in_another_tab_refuses_the_old_drafts_save(agent, writing)
     assert late.json()["answer"] == {"text": answer}
 
 
+@pytest.mark.parametrize("version", ["²", "-1", "1e3", "9" * 40, ""])
+def test_a_version_that_is_no_number_is_as_if_none_was_sent(agent, writing, version):
+    url, token, _, reflection, _ = writing
+
+    response = save(agent, url, token, "Hvad som helst", version)
+
+    assert response.status_code == 200
+    assert stored_state(launch_id(url), reflection.id).draft == {"text": "Hvad som helst"}
+
+
 def test_the_save_button_without_javascript_still_saves(agent, writing):
     url, token, _, reflection, _ = writing
     save(agent, url, token, "Fra en anden fane", "0")
