@@ -11,6 +11,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from babel.numbers import format_decimal
 from sqlalchemy import select
 
 from lti_tool.extensions import db
@@ -229,3 +230,20 @@ def test_the_hint_states_the_length_limit(agent, writing):
     hint = re.search(r'<p class="muted" id="text-hint">([^<]+)</p>', agent.get(url).text).group(1)
 
     assert f"Skriv mindst {reflection.min_words} ord og højst 20.000 tegn." in hint
+
+
+@pytest.mark.parametrize(("user", "course", "link", "programme", "words"), [
+    ("sara", "malmo-change", "rl-change", "change", "Skriv minst {n} ord och högst {chars} tecken."),
+    ("amir", "vejle-int", "rl-programme", "efteruddannelse-integration",
+     "Write at least {n} words and at most {chars} characters."),
+])
+def test_the_hint_states_the_length_limit_in_the_learners_language(app, agent, user, course, link, programme, words):
+    home = agent.launch(user, course, link)
+    module, reflection = next((m, a) for m in runtime().catalog().programmes[programme].modules
+                              for a in m.activities if a.type == "reflection" and a.min_words)
+    locale = "sv" if user == "sara" else "en_GB"
+
+    page = agent.get(activity_url(home.url, module, reflection)).text
+
+    expected = words.format(n=reflection.min_words, chars=format_decimal(20000, locale=locale))
+    assert expected in re.search(r'<p class="muted" id="text-hint">([^<]+)</p>', page).group(1)
