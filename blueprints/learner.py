@@ -109,7 +109,6 @@ def keeps_answer_of_ended_launch(view: F) -> F:
         try:
             return view(launch_id=launch_id, module_id=module_id, activity_id=activity_id)
         except SessionExpired as expired:
-            db.session.rollback()
             set_locale(launch_locale(db.session(), launch_id))
             kept = rescue.keep_answer_of_ended_launch(
                 db.session(), runtime().catalog(), secret_key=str(current_app.config["SECRET_KEY"]),
