@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
 from flask import (
     Blueprint,
     abort,
+    current_app,
     g,
     jsonify,
     make_response,
@@ -17,12 +23,17 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from blueprints.access import enter_launch, launch_required
+from lti_tool.errors import SessionExpired, SessionExpiredAnswerKept
 from lti_tool.extensions import csrf, db
+from lti_tool.launch.live import launch_locale
 from lti_tool.lti.roles import Role, effective_role
-from lti_tool.progress import followup, learning, service
+from lti_tool.progress import followup, learning, rescue, service
 from lti_tool.progress.scoring import AnswerError, AnswerTooLong
 from lti_tool.runtime import runtime
 from lti_tool.teaching.overview import launch_overview
+from lti_tool.web import set_locale
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 bp = Blueprint("learner", __name__, url_prefix="/c/<launch_id>")
 csrf.exempt(bp)  # launch_required checks the launch-scoped form token instead
@@ -99,22 +110,58 @@ def activity(module_id: str, activity_id: str) -> str:
                            error=request.args.get("error"))
 
 
+def keeps_answer_of_ended_launch(view: F) -> F:
+    """For the exercise POSTs: when the launch has expired, keep the posted answer for the
+    learner's next launch (progress/rescue.py) and say so, instead of only "session expired"."""
+
+    @functools.wraps(view)
+    def wrapper(*, launch_id: str, module_id: str, activity_id: str) -> Any:
+        try:
+            return view(launch_id=launch_id, module_id=module_id, activity_id=activity_id)
+        except SessionExpired as expired:
+            set_locale(launch_locale(db.session(), launch_id))
+            kept = rescue.keep_answer_of_ended_launch(
+                db.session(), runtime().catalog(), secret_key=str(current_app.config["SECRET_KEY"]),
+                window=timedelta(seconds=current_app.config["DRAFT_RESCUE_WINDOW"]), launch_id=launch_id,
+                module_id=module_id, activity_id=activity_id, form=request.form,
+                sent_token=request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", ""))
+            if kept:
+                raise SessionExpiredAnswerKept(expired.detail) from expired
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(raw: str | None) -> int | None:
+    """The draft version a save is based on, as autosave sends it; None when not sent (or not a number)."""
+    return int(raw) if raw and raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+
+
 @bp.post("/m/<module_id>/a/<activity_id>/draft")
+@keeps_answer_of_ended_launch
 @launch_required
-def save_draft(module_id: str, activity_id: str) -> Response:
+def save_draft(module_id: str, activity_id: str) -> Response | tuple[Response, int]:
     _, found = learning.reachable_module(runtime().catalog(), g.launch, module_id)
     exercise = found.activity(activity_id)
     if exercise is None or not exercise.is_exercise:
         abort(404)
     answer = learning.answer_from_form(exercise, request.form)
-    service.save_draft(db.session(), g.launch.user_id, found, exercise, answer)
+    try:
+        version = service.save_draft(db.session(), g.launch.user_id, found, exercise, answer,
+                                     based_on=_version(request.form.get("draft_version")),
+                                     took_rescue=request.form.get("rescue"))
+    except service.DraftConflict as conflict:
+        # The page offers both versions; the log line says a second tab was at work.
+        current_app.logger.info("draft of %s: %s", activity_id, conflict.detail)
+        return jsonify(error=conflict.reason, version=conflict.version, answer=conflict.answer), 409
     if request.headers.get("X-Requested-With") == "fetch":
-        return jsonify(saved=True)
+        return jsonify(saved=True, version=version)
     return redirect(url_for("learner.activity", launch_id=g.launch.id, module_id=module_id,
                             activity_id=activity_id, retake=1, saved=1))
 
 
 @bp.post("/m/<module_id>/a/<activity_id>")
+@keeps_answer_of_ended_launch
 @launch_required
 def submit(module_id: str, activity_id: str) -> Response:
     catalog = runtime().catalog()
@@ -126,7 +173,8 @@ def submit(module_id: str, activity_id: str) -> Response:
     try:
         service.submit_answer(db.session(), catalog, g.launch.user_id, found, exercise,
                               learning.answer_from_form(exercise, request.form),
-                              too_long=learning.answer_too_long(exercise, request.form))
+                              too_long=learning.answer_too_long(exercise, request.form),
+                              took_rescue=request.form.get("rescue"))
     except AnswerTooLong:
         return redirect(url_for("learner.activity", retake=1, error="too_long", **target) + "#exercise")
     except AnswerError:

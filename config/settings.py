@@ -30,6 +30,9 @@ class EmbeddedConfig:
     TOOL_NAME = "Integrationsløft"
     # Launches stay usable this long without activity (seconds).
     LAUNCH_LIFETIME = 8 * 3600
+    # A page of an expired launch may still hand in the learner's unsaved answer this long after
+    # the launch expired (seconds): a weekend away from an open tab. See progress/rescue.py.
+    DRAFT_RESCUE_WINDOW = 3 * 24 * 3600
     # OIDC state waits this long between login and launch (seconds).
     LOGIN_STATE_LIFETIME = 10 * 60
     # Clock skew allowed on iat/exp/nbf (seconds).
@@ -124,6 +127,7 @@ ENV_SETTINGS: dict[str, type] = {
     "GRADE_WORKER_THREAD": bool,
     "TOOL_KEY_GRACE": int,
     "LAUNCH_LIFETIME": int,
+    "DRAFT_RESCUE_WINDOW": int,
     "AUTO_APPROVE_REGISTRATIONS": bool,
     "METRICS_TOKEN": str,
     "HSTS_SECONDS": int,

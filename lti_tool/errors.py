@@ -135,6 +135,15 @@ class SessionExpired(ToolError):
     hint = _l("Open the activity again from your course in the learning platform.")
 
 
+class SessionExpiredAnswerKept(SessionExpired):
+    """A page of an expired launch posted an answer, and it was kept for the learner's next launch."""
+
+    reason = "session_expired_answer_kept"
+    message = _l("Your session had ended, so this page could not save or submit your answer. It has been kept.")
+    hint = _l("Open the activity again from your course in the learning platform: what you wrote will be "
+              "there, to go on with or to submit.")
+
+
 class StateMismatch(InvalidLaunch):
     """The launch's state is missing, or is not the one this browser's login step left."""
 

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -130,6 +130,24 @@ def find_launch(session: Session, launch_id: str, lifetime: int) -> LiveLaunch:
     if row.expires_at - now < timedelta(seconds=lifetime / 2):
         session.execute(_EXTEND, {"launch_id": row.id, "until": now + timedelta(seconds=lifetime)})
         session.commit()
+    return _live_launch(row)
+
+
+def find_ended_launch(session: Session, launch_id: str, window: timedelta) -> LiveLaunch | None:
+    """The launch with this id if it has expired, but no longer than `window` ago; else None.
+
+    Only for keeping what a page of it posted after it expired (progress/rescue.py): it grants
+    nothing a live launch grants, and is never extended."""
+    row = (session.execute(_FIND, {"launch_id": launch_id}).first()
+           if launch_id and len(launch_id) <= 64 else None)
+    now = utcnow()
+    if row is None or row.expires_at >= now or row.expires_at < now - window:
+        return None
+    return _live_launch(row)
+
+
+def _live_launch(row: Any) -> LiveLaunch:
+    """The typed launch of one row of _FIND (a Row of its columns)."""
     link = (LinkRef(row.resource_link_id, row.link_title, row.programme_id, row.module_id)
             if row.resource_link_id is not None else None)
     return LiveLaunch(

@@ -27,6 +27,13 @@ class ActivityState(Base):
     status: Mapped[str] = mapped_column(String(16))
     # Answers saved while the learner works, before submitting.
     draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # One more with every save of the draft (and every submission): a save based on an older
+    # version, from a second tab, is refused instead of silently winning.
+    draft_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # What a page posted after its launch had expired (progress/rescue.py): kept apart from the
+    # draft, which it never overwrites, until the learner's next launch shows it.
+    rescued_draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    rescued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(default=0)
     # Best fraction reached (0–1), or None while nothing is scored.
     score: Mapped[float | None] = mapped_column(Float)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import force_locale, format_date, gettext, ngettext
+from flask_babel import force_locale, format_date, format_number, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
@@ -202,6 +202,36 @@ class ActivityPage:
             return ""
         return str(OUTCOME_LABELS.get(self.follow_up.outcome, ""))
 
+    # The draft's version, which autosave sends back: a save based on an older one is refused.
+    draft_version: int = 0
+    # When the form shows an answer kept from a page whose launch had expired (progress/rescue.py):
+    # its time, and the answer it stands in for in the form (offered beside it), if any.
+    rescued_at: datetime.datetime | None = None
+    replaced_answer: Mapping[str, Any] | None = None
+
+    @property
+    def rescue_marker(self) -> str:
+        """What the form sends back so that saving the rescued answer settles it ("" for none)."""
+        return self.rescued_at.isoformat() if self.rescued_at is not None else ""
+
+    @property
+    def replaced_texts(self) -> list[str]:
+        """The texts of the answer a rescued one stands in for, field by field, for the learner to
+        compare and copy (choices have no text to show)."""
+        if not self.replaced_answer or self.activity.type not in ("reflection", "action_plan"):
+            return []
+        return [str(v) for v in self.replaced_answer.values() if isinstance(v, str) and v.strip()]
+
+    @property
+    def length_hint(self) -> str:
+        """A reflection's length limit in words: its minimum (if the exercise sets one) and maximum."""
+        chars = format_number(self.max_chars(self.activity.type))
+        if self.activity.min_words:
+            return str(ngettext("Write at least %(num)s word and at most %(chars)s characters.",
+                                "Write at least %(num)s words and at most %(chars)s characters.",
+                                self.activity.min_words, chars=chars))
+        return str(gettext("Write at most %(chars)s characters.", chars=chars))
+
     @property
     def attempts_left(self) -> int | None:
         if self.activity.type != "quiz" or not self.activity.max_attempts:
@@ -259,10 +289,16 @@ def activity_page(session: Session, catalog: Catalog, launch: LiveLaunch, module
     ids = [a.id for a in module.activities]
     index = ids.index(activity.id)
     submission = service.latest_submission(session, launch.user_id, module, activity) if activity.is_exercise else None
-    draft = service.draft_of(session, launch.user_id, module, activity) if activity.is_exercise else None
-    answer: Mapping[str, Any] = draft or {}
+    draft = (service.draft_of(session, launch.user_id, module, activity) if activity.is_exercise
+             else service.Draft(None, 0))
+    answer: Mapping[str, Any] = draft.answer or {}
     if not answer and submission is not None and activity.type in ("reflection", "action_plan"):
         answer = submission.answer
+    replaced: Mapping[str, Any] | None = None
+    if draft.rescued is not None:
+        # Written after the last save, on a page whose launch had expired: the form goes on from it.
+        replaced = answer if answer and answer != draft.rescued else None
+        answer = draft.rescued
     choices = scoring.matching_choices(activity, seed) if activity.type == "matching" else []
     record = records.get(activity.id)
     # The form is for the next attempt; drafts do not count one, so a reload keeps the order.
@@ -274,7 +310,8 @@ def activity_page(session: Session, catalog: Catalog, launch: LiveLaunch, module
         record=record, submission=submission, answer=dict(answer), matching_choices=choices,
         form_options=_quiz_options(activity, secret_key, launch.user_id, form_attempt),
         result_options=_quiz_options(activity, secret_key, launch.user_id, result_attempt),
-        module_status=rules.module_status(module, records), retake=retake,
+        module_status=rules.module_status(module, records), retake=retake, draft_version=draft.version,
+        rescued_at=draft.rescued_at if draft.rescued is not None else None, replaced_answer=replaced,
         follow_up=followup.answer_for(session, launch.user_id, module, activity) if activity.type == "action_plan"
         else None,
     )

@@ -41,6 +41,19 @@ class AlreadyGraded(ToolError):
     reason = "already_graded"
 
 
+class DraftConflict(ToolError):
+    """A save based on an older version of the draft than the stored one: another tab or window
+    saved in between. Carries the stored version, so the page can offer both."""
+
+    status = 409
+    reason = "draft_conflict"
+
+    def __init__(self, detail: str, *, version: int, answer: dict[str, Any]) -> None:
+        super().__init__(detail)
+        self.version = version
+        self.answer = answer
+
+
 # --- what a resource link opens (read in progress/state.py) -----------------------------------
 
 def placement_from_custom(custom: Mapping[str, str], catalog: Catalog) -> tuple[str, str | None] | None:
@@ -67,9 +80,23 @@ def latest_submission(session: Session, user_id: int, module: Module, activity: 
     ).first()
 
 
-def draft_of(session: Session, user_id: int, module: Module, activity: Activity) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class Draft:
+    """The answer being written: the saved draft and its version, and what an expired page of the
+    learner's posted after that (kept apart, see progress/rescue.py)."""
+
+    answer: dict[str, Any] | None
+    version: int
+    rescued: dict[str, Any] | None = None
+    rescued_at: datetime | None = None
+
+
+def draft_of(session: Session, user_id: int, module: Module, activity: Activity) -> Draft:
+    """The learner's draft of an exercise (empty, version 0, when there is none)."""
     state = _state(session, user_id, module, activity, create=False)
-    return state.draft if state else None
+    if state is None:
+        return Draft(None, 0)
+    return Draft(state.draft, state.draft_version, state.rescued_draft, state.rescued_at)
 
 
 # --- changing state ------------------------------------------------------------------------
@@ -83,7 +110,8 @@ def _state(session: Session, user_id: int, module: Module, activity: Activity, *
     state = session.scalars(query.with_for_update() if lock else query).first()
     if state is None and create:
         state = ActivityState(user_id=user_id, programme_id=module.programme_id, module_id=module.id,
-                              activity_id=activity.id, status=rules.ActivityStatus.VIEWED, attempts=0)
+                              activity_id=activity.id, status=rules.ActivityStatus.VIEWED, attempts=0,
+                              draft_version=0)
         session.add(state)
     return state
 
@@ -167,15 +195,59 @@ def open_activity(session: Session, catalog: Catalog, user_id: int, module: Modu
 
 
 @retried_on_conflict
-def save_draft(session: Session, user_id: int, module: Module, activity: Activity, answer: dict[str, Any]) -> None:
-    """Keep the answer as it is being written; closing the browser loses nothing."""
+def save_draft(session: Session, user_id: int, module: Module, activity: Activity, answer: dict[str, Any], *,
+               based_on: int | None = None, took_rescue: str | None = None) -> int:
+    """Keep the answer as it is being written; closing the browser loses nothing. Returns the
+    draft's new version.
+
+    `based_on`: the version the page started from (autosave sends it); when another save came in
+    between, DraftConflict and nothing is changed. None (a plain form's save button) saves anyway.
+    `took_rescue`: the rescued answer (its time, isoformat) the page showed; saved, it is done with."""
     _lock_learner(session, user_id)  # after a submission racing it, not before: it must see the attempt
     state = _state(session, user_id, module, activity)
     assert state is not None
+    if based_on is not None and based_on != state.draft_version:
+        current, version = _current_answer(session, user_id, module, activity, state), state.draft_version
+        session.rollback()
+        raise DraftConflict(f"{activity.id}: save based on version {based_on}, stored {version}",
+                            version=version, answer=current)
     state.draft = answer
+    state.draft_version += 1
+    _drop_rescue_taken(state, took_rescue)
     if state.attempts == 0:
         state.status = rules.ActivityStatus.DRAFT
     state.updated_at = utcnow()
+    session.commit()
+    return state.draft_version
+
+
+def _current_answer(session: Session, user_id: int, module: Module, activity: Activity,
+                    state: ActivityState) -> dict[str, Any]:
+    """The stored answer a conflicting save is told about: the draft, else the last submission's."""
+    if state.draft is not None:
+        return dict(state.draft)
+    submission = latest_submission(session, user_id, module, activity)
+    return dict(submission.answer) if submission is not None else {}
+
+
+def _drop_rescue_taken(state: ActivityState, took_rescue: str | None) -> None:
+    """Forget the rescued answer once a page that showed it saved or submitted: its text is in that
+    answer now. A rescue that came later (or a page that never showed it) leaves it in place."""
+    if took_rescue and state.rescued_at is not None and state.rescued_at.isoformat() == took_rescue:
+        state.rescued_draft = None
+        state.rescued_at = None
+
+
+@retried_on_conflict
+def rescue_draft(session: Session, user_id: int, module: Module, activity: Activity,
+                 answer: dict[str, Any]) -> None:
+    """Keep what a page posted after its launch expired, beside the draft (never over it): the
+    learner's next launch offers it. One slot per activity; a newer rescue replaces the older."""
+    _lock_learner(session, user_id)
+    state = _state(session, user_id, module, activity)
+    assert state is not None
+    state.rescued_draft = answer
+    state.rescued_at = utcnow()
     session.commit()
 
 
@@ -187,7 +259,7 @@ class SubmitOutcome:
 
 @retried_on_conflict
 def submit_answer(session: Session, catalog: Catalog, user_id: int, module: Module, activity: Activity,
-                  answer: dict[str, Any], *, too_long: bool = False) -> SubmitOutcome:
+                  answer: dict[str, Any], *, too_long: bool = False, took_rescue: str | None = None) -> SubmitOutcome:
     """Score and store a submission and the new module status in one transaction.
 
     Raises AnswerError (after keeping the answer as a draft) when the answer is incomplete, or
@@ -206,6 +278,8 @@ def submit_answer(session: Session, catalog: Catalog, user_id: int, module: Modu
         scored = scoring.score_answer(activity, answer)
     except AnswerError:
         state.draft = answer
+        state.draft_version += 1
+        _drop_rescue_taken(state, took_rescue)
         if state.attempts == 0:
             state.status = rules.ActivityStatus.DRAFT
         session.commit()
@@ -223,6 +297,8 @@ def submit_answer(session: Session, catalog: Catalog, user_id: int, module: Modu
     session.add(submission)
     state.status = scored.status
     state.draft = None
+    state.draft_version += 1  # a tab still writing the old draft hears of the submission (409)
+    _drop_rescue_taken(state, took_rescue)
     if scored.score is not None:
         # The best result counts: a retake never lowers a score.
         if state.score is None or scored.score >= state.score:

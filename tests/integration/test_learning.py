@@ -170,7 +170,7 @@ def test_autosave_keeps_answers_across_reload(app, agent, fresh_learner):
     saved = agent.http.post(url + "/draft", data={"csrf_token": csrf_of(page.text), field: "Ringe til sprogcentret"},
                             headers={"X-Requested-With": "fetch"}, timeout=30)
 
-    assert saved.json() == {"saved": True}
+    assert saved.json()["saved"] is True
     assert "Ringe til sprogcentret" in agent.get(url).text
 
 
