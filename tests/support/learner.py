@@ -29,7 +29,9 @@ def correct_answer(activity: Activity, *, wrong: bool = False) -> dict[str, obje
         return {f"p-{p.id}": p.id for p in activity.pairs}
     if activity.type == "reflection":
         words = max(activity.min_words, 20) + 10
-        return {"text": " ".join(["Jeg ville samle aktørerne til et netværksmøde med tolk"] * (words // 8 + 1))}
+        text = " ".join(["Jeg ville samle aktørerne til et netværksmøde med tolk"] * (words // 8 + 1))
+        # A case with role variants is answered in one of them: the first.
+        return {"text": text, "variant": activity.variants[0].id} if activity.variants else {"text": text}
     return {f"prompt-{p.id}": f"Jeg aftaler {p.label.lower()} med min leder i næste uge." for p in activity.prompts}
 
 
