@@ -117,7 +117,7 @@ def grade(submission_id: int) -> str | BaseResponse:
     error = None
     if request.method == "POST":
         try:
-            points = review.rubric_points(item.activity, request.form)
+            points = review.rubric_points(item.case.rubric, request.form)
             service.grade_submission(db.session(), runtime().catalog(), item.submission.id, item.module, item.activity,
                                      grader_id=g.launch.user_id, points=points,
                                      feedback=request.form.get("feedback", ""))

@@ -105,7 +105,8 @@ def activity(module_id: str, activity_id: str) -> str:
     _, found = learning.reachable_module(catalog, g.launch, module_id)
     page = learning.activity_page(db.session(), catalog, g.launch, found, activity_id,
                                   retake=request.args.get("retake") == "1", seed=g.launch.user_sub,
-                                  secret_key=str(runtime().settings["SECRET_KEY"]))
+                                  secret_key=str(runtime().settings["SECRET_KEY"]),
+                                  change_role=request.args.get("role") == "choose")
     return render_template("learner/activity.html", overview=launch_overview(g.launch), page=page,
                            error=request.args.get("error"))
 

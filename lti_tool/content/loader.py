@@ -19,6 +19,7 @@ from lti_tool.content.model import (
     EXERCISE_TYPES,
     LEVEL_NAMES,
     Activity,
+    CaseVariant,
     Catalog,
     ContentProblem,
     Criterion,
@@ -43,12 +44,13 @@ ACTIVITY_ENTRY_FIELDS = frozenset({"id", "type", "file", "title", "required"})
 EXERCISE_FIELDS = {
     "quiz": frozenset({"title", "intro", "points", "questions", "pass_mark", "max_attempts"}),
     "reflection": frozenset({"title", "intro", "points", "case", "questions", "rubric", "min_words",
-                             "instructor_note"}),
+                             "instructor_note", "variants"}),
     "matching": frozenset({"title", "intro", "points", "pairs", "pass_mark"}),
     "action_plan": frozenset({"title", "intro", "points", "prompts", "min_filled"}),
 }
 QUESTION_FIELDS = frozenset({"id", "kind", "prompt", "options"})
 OPTION_FIELDS = frozenset({"id", "text", "correct", "feedback"})
+VARIANT_FIELDS = frozenset({"id", "role", "case", "questions", "rubric", "instructor_note"})
 CRITERION_FIELDS = frozenset({"id", "criterion", "description", "points", "levels"})
 LEVEL_FIELDS = frozenset({"level", "points", "anchor"})
 INSTRUCTOR_NOTE_FIELDS = frozenset({"model_answer", "common_mistakes"})
@@ -268,22 +270,65 @@ def _quiz(r: _Reader, data: _Lines, common: dict[str, Any]) -> Activity:
 
 def _reflection(r: _Reader, data: _Lines, common: dict[str, Any], media: str) -> Activity:
     guiding = [str(q).strip() for q in r.items(data, "questions")]
+    rubric = _rubric(r, data)
+    case_html = render_markdown(r.text(data, "case"), media)
+    note = _instructor_note(r, data, media)
+    return Activity(**common, case_html=case_html, guiding_questions=tuple(guiding), rubric=rubric,
+                    min_words=int(r.number(data, "min_words", 0, low=0, high=5000) or 0),
+                    instructor_note=note,
+                    variants=_variants(r, data, media, CaseVariant("", "", case_html, tuple(guiding), rubric, note)))
+
+
+def _rubric(r: _Reader, data: _Lines, prefix: str = "") -> tuple[Criterion, ...]:
     rubric = []
-    for i, c in enumerate(r.items(data, "rubric")):
-        p = f"rubric[{i}]."
+    for i, c in enumerate(r.items(data, "rubric", prefix=prefix)):
+        p = f"{prefix}rubric[{i}]."
         if not isinstance(c, _Lines):
-            r.problem(data, "rubric", f"criterion {i + 1} must be a mapping")
+            r.problem(data, prefix + "rubric", f"criterion {i + 1} must be a mapping")
             continue
         r.fields(c, CRITERION_FIELDS, prefix=p)
         points = r.number(c, "points", None, prefix=p, low=0.5, high=100) or 0.0
         rubric.append(Criterion(id=r.ident(c, prefix=p), criterion=r.text(c, "criterion", prefix=p),
                                 description=r.text(c, "description", prefix=p), points=points,
                                 levels=_levels(r, c, p, points)))
-    r.unique(data, "rubric", [c.id for c in rubric])
-    return Activity(**common, case_html=render_markdown(r.text(data, "case"), media),
-                    guiding_questions=tuple(guiding), rubric=tuple(rubric),
-                    min_words=int(r.number(data, "min_words", 0, low=0, high=5000) or 0),
-                    instructor_note=_instructor_note(r, data, media))
+    r.unique(data, prefix + "rubric", [c.id for c in rubric])
+    return tuple(rubric)
+
+
+def _variants(r: _Reader, data: _Lines, media: str, shared: CaseVariant) -> tuple[CaseVariant, ...]:
+    """The case's optional versions by role; each takes what it leaves out from the case above it.
+
+    A variant's own rubric may total other points: the grade is the share of the answered variant's
+    rubric, and the exercise weighs the same in the module score whichever role is picked (its
+    `points`, else the shared rubric's total). A variant with a case of its own does not take the
+    shared instructor note, which is about another case."""
+    if "variants" not in data:
+        return ()
+    value = data["variants"]
+    if not isinstance(value, list) or len(value) < 2:
+        r.problem(data, "variants", "must be a list of at least two variants (one is no choice)")
+        return ()
+    variants = []
+    for i, entry in enumerate(value):
+        p = f"variants[{i}]."
+        if not isinstance(entry, _Lines):
+            r.problem(data, "variants", f"variant {i + 1} must be a mapping with id and role")
+            continue
+        r.fields(entry, VARIANT_FIELDS, prefix=p)
+        own_case = "case" in entry
+        rubric = _rubric(r, entry, p) if "rubric" in entry else shared.rubric
+        if "instructor_note" in entry:
+            note = _instructor_note(r, entry, media, prefix=p)
+        else:
+            note = None if own_case else shared.instructor_note
+        variants.append(CaseVariant(
+            id=r.ident(entry, prefix=p), role=r.text(entry, "role", prefix=p),
+            case_html=render_markdown(r.text(entry, "case", prefix=p), media) if own_case else shared.case_html,
+            guiding_questions=(tuple(str(q).strip() for q in r.items(entry, "questions", prefix=p))
+                               if "questions" in entry else shared.guiding_questions),
+            rubric=rubric, instructor_note=note))
+    r.unique(data, "variants", [v.id for v in variants])
+    return tuple(variants)
 
 
 def _levels(r: _Reader, criterion: _Lines, prefix: str, full_points: float) -> tuple[RubricLevel, ...]:
@@ -326,15 +371,15 @@ def _levels(r: _Reader, criterion: _Lines, prefix: str, full_points: float) -> t
     return tuple(levels) if len(levels) == len(LEVEL_NAMES) else ()
 
 
-def _instructor_note(r: _Reader, data: _Lines, media: str) -> InstructorNote | None:
+def _instructor_note(r: _Reader, data: _Lines, media: str, *, prefix: str = "") -> InstructorNote | None:
     """The case's optional note for the instructor: a model answer and the three common mistakes."""
     if "instructor_note" not in data:
         return None
     note = data["instructor_note"]
     if not isinstance(note, _Lines):
-        r.problem(data, "instructor_note", "must be a mapping with model_answer and common_mistakes")
+        r.problem(data, prefix + "instructor_note", "must be a mapping with model_answer and common_mistakes")
         return None
-    p = "instructor_note."
+    p = prefix + "instructor_note."
     r.fields(note, INSTRUCTOR_NOTE_FIELDS, prefix=p)
     model_answer = r.text(note, "model_answer", prefix=p)
     mistakes = note.get("common_mistakes")

@@ -63,6 +63,19 @@ class InstructorNote:
 
 
 @dataclass(frozen=True)
+class CaseVariant:
+    """One role's version of a case reflection: the case, its questions, rubric and note as that
+    role meets them. The learner picks a role before writing; the answer keeps the variant's id."""
+
+    id: str
+    role: str  # who the learner is in this version, e.g. "Lærer"
+    case_html: str
+    guiding_questions: tuple[str, ...]
+    rubric: tuple[Criterion, ...]
+    instructor_note: InstructorNote | None
+
+
+@dataclass(frozen=True)
 class Pair:
     id: str
     item: str
@@ -117,11 +130,24 @@ class Activity:
     rubric: tuple[Criterion, ...] = ()
     min_words: int = 0
     instructor_note: InstructorNote | None = None
+    # the roles a learner may choose between (each a version of the case); empty: one case for all
+    variants: tuple[CaseVariant, ...] = ()
     # action plan
     prompts: tuple[Prompt, ...] = ()
     min_filled: int = 1
     # weight of the exercise in the module score; None: its natural points
     weight: float | None = None
+
+    def variant(self, variant_id: object) -> CaseVariant | None:
+        """The variant with this id, or None (no variants, no choice made, or an id since removed)."""
+        return next((v for v in self.variants if v.id == variant_id), None)
+
+    def case_for(self, variant_id: object) -> CaseVariant:
+        """What a learner who chose `variant_id` answers: that variant, else the case as written at the
+        top of the file (answers given before the case had variants are graded against it)."""
+        return self.variant(variant_id) or CaseVariant(
+            id="", role="", case_html=self.case_html, guiding_questions=self.guiding_questions,
+            rubric=self.rubric, instructor_note=self.instructor_note)
 
     @property
     def is_exercise(self) -> bool:

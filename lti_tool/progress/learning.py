@@ -11,7 +11,16 @@ from flask_babel import force_locale, format_date, format_number, gettext, ngett
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from lti_tool.content.model import Activity, Catalog, Module, Option, Programme, RuleClaim, rules_of
+from lti_tool.content.model import (
+    Activity,
+    CaseVariant,
+    Catalog,
+    Module,
+    Option,
+    Programme,
+    RuleClaim,
+    rules_of,
+)
 from lti_tool.errors import NotFound
 from lti_tool.launch.live import LiveLaunch
 from lti_tool.models import ActionPlanFollowUp, Submission
@@ -220,7 +229,7 @@ class ActivityPage:
         compare and copy (choices have no text to show)."""
         if not self.replaced_answer or self.activity.type not in ("reflection", "action_plan"):
             return []
-        return [str(v) for v in self.replaced_answer.values() if isinstance(v, str) and v.strip()]
+        return [str(v) for k, v in self.replaced_answer.items() if k != "variant" and isinstance(v, str) and v.strip()]
 
     @property
     def length_hint(self) -> str:
@@ -231,6 +240,24 @@ class ActivityPage:
                                 "Write at least %(num)s words and at most %(chars)s characters.",
                                 self.activity.min_words, chars=chars))
         return str(gettext("Write at most %(chars)s characters.", chars=chars))
+
+    # the learner asked to choose the role again (a case with variants)
+    change_role: bool = False
+
+    @property
+    def case(self) -> CaseVariant:
+        """The version of a case the page shows: the submitted answer's while its result is shown,
+        else the role chosen in the draft (or the last answer)."""
+        if not self.show_form and self.submission is not None:
+            return self.activity.case_for((self.submission.answer or {}).get("variant"))
+        return self.activity.case_for(self.answer.get("variant"))
+
+    @property
+    def choosing_role(self) -> bool:
+        """A case with variants asks for the learner's role before the answer form is shown."""
+        if not self.activity.variants or not self.show_form:
+            return False
+        return self.change_role or self.activity.variant(self.answer.get("variant")) is None
 
     @property
     def attempts_left(self) -> int | None:
@@ -280,7 +307,7 @@ class ActivityPage:
 
 
 def activity_page(session: Session, catalog: Catalog, launch: LiveLaunch, module: Module, activity_id: str, *,
-                  retake: bool, seed: str, secret_key: str) -> ActivityPage:
+                  retake: bool, seed: str, secret_key: str, change_role: bool = False) -> ActivityPage:
     activity = module.activity(activity_id)
     if activity is None:
         raise NotFound(f"activity {activity_id!r} not in module {module.id!r}")
@@ -310,7 +337,8 @@ def activity_page(session: Session, catalog: Catalog, launch: LiveLaunch, module
         record=record, submission=submission, answer=dict(answer), matching_choices=choices,
         form_options=_quiz_options(activity, secret_key, launch.user_id, form_attempt),
         result_options=_quiz_options(activity, secret_key, launch.user_id, result_attempt),
-        module_status=rules.module_status(module, records), retake=retake, draft_version=draft.version,
+        module_status=rules.module_status(module, records), retake=retake, change_role=change_role,
+        draft_version=draft.version,
         rescued_at=draft.rescued_at if draft.rescued is not None else None, replaced_answer=replaced,
         follow_up=followup.answer_for(session, launch.user_id, module, activity) if activity.type == "action_plan"
         else None,
@@ -349,7 +377,12 @@ def answer_from_form(activity: Activity, form: Any) -> dict[str, Any]:
     if activity.type == "matching":
         return {p.id: form.get(f"p-{p.id}") for p in activity.pairs if form.get(f"p-{p.id}")}
     if activity.type == "reflection":
-        return {"text": _text_of(form, "text")[:REFLECTION_MAX_CHARS]}
+        answer = {"text": _text_of(form, "text")[:REFLECTION_MAX_CHARS]}
+        # The chosen role travels with the answer (the grading page shows it); an unknown one is dropped.
+        variant = activity.variant(form.get("variant"))
+        if variant is not None:
+            answer["variant"] = variant.id
+        return answer
     if activity.type == "action_plan":
         return {p.id: _text_of(form, f"prompt-{p.id}")[:PROMPT_MAX_CHARS] for p in activity.prompts}
     return {}

@@ -7,7 +7,7 @@ import hmac
 import json
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +82,9 @@ def word_count(text: str) -> int:
 
 
 def check_reflection(activity: Activity, answer: dict[str, Any]) -> Scored:
+    """A reflection is complete with enough words and, when the case has variants, a chosen role."""
+    if activity.variants and activity.variant(answer.get("variant")) is None:
+        raise AnswerError("variant")
     text = str(answer.get("text") or "").strip()
     if not text or word_count(text) < activity.min_words:
         raise AnswerError("text")
@@ -101,15 +104,18 @@ def score_answer(activity: Activity, answer: dict[str, Any]) -> Scored:
     return scorers[activity.type](activity, answer)
 
 
-def grade_reflection(activity: Activity, points: dict[str, float]) -> tuple[float, dict[str, float]]:
-    """The instructor's points per rubric criterion, checked and turned into a fraction."""
+def grade_reflection(activity: Activity, answer: Mapping[str, Any],
+                     points: dict[str, float]) -> tuple[float, dict[str, float]]:
+    """The instructor's points per criterion of the rubric `answer` was written to (its variant's),
+    checked and turned into a fraction."""
+    rubric = activity.case_for(answer.get("variant")).rubric
     given = {}
-    for criterion in activity.rubric:
+    for criterion in rubric:
         value = points.get(criterion.id)
         if value is None or not (0 <= value <= criterion.points):
             raise AnswerError(criterion.id)
         given[criterion.id] = float(value)
-    total = sum(c.points for c in activity.rubric)
+    total = sum(c.points for c in rubric)
     return (sum(given.values()) / total if total else 0.0), given
 
 

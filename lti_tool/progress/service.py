@@ -321,8 +321,9 @@ def grade_submission(session: Session, catalog: Catalog, submission_id: int, mod
 
     Raises NotAwaitingGrading when it was graded or replaced in the meantime (a second click, the
     learner's resubmission): only one grading counts."""
-    fraction, given = scoring.grade_reflection(activity, dict(points))
     submission = session.get_one(Submission, submission_id)
+    # A submission's answer never changes (a resubmission is a new row): its variant's rubric counts.
+    fraction, given = scoring.grade_reflection(activity, submission.answer or {}, dict(points))
     # The learner's rows first, as submit_answer takes them; then the submission as it is now.
     _lock_learner(session, submission.user_id)
     _state(session, submission.user_id, module, activity, lock=True)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from lti_tool.content.model import Activity, Criterion, Module
+from lti_tool.content.model import Activity, CaseVariant, Criterion, Module
 from lti_tool.errors import NotAwaitingGrading, NotFound
 from lti_tool.models import LaunchRecord, Submission, User
 from lti_tool.progress.rules import SubmissionStatus
@@ -23,6 +23,11 @@ class ReviewItem:
     learner: User
     module: Module
     activity: Activity
+
+    @property
+    def case(self) -> CaseVariant:
+        """The version of the case the learner chose and answered, with its rubric and note."""
+        return self.activity.case_for((self.submission.answer or {}).get("variant"))
 
 
 def _course_users(context_pk: int | None) -> Select[Any]:
@@ -88,6 +93,7 @@ def criterion_points(criterion: Criterion, form: Mapping[str, str]) -> float:
     return _number(chosen)
 
 
-def rubric_points(activity: Activity, form: Mapping[str, str]) -> dict[str, float]:
-    """The points per criterion from the grading form (see criterion_points)."""
-    return {c.id: criterion_points(c, form) for c in activity.rubric}
+def rubric_points(rubric: Sequence[Criterion], form: Mapping[str, str]) -> dict[str, float]:
+    """The points per criterion of `rubric` (the answered variant's) from the grading form (see
+    criterion_points)."""
+    return {c.id: criterion_points(c, form) for c in rubric}

@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 from tests.browser.lms import SAFETY_NET_MS, follow, open_in_lms, shot, sign_in
-from tests.browser.test_learner_browser import MODULE_TITLE, MODULE_URL, activity_url, answer, module_of
+from tests.browser.test_learner_browser import (
+    MODULE_TITLE,
+    MODULE_URL,
+    activity_url,
+    answer,
+    choose_role,
+    module_of,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -76,6 +83,11 @@ def test_learner_steps_fit_a_fixed_height_frame(site, browser, fresh_learner):
         if activity.type == "page":
             check_step(page, frame, frame.get_by_role("link", name="Næste", exact=True), way_on, activity.id)
             continue
+        if activity.variants:
+            # The role choice comes first: its button must fit the frame as well.
+            role_button = frame.get_by_role("button", name="Læs casen i denne rolle")
+            check_step(page, frame, role_button, way_on, f"{activity.id} role choice")
+            choose_role(frame, activity)
         submit_button = frame.get_by_role("button", name="Indsend", exact=True)
         check_step(page, frame, submit_button, way_on, f"{activity.id} form")
         answer(frame, activity)

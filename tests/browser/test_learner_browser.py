@@ -71,10 +71,19 @@ def answer(frame: Any, activity: Activity) -> None:
         for p in activity.pairs:
             field(frame, f"p-{p.id}").select_option(p.id)
     elif activity.type == "reflection":
+        choose_role(frame, activity)
         field(frame, "text").fill(str(correct_answer(activity)["text"]))
     else:
         for name, text in correct_answer(activity).items():
             field(frame, name).fill(str(text))
+
+
+def choose_role(frame: Any, activity: Activity) -> None:
+    """A case with role variants asks for the role before the answer form; choose the first (the
+    case as written). Nothing to do when the role is chosen already or the case has no variants."""
+    if activity.variants and frame.locator("#role-choice").count():
+        field(frame, f"variant-{activity.variants[0].id}").check()
+        follow(frame, frame.get_by_role("button", name="Læs casen i denne rolle"), re.compile(r"saved=1"))
 
 
 def submit(frame: Any) -> None:
@@ -173,6 +182,7 @@ def test_learner_completes_a_module_in_the_lms_frame(site, context, page, fresh_
         if activity.type == "page":
             continue
         if activity.type == "reflection":
+            choose_role(frame, activity)
             expect(frame.locator("#text-hint")).to_contain_text(f"mindst {activity.min_words} ord")
         answer(frame, activity)
         shot(page, f"07-{activity.type}-form")

@@ -19,7 +19,7 @@ from lti_tool.models import ActivityState, LaunchRecord, Submission, utcnow
 from lti_tool.operating import gdpr
 from lti_tool.runtime import runtime
 from tests.support.agent import text_of
-from tests.support.learner import activity_url, correct_answer, csrf_of
+from tests.support.learner import activity_url, correct_answer, csrf_of, open_answer_form
 
 FETCH = {"X-Requested-With": "fetch", "Accept": "application/json"}
 
@@ -39,8 +39,14 @@ def version_of(page: str) -> str:
     return match.group(1)
 
 
+def form_fields(text: str) -> dict[str, str]:
+    """What the Haddad case's form posts besides its token: the text, and the role the fixture chose
+    (the form carries it as a hidden field)."""
+    return {"text": text, "variant": reflection_of()[1].variants[0].id}
+
+
 def save(agent, url: str, token: str, text: str, version: str | None = None, **extra: str):
-    data = {"csrf_token": token, "text": text, **extra}
+    data = {"csrf_token": token, **form_fields(text), **extra}
     if version is not None:
         data["draft_version"] = version
     return agent.http.post(url + "/draft", data=data, headers=FETCH, timeout=30)
@@ -66,8 +72,7 @@ def writing(app, agent, fresh_learner):
     home = agent.launch(fresh_learner, "stor-kursus", "rl-stor")
     module, reflection = reflection_of()
     url = activity_url(home.url, module, reflection)
-    page = agent.get(url)
-    assert page.status_code == 200
+    page = open_answer_form(agent, url, reflection)
     return url, csrf_of(page.text), version_of(page.text), reflection, fresh_learner
 
 
@@ -85,24 +90,24 @@ def test_a_save_based_on_an_older_version_is_refused_with_the_stored_one(agent, 
 
     assert second.status_code == 409
     assert second.json() == {"error": "draft_conflict", "version": newer,
-                             "answer": {"text": "Skrevet i den første fane"}}
-    assert stored_state(launch_id(url), reflection.id).draft == {"text": "Skrevet i den første fane"}
+                             "answer": form_fields("Skrevet i den første fane")}
+    assert stored_state(launch_id(url), reflection.id).draft == form_fields("Skrevet i den første fane")
 
     # The learner keeps the second tab's version: a save based on the newest one goes through.
     kept = save(agent, url, token, "Skrevet i den anden fane", str(newer))
     assert kept.status_code == 200
-    assert stored_state(launch_id(url), reflection.id).draft == {"text": "Skrevet i den anden fane"}
+    assert stored_state(launch_id(url), reflection.id).draft == form_fields("Skrevet i den anden fane")
 
 
 def test_a_submission_in_another_tab_refuses_the_old_drafts_save(agent, writing):
     url, token, version, reflection, _ = writing
     answer = str(correct_answer(reflection)["text"])
-    assert agent.http.post(url, data={"csrf_token": token, "text": answer}, timeout=30).status_code == 200
+    assert agent.http.post(url, data={"csrf_token": token, **form_fields(answer)}, timeout=30).status_code == 200
 
     late = save(agent, url, token, "Gammel kladde", version)
 
     assert late.status_code == 409
-    assert late.json()["answer"] == {"text": answer}
+    assert late.json()["answer"] == form_fields(answer)
 
 
 @pytest.mark.parametrize("version", ["²", "-1", "1e3", "9" * 40, ""])
@@ -112,17 +117,17 @@ def test_a_version_that_is_no_number_is_as_if_none_was_sent(agent, writing, vers
     response = save(agent, url, token, "Hvad som helst", version)
 
     assert response.status_code == 200
-    assert stored_state(launch_id(url), reflection.id).draft == {"text": "Hvad som helst"}
+    assert stored_state(launch_id(url), reflection.id).draft == form_fields("Hvad som helst")
 
 
 def test_the_save_button_without_javascript_still_saves(agent, writing):
     url, token, _, reflection, _ = writing
     save(agent, url, token, "Fra en anden fane", "0")
 
-    plain = agent.http.post(url + "/draft", data={"csrf_token": token, "text": "Uden JavaScript"}, timeout=30)
+    plain = agent.http.post(url + "/draft", data={"csrf_token": token, **form_fields("Uden JavaScript")}, timeout=30)
 
     assert plain.status_code == 200
-    assert stored_state(launch_id(url), reflection.id).draft == {"text": "Uden JavaScript"}
+    assert stored_state(launch_id(url), reflection.id).draft == form_fields("Uden JavaScript")
 
 
 # --- an expired launch -----------------------------------------------------------------------------
@@ -137,8 +142,8 @@ def test_an_expired_pages_answer_comes_back_at_the_next_launch(agent, writing):
     assert late.status_code == 401
     assert late.json()["error"] == "session_expired_answer_kept"
     state = stored_state(launch_id(url), reflection.id)
-    assert state.draft == {"text": "Det gemte"}, "a rescue never overwrites the saved draft"
-    assert state.rescued_draft == {"text": "Det gemte og det skrevet efter pausen"}
+    assert state.draft == form_fields("Det gemte"), "a rescue never overwrites the saved draft"
+    assert state.rescued_draft == form_fields("Det gemte og det skrevet efter pausen")
 
     home = agent.launch(learner, "stor-kursus", "rl-stor")  # opened again from the LMS
     again_url = activity_url(home.url, *reflection_of())
@@ -161,7 +166,7 @@ def test_submitting_an_expired_page_keeps_the_answer_and_says_what_to_do(agent, 
     url, token, _, reflection, _ = writing
     expire(launch_id(url))
 
-    response = agent.http.post(url, data={"csrf_token": token, "text": "Mit svar"}, timeout=30)
+    response = agent.http.post(url, data={"csrf_token": token, **form_fields("Mit svar")}, timeout=30)
 
     assert response.status_code == 401
     text = text_of(response.text)
@@ -169,7 +174,7 @@ def test_submitting_an_expired_page_keeps_the_answer_and_says_what_to_do(agent, 
     db.session.rollback()
     user_id = db.session.get_one(LaunchRecord, launch_id(url)).user_id
     assert db.session.scalars(select(Submission).where(Submission.user_id == user_id)).first() is None
-    assert stored_state(launch_id(url), reflection.id).rescued_draft == {"text": "Mit svar"}
+    assert stored_state(launch_id(url), reflection.id).rescued_draft == form_fields("Mit svar")
 
 
 # --- what an expired page's token can do ----------------------------------------------------------
@@ -243,7 +248,7 @@ def test_the_hint_states_the_length_limit_in_the_learners_language(app, agent, u
                               for a in m.activities if a.type == "reflection" and a.min_words)
     locale = "sv" if user == "sara" else "en_GB"
 
-    page = agent.get(activity_url(home.url, module, reflection)).text
+    page = open_answer_form(agent, activity_url(home.url, module, reflection), reflection).text
 
     expected = words.format(n=reflection.min_words, chars=format_decimal(20000, locale=locale))
     assert expected in re.search(r'<p class="muted" id="text-hint">([^<]+)</p>', page).group(1)

@@ -29,12 +29,27 @@ def correct_answer(activity: Activity, *, wrong: bool = False) -> dict[str, obje
         return {f"p-{p.id}": p.id for p in activity.pairs}
     if activity.type == "reflection":
         words = max(activity.min_words, 20) + 10
-        return {"text": " ".join(["Jeg ville samle aktørerne til et netværksmøde med tolk"] * (words // 8 + 1))}
+        text = " ".join(["Jeg ville samle aktørerne til et netværksmøde med tolk"] * (words // 8 + 1))
+        # A case with role variants is answered in one of them: the first.
+        return {"text": text, "variant": activity.variants[0].id} if activity.variants else {"text": text}
     return {f"prompt-{p.id}": f"Jeg aftaler {p.label.lower()} med min leder i næste uge." for p in activity.prompts}
 
 
 def activity_url(home_url: str, module: Module, activity: Activity) -> str:
     return f"{home_url}m/{module.id}/a/{activity.id}"
+
+
+def open_answer_form(agent: Agent, url: str, activity: Activity):
+    """The activity's page with its answer form: a case with role variants asks for a role first,
+    and this learner takes the first one (as the role-choice form posts it)."""
+    page = agent.get(url)
+    assert page.status_code == 200
+    if activity.variants and 'id="role-choice"' in page.text:
+        chosen = agent.http.post(url + "/draft", data={"csrf_token": csrf_of(page.text),
+                                                        "variant": activity.variants[0].id}, timeout=30)
+        assert chosen.status_code == 200, chosen.status_code
+        page = agent.get(url)
+    return page
 
 
 def submit(agent: Agent, home_url: str, module: Module, activity: Activity, fields: dict[str, object]):

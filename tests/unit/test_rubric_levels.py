@@ -81,8 +81,10 @@ def test_two_common_mistakes_instead_of_three_are_named(tmp_path):
 
     assert PROGRAMME in catalog.rejected
     [problem] = catalog.problems
-    assert str(problem) == (f"{PROGRAMME}/{MODULE}/{case_path(content).name}:"
-                            f"{_line_of(case_path(content), 'common_mistakes:')}: "
+    # The case's own note is appended last (role variants before it carry notes of their own).
+    lines = case_path(content).read_text(encoding="utf-8").splitlines()
+    note_line = max(i + 1 for i, ln in enumerate(lines) if ln == "  common_mistakes:")
+    assert str(problem) == (f"{PROGRAMME}/{MODULE}/{case_path(content).name}:{note_line}: "
                             "instructor_note.common_mistakes: must be a list of exactly 3 texts, not 2")
 
 
