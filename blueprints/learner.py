@@ -22,7 +22,7 @@ from lti_tool.lti.roles import Role, effective_role
 from lti_tool.progress import learning, service
 from lti_tool.progress.scoring import AnswerError, AnswerTooLong
 from lti_tool.runtime import runtime
-from lti_tool.teaching.overview import launch_overview
+from lti_tool.teaching.overview import LaunchOverview, launch_overview
 
 bp = Blueprint("learner", __name__, url_prefix="/c/<launch_id>")
 csrf.exempt(bp)  # launch_required checks the launch-scoped form token instead
@@ -30,6 +30,11 @@ csrf.exempt(bp)  # launch_required checks the launch-scoped form token instead
 media = Blueprint("content_media", __name__)
 
 MEDIA_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".pdf", ".docx", ".xlsx", ".pptx", ".txt", ".odt"}
+
+
+def _overview() -> LaunchOverview:
+    """What every page of this launch shows (name, course, the programme its link opens)."""
+    return launch_overview(g.launch, runtime().catalog())
 
 
 @bp.get("/")
@@ -65,8 +70,8 @@ def course_page(view: learning.CourseHome) -> str | Response:
     if view.placement is None:
         if effective_role(g.launch.roles) == Role.INSTRUCTOR:
             return redirect(url_for("instructor.pick", launch_id=g.launch.id))
-        return render_template("learner/not_set_up.html", overview=launch_overview(g.launch))
-    return render_template("learner/home.html", overview=launch_overview(g.launch), view=view)
+        return render_template("learner/not_set_up.html", overview=_overview())
+    return render_template("learner/home.html", overview=_overview(), view=view)
 
 
 @bp.get("/m/<module_id>/")
@@ -74,7 +79,7 @@ def course_page(view: learning.CourseHome) -> str | Response:
 def module(module_id: str) -> str:
     _, found = learning.reachable_module(runtime().catalog(), g.launch, module_id)
     view = learning.module_overview(db.session(), g.launch.user_id, found)
-    return render_template("learner/module.html", overview=launch_overview(g.launch), view=view)
+    return render_template("learner/module.html", overview=_overview(), view=view)
 
 
 @bp.get("/m/<module_id>/a/<activity_id>")
@@ -85,7 +90,7 @@ def activity(module_id: str, activity_id: str) -> str:
     page = learning.activity_page(db.session(), catalog, g.launch, found, activity_id,
                                   retake=request.args.get("retake") == "1", seed=g.launch.user_sub,
                                   secret_key=str(runtime().settings["SECRET_KEY"]))
-    return render_template("learner/activity.html", overview=launch_overview(g.launch), page=page,
+    return render_template("learner/activity.html", overview=_overview(), page=page,
                            error=request.args.get("error"))
 
 
@@ -130,7 +135,7 @@ def submit(module_id: str, activity_id: str) -> Response:
 @launch_required
 def certificate(programme_id: str) -> str:
     view = learning.certificate_page(db.session(), runtime().catalog(), g.launch, programme_id)
-    return render_template("learner/certificate.html", overview=launch_overview(g.launch), programme=view.programme,
+    return render_template("learner/certificate.html", overview=_overview(), programme=view.programme,
                            certificate=view.certificate, status=view.status, locale=g.launch.locale)
 
 

@@ -85,3 +85,29 @@ def criterion_points(criterion: Criterion, form: Mapping[str, str]) -> float:
 def rubric_points(activity: Activity, form: Mapping[str, str]) -> dict[str, float]:
     """The points per criterion from the grading form (see criterion_points)."""
     return {c.id: criterion_points(c, form) for c in activity.rubric}
+
+
+@dataclass(frozen=True)
+class RubricForm:
+    """A posted grading form read per criterion: the points given, and the criteria whose field
+    holds no number within 0 and their maximum (`faults`, by criterion id), each to be marked."""
+
+    points: dict[str, float]
+    faults: frozenset[str]
+
+
+def read_rubric(activity: Activity, form: Mapping[str, str]) -> RubricForm:
+    """Every criterion's points from the grading form, with every criterion at fault, not only the first."""
+    points: dict[str, float] = {}
+    faults: set[str] = set()
+    for criterion in activity.rubric:
+        try:
+            value = criterion_points(criterion, form)
+        except ValueError:
+            faults.add(criterion.id)
+            continue
+        if 0 <= value <= criterion.points:  # NaN and infinities fail this too
+            points[criterion.id] = value
+        else:
+            faults.add(criterion.id)
+    return RubricForm(points, frozenset(faults))
