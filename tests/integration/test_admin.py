@@ -409,7 +409,7 @@ def test_grade_page_counts_the_queue_and_retries_all_parked(make_app, serve):
 
     page = text_of(operator.get("/admin/grades").text)
     assert "1 waiting" in page and "2 parked" in page
-    assert "The oldest waiting score is from 3/4/26" in page
+    assert "The oldest waiting score is from 04/03/2026" in page  # 4 March, British
 
     assert operator.post("/admin/grades/retry", {}).status_code == 302
     with app.app_context():
@@ -432,4 +432,4 @@ def test_reach_counts_toward_the_configured_target(make_app, serve):
 
     page = text_of(operator.get("/admin/reach").text)
 
-    assert "3 of 40 practitioners have completed at least one module (8 %)" in page
+    assert "3 of 40 practitioners have completed at least one module (8%)" in page
