@@ -195,3 +195,19 @@ def test_grading_form_keeps_every_value_and_marks_the_field_at_fault(app, agent,
     db.session.rollback()
     assert db.session.scalars(select(Submission.status).where(
         Submission.id == int(link.rsplit("/", 1)[1]))).one() == "pending"
+
+
+def test_the_demos_english_persona_has_the_english_programme_and_is_told_when_content_is_danish(agent):
+    """Amir (en-GB) takes Fast track in a course of his own; in the Danish course he is told it is Danish."""
+    english = agent.launch("amir", "fast-track", "rl-fasttrack-en")
+    text = visible(english.text)
+    assert '<html lang="en">' in english.text and "Fast track to work" in text
+    assert "The course material is in" not in text
+    footer = re.search(r'<footer class="site-footer">(.*?)</footer>', english.text, re.S).group(1)
+    assert visible(footer) == "Fast track to work"  # not the Danish programme's name
+
+    danish = agent.launch("amir", "vejle-int", "rl-programme")
+    text = visible(danish.text)
+    assert EXPECTED["en"]["notice"] in text
+    footer = re.search(r'<footer class="site-footer">(.*?)</footer>', danish.text, re.S).group(1)
+    assert "Continuing education in integration work" in visible(footer)  # the Danish programme, named in English
