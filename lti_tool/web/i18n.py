@@ -1,4 +1,5 @@
-"""The interface language: which locale a request speaks and the catalogue its templates read."""
+"""The interface language: which locale a request speaks, the catalogue its templates read, and
+the filters that write numbers, percentages, lists and durations as that locale does."""
 
 from __future__ import annotations
 
