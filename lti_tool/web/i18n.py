@@ -3,12 +3,13 @@ the filters that write numbers, percentages, lists and durations as that locale 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from babel import Locale
 from babel.lists import format_list
 from flask import Flask, g, request
-from flask_babel import format_decimal, format_percent, get_locale, get_translations, ngettext
+from flask_babel import format_date, format_decimal, format_percent, get_locale, get_translations, ngettext
 
 from lti_tool.launch.locale import LANGUAGES, format_locale, interface_language
 
@@ -36,6 +37,12 @@ def number(value: float | int) -> str:
 def percent(fraction: float) -> str:
     """A share (0.56) as the active locale writes a percentage: "56 %" in Danish, "56%" in English."""
     return str(format_percent(fraction))
+
+
+def month_name(month: str) -> str:
+    """A month kept as "2026-01" as the active locale writes it short: "jan. 2026", "Jan 2026"."""
+    year, number_of_month = (int(part) for part in month.split("-"))
+    return str(format_date(date(year, number_of_month, 1), "MMM y"))
 
 
 def join_list(items: list[str] | tuple[str, ...]) -> str:
@@ -91,7 +98,7 @@ def install_locale(app: Flask) -> None:
     app.jinja_env.globals["current_locale"] = current_language
     app.jinja_env.globals["plural_count"] = plural_count
     app.jinja_env.filters.update(number=number, percent=percent, duration=duration,
-                                join_list=join_list, language_name=language_name)
+                                join_list=join_list, language_name=language_name, month_name=month_name)
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=lambda s: request_translations().ugettext(s),
         ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),

@@ -345,6 +345,8 @@ def test_reach_per_platform_and_month_with_csv(app, console):
     assert "Nyankomne flygtninge og familiesammenførte 3 2" in text
     assert "<svg" in page.text
     assert "chart-bar-started" in page.text
+    # Months as the (British) locale names them, with the first module started and completed in each.
+    assert "Completed their first module Jan 2026 1 1 Feb 2026 1 1 Mar 2026 1 0" in text
 
     everyone = text_of(console.get("/admin/reach").text)
     assert re.search(r"\d+ of 800 practitioners have completed at least one module", everyone)
