@@ -98,6 +98,14 @@ def test_learner_and_instructor_pages_write_numbers_as_their_language_does(app, 
     assert "error=" not in submit(agent, other.url, module, reflection, correct_answer(reflection)).url
     assert want["two"] in visible(agent.get(board.url).text)
 
+    # The deep-linking catalogue gives each module's time too.
+    def speaks(body: dict) -> None:
+        body[LTI + "launch_presentation"]["locale"] = want["locale"]
+
+    response, _, _ = launch(agent, external, role="Instructor", sub=f"{course}-teacher", mutate=speaks,
+                            deep_linking=True)
+    assert want["hours"] in visible(agent.get(response.headers["Location"]).text)
+
     # A date: when each reflection was submitted, as the language writes a short date and time.
     grading = visible(agent.get(board.url + "grading").text)
     db.session.rollback()
