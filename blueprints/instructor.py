@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from blueprints.access import launch_required, role_required
@@ -19,10 +20,15 @@ from lti_tool.progress.scoring import AnswerError
 from lti_tool.runtime import runtime
 from lti_tool.teaching import dashboard as dash
 from lti_tool.teaching import review, roster
-from lti_tool.teaching.overview import launch_overview
+from lti_tool.teaching.overview import LaunchOverview, launch_overview
 
 bp = Blueprint("instructor", __name__, url_prefix="/c/<launch_id>/instructor")
 csrf.exempt(bp)  # launch_required checks the launch-scoped form token instead
+
+
+def _overview() -> LaunchOverview:
+    """What every page of this launch shows (name, course, the programme its link opens)."""
+    return launch_overview(g.launch, runtime().catalog())
 
 
 def _placement() -> state.Placement:
@@ -56,7 +62,7 @@ def home() -> str | BaseResponse:
     if placement is None:
         if g.launch.resource_link is not None:
             return redirect(url_for("instructor.pick", launch_id=g.launch.id))
-        return render_template("instructor/home.html", overview=launch_overview(g.launch), placement=None)
+        return render_template("instructor/home.html", overview=_overview(), placement=None)
     board = _dashboard(placement)
     module_id = request.args.get("module", placement.modules[0].id)
     rows = dash.filtered(board, role=request.args.get("role", "learner"), status=request.args.get("status", ""),
@@ -66,7 +72,7 @@ def home() -> str | BaseResponse:
     page = dash.page_of(rows, request.args.get("page", 1, type=int))
     # The page links keep the filters and the sort, and nothing else from the address.
     kept = {name: request.args[name] for name in _FILTERS if request.args.get(name)}
-    return render_template("instructor/home.html", overview=launch_overview(g.launch), placement=placement,
+    return render_template("instructor/home.html", overview=_overview(), placement=placement,
                            board=board, page=page, kept=kept, args=request.args, module_id=module_id)
 
 
@@ -105,27 +111,32 @@ def export_csv() -> Response:
 @role_required(Role.INSTRUCTOR)
 def grading() -> str:
     items = review.pending_reviews(db.session(), _placement().modules, g.launch.context_id)
-    return render_template("instructor/grading.html", overview=launch_overview(g.launch), items=items,
+    return render_template("instructor/grading.html", overview=_overview(), items=items,
                            graded=request.args.get("graded"))
 
 
 @bp.route("/grading/<int:submission_id>", methods=["GET", "POST"])
 @launch_required
 @role_required(Role.INSTRUCTOR)
-def grade(submission_id: int) -> str | BaseResponse:
+def grade(submission_id: int) -> str | tuple[str, int] | BaseResponse:
     item = review.review_item(db.session(), submission_id, _placement().modules, g.launch.context_id)
-    error = None
+    faults: frozenset[str] = frozenset()
     if request.method == "POST":
-        try:
-            points = review.rubric_points(item.case.rubric, request.form)
-            service.grade_submission(db.session(), runtime().catalog(), item.submission.id, item.module, item.activity,
-                                     grader_id=g.launch.user_id, points=points,
-                                     feedback=request.form.get("feedback", ""))
-            return redirect(url_for("instructor.grading", launch_id=g.launch.id, graded=submission_id))
-        except (ValueError, AnswerError):
-            error = _("Give each criterion a number of points between 0 and its maximum.")
-    return render_template("instructor/grade.html", overview=launch_overview(g.launch), item=item, error=error,
-                           form=request.form, other=review.OTHER_POINTS)
+        rubric = review.read_rubric(item.case.rubric, request.form)
+        faults = rubric.faults
+        if not faults:
+            try:
+                service.grade_submission(db.session(), runtime().catalog(), item.submission.id, item.module,
+                                         item.activity, grader_id=g.launch.user_id, points=rubric.points,
+                                         feedback=request.form.get("feedback", ""))
+                return redirect(url_for("instructor.grading", launch_id=g.launch.id, graded=submission_id))
+            except AnswerError as refused:  # the criterion the stored grade's own check refused
+                faults = frozenset({str(refused)})
+    # A refused form comes back with everything as typed and each field at fault marked: a 400.
+    page = render_template("instructor/grade.html", overview=_overview(), item=item, faults=faults,
+                           error=_("Give each criterion a number of points between 0 and its maximum.")
+                           if faults else None, form=request.form, other=review.OTHER_POINTS)
+    return (page, 400) if faults else page
 
 
 @bp.route("/pick", methods=["GET", "POST"])
@@ -140,7 +151,7 @@ def pick() -> str | BaseResponse:
     if request.method == "POST":
         service.bind_link(db.session(), catalog, link, request.form.get("placement", ""))
         return redirect(url_for("instructor.home", launch_id=g.launch.id))
-    return render_template("instructor/pick.html", overview=launch_overview(g.launch),
+    return render_template("instructor/pick.html", overview=_overview(),
                            programmes=catalog.programmes_for(g.launch.locale), locale=g.launch.locale)
 
 
@@ -154,7 +165,7 @@ def deep_link() -> str:
         raise ToolError("deep linking launch without return URL", reason="no_deep_link_return")
     catalog = runtime().catalog()
     if request.method == "GET":
-        return render_template("instructor/deep_link.html", overview=launch_overview(g.launch), settings=settings,
+        return render_template("instructor/deep_link.html", overview=_overview(), settings=settings,
                                programmes=catalog.programmes_for(g.launch.locale), locale=g.launch.locale)
     token = deep_linking.signed_answer(
         db.session(), str(runtime().settings["SECRET_KEY"]), catalog, settings, request.form.getlist("item"),
@@ -168,4 +179,5 @@ def _added(count: int) -> str:
     """The note the platform shows after a deep-linking answer of `count` items."""
     if not count:
         return str(_("Nothing was added."))
-    return str(_("%(count)s activities added from Integrationsløft.", count=count))
+    return str(ngettext("%(num)d activity added from Integrationsløft.",
+                        "%(num)d activities added from Integrationsløft.", count))

@@ -30,7 +30,7 @@ from lti_tool.lti.roles import Role, effective_role
 from lti_tool.progress import followup, learning, rescue, service
 from lti_tool.progress.scoring import AnswerError, AnswerTooLong
 from lti_tool.runtime import runtime
-from lti_tool.teaching.overview import launch_overview
+from lti_tool.teaching.overview import LaunchOverview, launch_overview
 from lti_tool.web import set_locale
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -48,6 +48,11 @@ OFFICE_MIMETYPES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 }
+
+
+def _overview() -> LaunchOverview:
+    """What every page of this launch shows (name, course, the programme its link opens)."""
+    return launch_overview(g.launch, runtime().catalog())
 
 
 @bp.get("/")
@@ -85,8 +90,8 @@ def course_page(view: learning.CourseHome, follow_up: followup.FollowUpQuestion 
     if view.placement is None:
         if effective_role(g.launch.roles) == Role.INSTRUCTOR:
             return redirect(url_for("instructor.pick", launch_id=g.launch.id))
-        return render_template("learner/not_set_up.html", overview=launch_overview(g.launch))
-    return render_template("learner/home.html", overview=launch_overview(g.launch), view=view, follow_up=follow_up,
+        return render_template("learner/not_set_up.html", overview=_overview())
+    return render_template("learner/home.html", overview=_overview(), view=view, follow_up=follow_up,
                            outcomes=learning.OUTCOME_LABELS, answered=request.args.get("followed_up") == "1")
 
 
@@ -95,7 +100,7 @@ def course_page(view: learning.CourseHome, follow_up: followup.FollowUpQuestion 
 def module(module_id: str) -> str:
     _, found = learning.reachable_module(runtime().catalog(), g.launch, module_id)
     view = learning.module_overview(db.session(), g.launch.user_id, found)
-    return render_template("learner/module.html", overview=launch_overview(g.launch), view=view)
+    return render_template("learner/module.html", overview=_overview(), view=view)
 
 
 @bp.get("/m/<module_id>/a/<activity_id>")
@@ -107,7 +112,7 @@ def activity(module_id: str, activity_id: str) -> str:
                                   retake=request.args.get("retake") == "1", seed=g.launch.user_sub,
                                   secret_key=str(runtime().settings["SECRET_KEY"]),
                                   change_role=request.args.get("role") == "choose")
-    return render_template("learner/activity.html", overview=launch_overview(g.launch), page=page,
+    return render_template("learner/activity.html", overview=_overview(), page=page,
                            error=request.args.get("error"))
 
 
@@ -202,7 +207,7 @@ def follow_up(module_id: str, activity_id: str) -> Response:
 @launch_required
 def certificate(programme_id: str) -> str:
     view = learning.certificate_page(db.session(), runtime().catalog(), g.launch, programme_id)
-    return render_template("learner/certificate.html", overview=launch_overview(g.launch), programme=view.programme,
+    return render_template("learner/certificate.html", overview=_overview(), programme=view.programme,
                            certificate=view.certificate, status=view.status, locale=g.launch.locale)
 
 

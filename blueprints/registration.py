@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, g, redirect, render_template, request
-from flask_babel import get_locale
 from werkzeug.wrappers import Response as BaseResponse
 
 from lti_tool.extensions import csrf, db
 from lti_tool.lti import registration
 from lti_tool.lti.http import person_waiting
 from lti_tool.runtime import runtime
+from lti_tool.web import current_language
 from lti_tool.web.limits import limiter
 
 bp = Blueprint("registration", __name__)
@@ -76,7 +76,7 @@ def finish() -> str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     try:
         platform = registration.complete(
             db.session(), rt.store, rt.http(), request.form.get("pending_id", ""), base_url=rt.base_url,
-            auto_approve=bool(current_app.config["AUTO_APPROVE_REGISTRATIONS"]), locale=str(get_locale() or "da"),
+            auto_approve=bool(current_app.config["AUTO_APPROVE_REGISTRATIONS"]), locale=current_language(),
             timeout=_waiting_timeout())
     except registration.RegistrationFailed as error:
         return _failed(error)

@@ -157,8 +157,9 @@ def content_downloads(folder: str | None, chromium: str) -> None:
 def content_check(folder: str | None, today: object | None) -> None:
     """Validate every content pack; names the file, line and field of each problem.
 
-    Then lints each valid pack: quizzes whose right answer can be guessed by its length, or options
-    without feedback, fail the check; rule claims checked longer ago than
+    Then lints each valid pack: quizzes whose right answer can be guessed by its length, options
+    without feedback, and prose that Markdown turns into a list (a line beginning "1. december"
+    inside a sentence) fail the check; rule claims checked longer ago than
     CONTENT_CLAIM_MAX_AGE_DAYS, or adopted/proposed with a date that has passed, are warnings."""
     catalog = load_catalog(folder or current_app.config["CONTENT_DIR"])
     as_of = today.date() if today is not None else date.today()  # type: ignore[attr-defined]
@@ -181,7 +182,7 @@ def content_check(folder: str | None, today: object | None) -> None:
         left_out = ", ".join(catalog.rejected) or "-"
         raise click.ClickException(f"{len(catalog.problems)} problem(s); packs left out: {left_out}")
     if failed:
-        raise click.ClickException(f"packs failing the quiz lints: {', '.join(failed)}")
+        raise click.ClickException(f"packs failing the lints: {', '.join(failed)}")
 
 
 @certificates_cli.command("verify")

@@ -6,8 +6,8 @@ import logging
 from datetime import timedelta
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from blueprints.admin import bp
@@ -16,7 +16,7 @@ from lti_tool.grading.delivery import outbox_status, retry_parked
 from lti_tool.operating import console
 from lti_tool.progress.service import find_certificate
 from lti_tool.runtime import runtime
-from lti_tool.web import record_id
+from lti_tool.web import current_language, record_id
 
 log = logging.getLogger("lti_tool.admin")
 
@@ -56,7 +56,7 @@ def retry_grades() -> BaseResponse:
     ids = [i for i in map(record_id, request.form.getlist("id")) if i is not None]
     count = retry_parked(db.session(), ids or None)
     log.info("operator %s queued %s parked score(s) again", g.operator.id, count)
-    flash(_("%(count)s score(s) queued again.", count=count), "ok")
+    flash(ngettext("%(num)d score queued again.", "%(num)d scores queued again.", count), "ok")
     return redirect(url_for("admin.grades"))
 
 
@@ -71,6 +71,6 @@ def certificates() -> str:
 @bp.get("/register")
 def register() -> str:
     """Everything an LMS administrator pastes when registering the tool by hand."""
-    manual = console.manual_registration(runtime().base_url, str(get_locale() or "da"))
+    manual = console.manual_registration(runtime().base_url, current_language())
     return render_template("admin/register.html", manual=manual,
                            dynamic_url=runtime().base_url + "/lti/register")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from flask import Response, current_app, render_template, request
-from flask_babel import get_locale
 
 from blueprints.admin import bp
 from lti_tool.extensions import db
 from lti_tool.operating import reach as service
 from lti_tool.runtime import runtime
-from lti_tool.web import record_id
+from lti_tool.web import current_language, record_id
 
 
 def _report() -> service.ReachReport:
@@ -17,7 +16,7 @@ def _report() -> service.ReachReport:
     config = current_app.config
     return service.reach_report(
         db.session(), runtime().catalog(), target=int(config["REACH_TARGET"]),
-        timezone=str(config["BABEL_DEFAULT_TIMEZONE"]), locale=str(get_locale() or "da"),
+        timezone=str(config["BABEL_DEFAULT_TIMEZONE"]), locale=current_language(),
         platform_id=record_id(platform))
 
 

@@ -1,4 +1,5 @@
-"""Checks beyond the format, run by `flask content check`: stale rule claims and test-wise quizzes.
+"""Checks beyond the format, run by `flask content check`: stale rule claims, test-wise quizzes and
+prose that Markdown turns into a list by accident.
 
 The loader decides whether a pack can be served; these decide whether it is good enough to ship.
 A quiz that fails a lint still works for learners, so the app keeps serving it: the lints fail the
@@ -25,6 +26,11 @@ MIN_NEAR_MEDIAN_SHARE = 0.80
 NEAR_MEDIAN_TOLERANCE = 0.25
 
 _TAG = re.compile(r"<[^>]+>")
+# A list in markdown-it's HTML, and the items in it.
+_LIST = re.compile(r"<(ol|ul)(?: start=\"\d+\")?>(.*?)</\1>", re.S)
+_ITEM = re.compile(r"<li>(.*?)</li>", re.S)
+# How a paragraph that introduces a list ends; a line wrapped inside a sentence ends in none of these.
+_SENTENCE_END = tuple(".:!?)»”\"…")
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,50 @@ def claim_findings(programme: Programme, today: date, max_age_days: int) -> list
     return findings
 
 
+def _text(rendered: str) -> str:
+    return html.unescape(_TAG.sub("", rendered)).strip()
+
+
+def accidental_list(rendered: str) -> str | None:
+    """The first list item in `rendered` that is prose Markdown read as a list, or None.
+
+    A line that begins with a number and a full stop ("1. december") starts a list in CommonMark,
+    even in the middle of a wrapped sentence (so does "- "). What comes of it is a list of one
+    item that continues a paragraph which has not ended ("… fra" then "1. december til …") or
+    that begins in lower case ("december til …"). Real lists have more items, or are introduced
+    by a finished sentence or a heading and begin their one item in upper case."""
+    for match in _LIST.finditer(rendered):
+        items = _ITEM.findall(match.group(2))
+        if len(items) != 1:
+            continue
+        item = _text(items[0])
+        before = rendered[:match.start()].rstrip()
+        continues = before.endswith("</p>") and not _text(before[before.rfind("<p>"):]).endswith(_SENTENCE_END)
+        lower_case = item[:1].islower()
+        if (continues or lower_case) if match.group(1) == "ol" else (continues and lower_case):
+            return item
+    return None
+
+
+def prose_findings(programme: Programme) -> list[Finding]:
+    """A failing finding for each text whose Markdown makes a list of a sentence (see accidental_list)."""
+    findings: list[Finding] = []
+    for module in programme.modules:
+        for activity in module.activities:
+            texts = {"intro": activity.intro_html, "body": activity.body_html, "case": activity.case_html}
+            if activity.instructor_note is not None:
+                texts["model_answer"] = activity.instructor_note.model_answer_html
+            for field, rendered in texts.items():
+                item = accidental_list(rendered)
+                if item is not None:
+                    start = item[:40] + ("…" if len(item) > 40 else "")
+                    findings.append(Finding(
+                        programme.id, f"{module.id}/{activity.id} ({field})",
+                        f"a line of prose became a list item ({start!r}): a line must not begin with "
+                        "\"1. \" or \"- \" inside a sentence; rewrap the text", True))
+    return findings
+
+
 def pack_findings(programme: Programme, today: date, max_age_days: int) -> list[Finding]:
-    """Every lint of one pack: the quiz lints (failing) and the claim warnings."""
-    return quiz_findings(programme) + claim_findings(programme, today, max_age_days)
+    """Every lint of one pack: the quiz and prose lints (failing) and the claim warnings."""
+    return quiz_findings(programme) + prose_findings(programme) + claim_findings(programme, today, max_age_days)

@@ -57,6 +57,10 @@ COURSES = {
                    ("hanne",), ("jonas", "sara", "amir")),
         DemoCourse("malmo-change", "CHANGE-26", "CHANGE – kompetensutveckling 2026",
                    ("hanne",), ("sara", "jonas")),
+        # Amir reads English: his own course takes the English programme, as a municipality
+        # would place it for its English-speaking staff.
+        DemoCourse("fast-track", "FT-2026", "Fast track to work – English-speaking staff 2026",
+                   ("hanne",), ("amir",)),
         DemoCourse("stor-kursus", "STOR", "Stort hold (1.000 deltagere)",
                    ("hanne",), ("jonas",), synthetic_learners=1000),
     )

@@ -154,6 +154,7 @@ SEED_LINKS: tuple[tuple[str, str, str, dict[str, str], float | None], ...] = (
     ("vejle-int", "rl-manual", "Integrationsløft (oprettet manuelt)", {}, None),
     ("malmo-change", "rl-change", "CHANGE – hela programmet", {"programme": "change"}, 100.0),
     ("malmo-change", "rl-fasttrack", "Fast track to work", {"programme": "fast-track"}, 100.0),
+    ("fast-track", "rl-fasttrack-en", "Fast track to work", {"programme": "fast-track"}, 100.0),
     ("stor-kursus", "rl-stor", "Modul 1 for det store hold", {"module": "nyankomne"}, 100.0),
     ("stor-kursus", "rl-stor-programme", "Hele efteruddannelsen for det store hold",
      {"programme": "efteruddannelse-integration"}, 100.0),

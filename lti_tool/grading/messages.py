@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from babel.numbers import format_decimal
+
+from lti_tool.launch.locale import format_locale
 from lti_tool.progress import rules
 
 _COMMENTS = {
@@ -39,13 +42,15 @@ class ScoreValues:
     comment: str
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".")
+def _points(value: float, language: str) -> str:
+    # Babel itself, not flask-babel: scores are written by the grade worker, outside any request.
+    return str(format_decimal(value, "#,##0.#", locale=format_locale(language)))
 
 
 def module_score(status: rules.ModuleStatus, score_maximum: float, language: str) -> ScoreValues:
     """The score for one module; the comment in `language` (the learner's), Danish if unknown."""
-    progress_text, completed_text, waiting_text = _COMMENTS.get(language, _COMMENTS["da"])
+    language = language if language in _COMMENTS else "da"
+    progress_text, completed_text, waiting_text = _COMMENTS[language]
     activity = {
         rules.ModuleState.NOT_STARTED: "Initialized",
         rules.ModuleState.IN_PROGRESS: "InProgress" if status.done else "Started",
@@ -58,8 +63,8 @@ def module_score(status: rules.ModuleStatus, score_maximum: float, language: str
         grading = "PendingManual"
     else:
         grading = "Pending"
-    comment = progress_text.format(done=status.done, required=status.required, points=_fmt(status.points),
-                                   max=_fmt(status.max_points))
+    comment = progress_text.format(done=status.done, required=status.required,
+                                   points=_points(status.points, language), max=_points(status.max_points, language))
     if status.state == rules.ModuleState.COMPLETED:
         comment = f"{completed_text} · {comment}"
     elif status.pending_manual:

@@ -11,6 +11,11 @@ from lti_tool.lti.launch import unverified_platform_locale
 LANGUAGES = ("da", "sv", "en")
 # Norwegian readers manage Danish best of our three languages.
 _LOCALE_ALIASES = {"nb": "da", "nn": "da", "no": "da"}
+# The Babel locale that formats numbers and dates for each interface language. English is British:
+# the tool's English readers work in Danish and Swedish municipalities, where a date is written day
+# first ("7 December 2026"), never "December 7, 2026". The catalogues are found by the language
+# ("en_GB" falls back to translations/en).
+_FORMAT_LOCALES = {"da": "da_DK", "sv": "sv_SE", "en": "en_GB"}
 
 
 def interface_language(locale: object, default: str = "da") -> str:
@@ -20,6 +25,11 @@ def interface_language(locale: object, default: str = "da") -> str:
     prefix = locale.replace("_", "-").split("-", 1)[0].lower()
     prefix = _LOCALE_ALIASES.get(prefix, prefix)
     return prefix if prefix in LANGUAGES else default
+
+
+def format_locale(language: str) -> str:
+    """The Babel locale (da_DK, sv_SE, en_GB) that speaks an interface language and formats for it."""
+    return _FORMAT_LOCALES.get(language, _FORMAT_LOCALES["da"])
 
 
 def unverified_locale(id_token: str | None) -> str | None:

@@ -23,6 +23,7 @@ from lti_tool.content.model import (
 )
 from lti_tool.errors import NotFound
 from lti_tool.launch.live import LiveLaunch
+from lti_tool.launch.locale import format_locale
 from lti_tool.models import ActionPlanFollowUp, Submission
 from lti_tool.progress import followup, rules, scoring, service, state
 
@@ -97,7 +98,7 @@ def rules_box(modules: tuple[Module, ...], language: str) -> RulesBox | None:
     if not claims:
         return None
     checked: datetime.date = max(c.checked for c in claims)
-    with force_locale(language):
+    with force_locale(format_locale(language)):
         return RulesBox(
             language=language,
             heading=str(gettext("Rules as of %(date)s", date=format_date(checked, "long"))),
@@ -120,6 +121,38 @@ class CourseHome:
     def shows_programme(self) -> bool:
         return (self.placement is not None and len(self.placement.programme.modules) > 1
                 and self.programme_status is not None)
+
+    @property
+    def rule_sentence(self) -> str:
+        """The programme's rule in words: "finish both mandatory modules and at least 2 electives"."""
+        if self.programme_status is None:
+            return ""
+        return programme_rule(self.programme_status.mandatory_total, self.programme_status.electives_required)
+
+
+def programme_rule(mandatory: int, electives: int) -> str:
+    """What completes a programme, as a sentence in the interface language.
+
+    One, two and more mandatory modules read differently ("the", "both", "all 3") in all three
+    languages, so each is a message of its own; the electives' count picks the plural form."""
+    if not electives:
+        if mandatory == 1:
+            return str(gettext("To complete the programme, finish its module."))
+        if mandatory == 2:
+            return str(gettext("To complete the programme, finish both modules."))
+        return str(gettext("To complete the programme, finish all %(count)s modules.", count=mandatory))
+    if mandatory == 1:
+        return str(ngettext("To complete the programme, finish the mandatory module and at least %(num)d elective.",
+                            "To complete the programme, finish the mandatory module and at least %(num)d electives.",
+                            electives))
+    if mandatory == 2:
+        return str(ngettext("To complete the programme, finish both mandatory modules and at least %(num)d elective.",
+                            "To complete the programme, finish both mandatory modules and at least %(num)d electives.",
+                            electives))
+    return str(ngettext(
+        "To complete the programme, finish all %(mandatory)s mandatory modules and at least %(num)d elective.",
+        "To complete the programme, finish all %(mandatory)s mandatory modules and at least %(num)d electives.",
+        electives, mandatory=mandatory))
 
 
 def course_home(session: Session, catalog: Catalog, launch: LiveLaunch) -> CourseHome:
@@ -175,11 +208,15 @@ class ModuleOverview:
 def module_overview(session: Session, user_id: int, module: Module) -> ModuleOverview:
     records = state.activity_records(session, user_id, module)
     status = rules.module_status(module, records)
-    rows = tuple(
-        ActivityRow(a, rules.activity_done(a, records.get(a.id)), rules.activity_waiting(a, records.get(a.id)), i + 1)
-        for i, a in enumerate(module.activities)
-    )
+    rows = tuple(_activity_row(a, records.get(a.id), i + 1) for i, a in enumerate(module.activities))
     return ModuleOverview(module, status, rows)
+
+
+def _activity_row(activity: Activity, record: rules.ActivityRecord | None, number: int) -> ActivityRow:
+    # A reflection waiting for grading counts toward the module's "everything done", but the
+    # learner sees it as waiting, as the module's own state says, never as done.
+    waiting = rules.activity_waiting(activity, record)
+    return ActivityRow(activity, rules.activity_done(activity, record) and not waiting, waiting, number)
 
 
 @dataclass(frozen=True)
@@ -300,10 +337,24 @@ class ActivityPage:
         return str(value) if isinstance(value, str) else ""
 
     @property
-    def score_percent(self) -> int | None:
+    def score_fraction(self) -> float:
+        """The last submission's score as a share (0–1), for a localised percentage."""
         if self.submission is None or self.submission.score is None:
-            return None
-        return round(100 * self.submission.score)
+            return 0.0
+        return float(self.submission.score)
+
+    def match_text(self, pair_id: str | None) -> str | None:
+        """The match text a learner chose in a matching exercise (answers keep the pair's id)."""
+        return next((p.match for p in self.activity.pairs if p.id == pair_id), None)
+
+    @property
+    def unanswered(self) -> tuple[str, ...]:
+        """What the saved answer leaves open: quiz questions by number, matching items by text."""
+        if self.activity.type == "quiz":
+            return tuple(str(i) for i, q in enumerate(self.activity.questions, 1) if not self.chosen(q.id))
+        if self.activity.type == "matching":
+            return tuple(p.item for p in self.activity.pairs if not self.chosen(p.id))
+        return ()
 
 
 def activity_page(session: Session, catalog: Catalog, launch: LiveLaunch, module: Module, activity_id: str, *,

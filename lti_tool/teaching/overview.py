@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lti_tool.content.model import Catalog
 from lti_tool.launch.live import LiveLaunch
 from lti_tool.lti.roles import Role, effective_role
+from lti_tool.progress.state import placement_for
 
 
 @dataclass(frozen=True)
@@ -20,10 +22,22 @@ class LaunchOverview:
     platform_name: str
     return_url: str | None
     opened_in_iframe: bool
+    # The programme the launch's link opens, named in the interface language (the page footer),
+    # and the language its content is written in; None when the link opens nothing yet.
+    programme_title: str | None = None
+    content_language: str | None = None
+    interface_language: str = "da"
+
+    @property
+    def content_in_other_language(self) -> bool:
+        """The content is written in another language than the interface speaks: the learner is told."""
+        return self.content_language is not None and self.content_language != self.interface_language
 
 
-def launch_overview(record: LiveLaunch) -> LaunchOverview:
-    """The overview of a live launch, with the person's role in the course."""
+def launch_overview(record: LiveLaunch, catalog: Catalog) -> LaunchOverview:
+    """The launch's plain values every page of it shows, with the programme its link opens in `catalog`."""
+    placement = placement_for(record.resource_link, catalog)
+    programme = placement.programme if placement else None
     return LaunchOverview(
         launch_id=record.id,
         user_name=record.user_name,
@@ -33,4 +47,7 @@ def launch_overview(record: LiveLaunch) -> LaunchOverview:
         platform_name=record.platform_name,
         return_url=record.return_url,
         opened_in_iframe=record.opened_in_iframe,
+        programme_title=programme.title_in(record.locale) if programme else None,
+        content_language=programme.language if programme else None,
+        interface_language=record.locale,
     )

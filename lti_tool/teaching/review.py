@@ -97,3 +97,30 @@ def rubric_points(rubric: Sequence[Criterion], form: Mapping[str, str]) -> dict[
     """The points per criterion of `rubric` (the answered variant's) from the grading form (see
     criterion_points)."""
     return {c.id: criterion_points(c, form) for c in rubric}
+
+
+@dataclass(frozen=True)
+class RubricForm:
+    """A posted grading form read per criterion: the points given, and the criteria whose field
+    holds no number within 0 and their maximum (`faults`, by criterion id), each to be marked."""
+
+    points: dict[str, float]
+    faults: frozenset[str]
+
+
+def read_rubric(rubric: Sequence[Criterion], form: Mapping[str, str]) -> RubricForm:
+    """Every criterion's points of `rubric` (the answered variant's) from the grading form, with every
+    criterion at fault, not only the first."""
+    points: dict[str, float] = {}
+    faults: set[str] = set()
+    for criterion in rubric:
+        try:
+            value = criterion_points(criterion, form)
+        except ValueError:
+            faults.add(criterion.id)
+            continue
+        if 0 <= value <= criterion.points:  # NaN and infinities fail this too
+            points[criterion.id] = value
+        else:
+            faults.add(criterion.id)
+    return RubricForm(points, frozenset(faults))

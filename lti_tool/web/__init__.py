@@ -18,13 +18,14 @@ from lti_tool.launch.live import form_token
 from lti_tool.lti.toolconf import framing_origins
 from lti_tool.text import origin, parsed_url
 from lti_tool.web.errors import install_error_handlers
-from lti_tool.web.i18n import install_locale, select_locale, set_locale
+from lti_tool.web.i18n import current_language, install_locale, select_locale, set_locale
 from lti_tool.web.logs import launch_id_in_path, logged_path
 from lti_tool.web.metrics import REQUEST_SECONDS
 
 # Re-exported: blueprints, the app factory and tests import these from lti_tool.web.
 __all__ = [
-    "ROW_ID_MAX", "RowIdConverter", "compile_templates", "content_security_policy", "holds_nul", "install",
+    "ROW_ID_MAX", "RowIdConverter", "compile_templates", "content_security_policy", "current_language", "holds_nul",
+    "install",
     "launch_id_in_path", "logged_path", "ready_to_serve", "record_id", "secure_context", "select_locale",
     "set_locale",
 ]

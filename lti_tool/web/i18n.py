@@ -1,21 +1,72 @@
-"""The interface language: which locale a request speaks and the catalogue its templates read."""
+"""The interface language: which locale a request speaks, the catalogue its templates read, and
+the filters that write numbers, percentages, lists and durations as that locale does."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from babel import Locale
+from babel.lists import format_list
 from flask import Flask, g, request
-from flask_babel import get_locale, get_translations
+from flask_babel import format_date, format_decimal, format_percent, get_locale, get_translations, ngettext
 
-from lti_tool.launch.locale import LANGUAGES, interface_language
+from lti_tool.launch.locale import LANGUAGES, format_locale, interface_language
+
+# Points and hours: up to two decimals, none when whole ("3", "3,5", "31,25").
+NUMBER_FORMAT = "#,##0.##"
 
 
 def select_locale() -> str:
-    """The launch's locale; else the browser's languages; else Danish."""
-    locale = g.get("locale")
-    if locale:
-        return str(locale)
-    return request.accept_languages.best_match(LANGUAGES) or "da"
+    """The Babel locale of the launch's language; else of the browser's languages; else Danish."""
+    language = g.get("locale") or request.accept_languages.best_match(LANGUAGES) or "da"
+    return format_locale(str(language))
+
+
+def current_language() -> str:
+    """The interface language of this request: da, sv or en (its Babel locale may be en_GB)."""
+    locale = get_locale()
+    return locale.language if locale is not None else "da"
+
+
+def number(value: float | int) -> str:
+    """A number as the active locale writes it: "3,5" in Danish and Swedish, "3.5" in English."""
+    return str(format_decimal(value, NUMBER_FORMAT))
+
+
+def percent(fraction: float) -> str:
+    """A share (0.56) as the active locale writes a percentage: "56 %" in Danish, "56%" in English."""
+    return str(format_percent(fraction))
+
+
+def month_name(month: str) -> str:
+    """A month kept as "2026-01" as the active locale writes it short: "jan. 2026", "Jan 2026"."""
+    year, number_of_month = (int(part) for part in month.split("-"))
+    return str(format_date(date(year, number_of_month, 1), "MMM y"))
+
+
+def join_list(items: list[str] | tuple[str, ...]) -> str:
+    """Items joined as the active locale lists them: "2, 3 og 5", "2, 3 and 5"."""
+    return str(format_list(list(items), locale=get_locale() or "da"))
+
+
+def language_name(language: str) -> str:
+    """A language's name in the active locale: "dansk", "danska", "Danish"."""
+    return str(Locale.parse(language).get_language_name(get_locale() or "da") or language)
+
+
+def plural_count(value: float | int) -> int:
+    """The count that picks a plural form for `value`: gettext's plural rules take whole numbers,
+    and Danish, Swedish and English all use the plural for a fraction ("1,5 timer", "0.5 points")."""
+    return int(value) if float(value).is_integer() else 2
+
+
+def duration(minutes: int) -> str:
+    """A module's estimated time: "about 45 minutes", "ca. 3,5 timer" (hours to one decimal)."""
+    if minutes < 60:
+        return str(ngettext("about %(minutes)s minute", "about %(minutes)s minutes", minutes, minutes=number(minutes)))
+    hours = round(minutes / 60, 1)
+    return str(ngettext("about %(hours)s hour", "about %(hours)s hours", plural_count(hours), hours=number(hours)))
 
 
 def request_translations() -> Any:
@@ -42,8 +93,12 @@ def set_locale(locale: str | None) -> None:
 
 
 def install_locale(app: Flask) -> None:
-    """Give templates the request's locale and gettext callables backed by request_translations."""
-    app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "da")
+    """Give templates the request's language, number filters and gettext callables backed by
+    request_translations."""
+    app.jinja_env.globals["current_locale"] = current_language
+    app.jinja_env.globals["plural_count"] = plural_count
+    app.jinja_env.filters.update(number=number, percent=percent, duration=duration,
+                                join_list=join_list, language_name=language_name, month_name=month_name)
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=lambda s: request_translations().ugettext(s),
         ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),

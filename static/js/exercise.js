@@ -169,7 +169,12 @@
     if (!area || !counter) { return; }
     var words = (area.value.match(/[\p{L}\p{N}_]+/gu) || []).length;
     var min = parseInt(area.getAttribute("data-min-words"), 10) || 0;
-    counter.textContent = words + (min ? " / " + min : "") + " " + area.getAttribute("data-words-label");
+    // Numbers and the noun's plural as the page's language writes them ("1.234 / 150 ord", "1 / 1 word").
+    var lang = document.documentElement.lang || "da";
+    var number = new Intl.NumberFormat(lang);
+    var nouns = { da: ["ord", "ord"], sv: ["ord", "ord"], en: ["word", "words"] }[lang] || ["ord", "ord"];
+    var noun = nouns[new Intl.PluralRules(lang).select(min || words) === "one" ? 0 : 1];
+    counter.textContent = number.format(words) + (min ? " / " + number.format(min) : "") + " " + noun;
   }
   if (area) { area.addEventListener("input", count); count(); }
 

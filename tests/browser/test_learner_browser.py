@@ -185,6 +185,8 @@ def test_learner_completes_a_module_in_the_lms_frame(site, context, page, fresh_
             choose_role(frame, activity)
             expect(frame.locator("#text-hint")).to_contain_text(f"mindst {activity.min_words} ord")
         answer(frame, activity)
+        if activity.type == "reflection":  # the word counter writes the page's language
+            expect(frame.locator("#text-count")).to_contain_text(re.compile(rf"^[\d.]+ / {activity.min_words} ord$"))
         shot(page, f"07-{activity.type}-form")
         submit(frame)
         shot(page, f"08-{activity.type}-result")

@@ -42,6 +42,22 @@ def test_instructor_pages_pass_axe(site, context, page, fresh_learner):
            re.compile(r"/grading/\d+$"))
     found["grade form"] = axe_violations(frame)
     shot(page, "21-grade-form")
+    # A grade the server refuses (the browser's own checks off, as an old browser would have them):
+    # the values stay, the field at fault says so beside it, and the page is still axe-clean.
+    frame.locator("#feedback").fill("Godt set.")
+    for group in frame.locator("fieldset.rubric-levels").all():
+        group.locator("input[type=radio]").first.check()
+    for field in frame.locator("input[type=number][id^=points-]").all():
+        field.fill("1")
+    other = frame.locator("input[type=radio][value=other]")
+    if other.count():
+        other.first.check()
+    frame.locator("input[type=number]").first.fill("99")
+    frame.locator("#feedback").evaluate("area => { area.form.noValidate = true; area.form.requestSubmit(); }")
+    expect(frame.locator(".field-error")).to_have_count(1)
+    expect(frame.locator("input[type=number][aria-invalid=true]")).to_have_value("99")
+    expect(frame.locator("#feedback")).to_have_value("Godt set.")
+    found["grade form, refused"] = axe_violations(frame)
 
     page.goto(f"{site.lms_url}/demo-lms/courses/stor-kursus")
     page.goto(f"{site.lms_url}/demo-lms/courses/stor-kursus/initiate?deep_link=1&target=window")

@@ -345,6 +345,8 @@ def test_reach_per_platform_and_month_with_csv(app, console):
     assert "Nyankomne flygtninge og familiesammenførte 3 2" in text
     assert "<svg" in page.text
     assert "chart-bar-started" in page.text
+    # Months as the (British) locale names them, with the first module started and completed in each.
+    assert "Completed their first module Jan 2026 1 1 Feb 2026 1 1 Mar 2026 1 0" in text
 
     everyone = text_of(console.get("/admin/reach").text)
     assert re.search(r"\d+ of 800 practitioners have completed at least one module", everyone)
@@ -409,7 +411,7 @@ def test_grade_page_counts_the_queue_and_retries_all_parked(make_app, serve):
 
     page = text_of(operator.get("/admin/grades").text)
     assert "1 waiting" in page and "2 parked" in page
-    assert "The oldest waiting score is from 3/4/26" in page
+    assert "The oldest waiting score is from 04/03/2026" in page  # 4 March, British
 
     assert operator.post("/admin/grades/retry", {}).status_code == 302
     with app.app_context():
@@ -432,4 +434,4 @@ def test_reach_counts_toward_the_configured_target(make_app, serve):
 
     page = text_of(operator.get("/admin/reach").text)
 
-    assert "3 of 40 practitioners have completed at least one module (8 %)" in page
+    assert "3 of 40 practitioners have completed at least one module (8%)" in page

@@ -101,7 +101,7 @@ def test_the_option_chosen_is_scored_and_explained_whatever_its_place(app, agent
     right = sum(answer[q.id] in q.correct_ids and len(q.correct_ids) == 1 for q in quiz.questions)
     total = len(quiz.questions)
     text = text_of(response.text)
-    assert f"Du svarede rigtigt på {right} af {total} spørgsmål ({round(100 * right / total)}%)" in text
+    assert f"Du svarede rigtigt på {right} af {total} spørgsmål ({round(100 * right / total)} %)" in text
     blocks = result_blocks(response.text)
     assert len(blocks) == total
     for q, block in zip(quiz.questions, blocks, strict=True):
@@ -116,7 +116,7 @@ def test_the_option_chosen_is_scored_and_explained_whatever_its_place(app, agent
     order = shown_order(page.text, quiz)
     correct = {f"q-{q.id}": sorted(q.correct_ids) for q in quiz.questions}
     response = agent.http.post(url, data={"csrf_token": csrf_of(page.text), **correct}, timeout=30)
-    assert f"Du svarede rigtigt på {total} af {total} spørgsmål (100%)" in text_of(response.text)
+    assert f"Du svarede rigtigt på {total} af {total} spørgsmål (100 %)" in text_of(response.text)
     db.session.rollback()
     latest = db.session.scalars(select(Submission).where(Submission.user_id == user_of(home.url),
                                                          Submission.activity_id == quiz.id)

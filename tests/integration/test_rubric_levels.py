@@ -122,9 +122,9 @@ def test_another_number_than_the_levels_and_a_missing_choice(server: LiveServer)
     form = teacher.get(board.url + f"grading/{submission_id}")
     base = {"csrf_token": csrf_of(form.text), **{f"points-{c.id}": str(c.points) for c in others}}
 
-    # No choice made: a clear message, the page again, nothing stored.
+    # No choice made: a clear message, the page again (a 400), nothing stored.
     refused = teacher.http.post(form.url, data=base, timeout=30)
-    assert refused.status_code == 200 and "mellem 0" in text_of(refused.text)
+    assert refused.status_code == 400 and "mellem 0" in text_of(refused.text)
     # "Another number" outside the criterion's range is refused, and kept on the page to correct.
     too_many = teacher.http.post(form.url, data={**base, f"points-{first.id}": "other", f"other-{first.id}": "9"},
                                  timeout=30)

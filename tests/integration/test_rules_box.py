@@ -48,4 +48,4 @@ def test_box_speaks_the_contents_language_not_the_interfaces(app, agent):
     box = _box(home.text)
     assert 'lang="en"' in box and "Rules as of" in text_of(box)
     unverified = next(r for m in placement.modules for r in m.rules if r.status == "unverified")
-    assert f"not confirmed, date given {format_date(unverified.date, 'long', locale='en')}" in text_of(box)
+    assert f"not confirmed, date given {format_date(unverified.date, 'long', locale='en_GB')}" in text_of(box)

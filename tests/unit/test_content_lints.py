@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lti_tool.content.lints import claim_findings, quiz_findings
+from lti_tool.content.lints import accidental_list, claim_findings, prose_findings, quiz_findings
 from lti_tool.content.loader import load_catalog
+from lti_tool.content.render import render_markdown
 
 TODAY = date(2027, 6, 1)
 
@@ -193,7 +194,7 @@ def test_content_check_fails_a_pack_on_the_quiz_lints_and_warns_on_claims(make_a
     runner = make_app().test_cli_runner()
     result = runner.invoke(args=["content", "check", "--dir", str(content), "--today", "2027-06-01"])
     assert result.exit_code != 0
-    assert "FAIL  lille" in result.output and "packs failing the quiz lints: lille" in result.output
+    assert "FAIL  lille" in result.output and "packs failing the lints: lille" in result.output
     assert "WARNING  lille: modul/rules.yaml#r1: proposed with date 2027-01-01" in result.output
 
 
@@ -204,3 +205,48 @@ def test_content_check_passes_with_warnings_only(make_app, tmp_path):
     assert result.exit_code == 0, result.output
     assert "ok  lille: 1 modules, 1 exercises, 1 rule claims" in result.output
     assert "WARNING  lille: modul/rules.yaml#r1: checked 2025-01-01" in result.output
+
+
+# --- prose that becomes a list ------------------------------------------------------------------
+
+WRAPPED_DATE = ("Din leder beder dig lægge en plan for de første fire uger – fra\n"
+                "1. december til udgangen af måneden – og overholde fristerne.")
+
+
+@pytest.mark.parametrize("markdown", [
+    WRAPPED_DATE,  # the Familien Haddad case: a wrapped line begins with the date
+    "Afgørelsen blev truffet den\n\n6. oktober, og familien flyttede ind bagefter.",
+    "Mødet handler om planen og\n- om hvem der gør hvad.",
+], ids=["wrapped-date", "date-after-blank-line", "dash-inside-sentence"])
+def test_prose_read_as_a_list_is_found(markdown):
+    rendered = render_markdown(markdown)
+    assert "<li>" in rendered  # CommonMark does make a list of it
+    assert accidental_list(rendered) is not None
+
+
+@pytest.mark.parametrize("markdown", [
+    "Sådan gør du:\n\n1. Ring til tolken.\n2. Book lokalet.",
+    "Diskrimineringsgrunderna är\n\n1. kön\n2. etnisk tillhörighet\n3. religion",  # lower case, but a list
+    "> **Det kan du gøre i morgen**\n> - Find jeres modtageplan frem.\n> - Tjek, hvem der får besked.",
+    "Det vigtigste:\n\n1. Tal med borgeren selv.",
+    "Fra 1. december til udgangen af måneden.",
+], ids=["numbered-steps", "lower-case-list", "quoted-bullets", "one-step-after-colon", "date-mid-line"])
+def test_real_lists_and_dates_inside_lines_pass(markdown):
+    assert accidental_list(render_markdown(markdown)) is None
+
+
+def test_content_check_fails_a_pack_whose_case_text_becomes_a_list(make_app, tmp_path):
+    content = make_pack(tmp_path, [_question("f1", FAIR)])
+    quiz = content / "lille" / "modul" / "quiz.yaml"
+    data = yaml.safe_load(quiz.read_text(encoding="utf-8"))
+    data["intro"] = WRAPPED_DATE
+    quiz.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    [finding] = prose_findings(load_catalog(content).programmes["lille"])
+    assert finding.fails and finding.where == "modul/quiz (intro)" and "'december til udgangen" in finding.message
+    result = make_app().test_cli_runner().invoke(args=["content", "check", "--dir", str(content)])
+    assert result.exit_code != 0 and "packs failing the lints: lille" in result.output
+
+
+def test_the_shipped_packs_have_no_prose_read_as_a_list():
+    catalog = load_catalog(Path(__file__).resolve().parents[2] / "content")
+    assert [str(f) for p in catalog.programmes.values() for f in prose_findings(p)] == []
