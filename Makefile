@@ -87,4 +87,4 @@ vendor-dkfds:
 # Screenshots for the README and docs/ (320, 768 and 1280 px; da, sv, en) from the browser tests'
 # own flows. Not part of `make test`: run it after a visual change and commit docs/screenshots/.
 screenshots: install browser-deps
-	$(BIN)/python -m tests.browser.screenshots docs/screenshots
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/browser/screenshots.py
