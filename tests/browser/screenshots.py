@@ -35,6 +35,7 @@ LANGUAGES = {
     "sv": ("sv-SE", "stor-kursus-l0907", "rl-stor-change", "change"),
     "en": ("en-GB", "stor-kursus-l0957", "rl-stor-fasttrack", "fast-track"),
 }
+CLASSMATES = 3  # learners after the one pictured, who did all of the first module
 
 
 def out_dir() -> Path:
@@ -76,6 +77,10 @@ def test_screenshots(site, browser, instructor_locale):
         agent = site.agent()
         home = agent.launch(learner_id, "stor-kursus", link_id).url
         work_through(agent, home, first, first.activities[:len(first.activities) // 2])
+        number = int(learner_id[-4:])
+        for classmate in (f"stor-kursus-l{number + n:04d}" for n in range(1, CLASSMATES + 1)):
+            other = site.agent()
+            work_through(other, other.launch(classmate, "stor-kursus", link_id).url, first)
         instructor_locale(locale)
         for width, height in WIDTHS.items():
             context = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
