@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 
 from lti_tool.demo_lms import directory
 from lti_tool.extensions import db
-from tests.browser.lms import ROOT, SAFETY_NET_MS, sign_in
+from tests.browser.lms import ROOT, SAFETY_NET_MS, sign_in, sign_in_operator
 from tests.support.console import PASSWORD, make_operator
 from tests.support.learner import work_through
 from tests.support.records import seed_person, seed_platform
@@ -99,11 +99,7 @@ def test_screenshots(site, browser, instructor_locale):
                 page.screenshot(path=str(out_dir() / f"instructor-dashboard-{language}-{width}.png"),
                                 animations="disabled", caret="hide")
 
-                page.goto(site.base_url + "/admin/login")
-                page.locator("input[name=email]").fill(email)
-                page.locator("input[name=password]").fill(PASSWORD)
-                page.locator("form button[type=submit]").first.click()
-                page.wait_for_url("**/admin/")
+                sign_in_operator(page, site.base_url, email, PASSWORD)
                 page.goto(site.base_url + "/admin/grades")
                 capture(page, f"operator-grades-{language}-{width}")
             finally:
