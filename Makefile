@@ -6,7 +6,8 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := lti_tool:create_app
 
-.PHONY: install demo test lint bench serve worker translations translations-update clean browser-deps chromium downloads
+.PHONY: install demo test lint bench serve worker translations translations-update clean browser-deps \
+        chromium downloads vendor-dkfds screenshots
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -81,3 +82,22 @@ serve: install
 # A grade worker process (run as many as you like next to `make serve`).
 worker: install
 	$(BIN)/flask grades worker
+
+# The parts of Det Fælles Designsystem (npm `dkfds`) the pages use, copied into static/ and committed:
+# IBM Plex Sans in the two weights app.css names, with the licences. The colours, spacing and type
+# scale are its design tokens, written as custom properties at the top of static/css/app.css.
+DKFDS       := node_modules/dkfds
+DKFDS_FONTS := $(DKFDS)/dist/fonts/IBMPlexSans/split/woff2
+vendor-dkfds:
+	@[ -d $(DKFDS) ] || npm install --no-audit --no-fund --silent >/dev/null
+	mkdir -p static/vendor/dkfds/fonts
+	cp $(DKFDS_FONTS)/IBMPlexSans-Regular-Latin1.woff2 $(DKFDS_FONTS)/IBMPlexSans-SemiBold-Latin1.woff2 \
+	   static/vendor/dkfds/fonts/
+	cp $(DKFDS_FONTS)/license.txt static/vendor/dkfds/fonts/OFL.txt
+	cp $(DKFDS)/LICENSE.md static/vendor/dkfds/LICENSE.md
+	node -p '"dkfds " + require("./$(DKFDS)/package.json").version' > static/vendor/dkfds/VERSION
+
+# Screenshots for the README and docs/ (320, 768 and 1280 px; da, sv, en) from the browser tests'
+# own flows. Not part of `make test`: run it after a visual change and commit docs/screenshots/.
+screenshots: install browser-deps
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/browser/screenshots.py

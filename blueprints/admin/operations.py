@@ -47,7 +47,7 @@ def rotate_key() -> BaseResponse:
 @bp.get("/grades")
 def grades() -> str:
     """The grade outbox: scores waiting and those parked for an operator."""
-    return render_template("admin/grades.html", status=outbox_status(db.session()))
+    return render_template("admin/grades.html", status=outbox_status(db.session(), per_platform=True))
 
 
 @bp.post("/grades/retry")

@@ -48,13 +48,16 @@ def render_markdown(text: str, media_base: str = "") -> str:
             if child.type == "image" and media_base:
                 child.attrSet("src", _rewrite_media(str(child.attrGet("src") or ""), media_base))
     html = _markdown.renderer.render(tokens, _markdown.options, {})
-    return nh3.clean(
+    clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer",
     )
+    # A table too wide for a phone scrolls in its own region (words in cells never break), not the
+    # page. Added after sanitising: raw HTML is escaped, so every <table> here is Markdown's own.
+    return clean.replace("<table>", '<div class="table-scroll"><table>').replace("</table>", "</table></div>")
 
 
 def render_inline(text: str, media_base: str = "") -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import jwt
+from babel.numbers import format_decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,6 +20,38 @@ from lti_tool.lti.platform_keys import PlatformKeys
 
 ACTIVITY_PROGRESS = {"Initialized", "Started", "InProgress", "Submitted", "Completed"}
 GRADING_PROGRESS = {"FullyGraded", "Pending", "PendingManual", "Failed", "NotReady"}
+
+# What a course coordinator reads in the gradebook (the demo LMS speaks Danish, as a Danish Moodle);
+# the AGS values behind them are shown on demand.
+ACTIVITY_WORDS = {"Initialized": "Åbnet", "Started": "Begyndt", "InProgress": "I gang",
+                  "Submitted": "Afleveret", "Completed": "Gennemført"}
+GRADING_WORDS = {"FullyGraded": "Bedømt", "Pending": "Afventer bedømmelse",
+                 "PendingManual": "Afventer bedømmelse", "Failed": "Bedømmelsen mislykkedes", "NotReady": ""}
+
+
+@dataclass(frozen=True)
+class GradebookCell:
+    """One learner's score on one line item, in a coordinator's words and in the protocol's."""
+
+    score: str  # "14 af 15", or "–" while there is no final grade
+    status: str  # "Afleveret · Afventer bedømmelse"
+    protocol: str  # "activityProgress InProgress · gradingProgress PendingManual · scoreGiven 14.0"
+    comment: str | None
+
+
+def _points(value: float) -> str:
+    return format_decimal(value, format="#,##0.#", locale="da_DK")
+
+
+def gradebook_cell(score: DemoScore, item: DemoLineItem) -> GradebookCell:
+    """What the gradebook shows for `score`: "14 af 15" and "Gennemført · Bedømt", AGS values aside."""
+    shown = "–" if score.score_given is None else f"{_points(score.score_given)} af {_points(item.score_maximum)}"
+    words = [ACTIVITY_WORDS.get(score.activity_progress, score.activity_progress),
+             GRADING_WORDS.get(score.grading_progress, score.grading_progress)]
+    protocol = [f"activityProgress {score.activity_progress}", f"gradingProgress {score.grading_progress}"]
+    if score.score_given is not None:
+        protocol.append(f"scoreGiven {score.score_given:.1f} / {score.score_maximum or item.score_maximum:.1f}")
+    return GradebookCell(shown, " · ".join(w for w in words if w), " · ".join(protocol), score.comment)
 
 
 def course_or_404(course_id: str) -> directory.DemoCourse:
@@ -206,7 +240,8 @@ def accept_deep_link_response(session: Session, course_id: str, token: str, *, r
 
 
 def gradebook(session: Session, course_id: str
-              ) -> tuple[list[DemoLineItem], list[directory.DemoUser], dict[tuple[int, str], DemoScore]]:
+              ) -> tuple[list[DemoLineItem], list[directory.DemoUser], dict[tuple[int, str], GradebookCell]]:
+    """The course's line items, its learners (a page), and each score as the gradebook shows it."""
     course = course_or_404(course_id)
     items = list(session.scalars(
         select(DemoLineItem).where(DemoLineItem.course_id == course_id).order_by(DemoLineItem.id)))
@@ -220,7 +255,9 @@ def gradebook(session: Session, course_id: str
     # Made-up learners are not on the roster, but their scores show.
     learners += [u for user_id in sorted(scored) if (u := directory.fresh_user(course, user_id)) is not None]
     learners += [u for u in members if u.id not in scored][:max(0, 50 - len(learners))]
-    return items, learners, scores
+    by_id = {item.id: item for item in items}
+    cells = {key: gradebook_cell(score, by_id[key[0]]) for key, score in scores.items()}
+    return items, learners, cells
 
 
 def scores_of(session: Session, course_id: str, user_id: str) -> dict[str, DemoScore]:

@@ -187,9 +187,9 @@ def gradebook_page(course_id: str) -> BaseResponse | str:
     course = directory.COURSES.get(course_id)
     if user is None or course is None or directory.role_in(course, user.id) != directory.INSTRUCTOR:
         return redirect(url_for("demo_lms.index"))
-    items, learners, scores = gradebook.gradebook(db.session(), course_id)
+    items, learners, cells = gradebook.gradebook(db.session(), course_id)
     return render_template("demo_lms/gradebook.html", user=user, course=course, items=items,
-                           learners=learners, scores=scores)
+                           learners=learners, cells=cells)
 
 
 # --- the platform's LTI endpoints ------------------------------------------------------------

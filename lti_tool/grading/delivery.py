@@ -396,12 +396,23 @@ def _release(session: Session, owner: str, rows: list[ScoreMessage]) -> None:
 # --- operators -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class PlatformDelivery:
+    """One platform's share of the outbox and the last error its LMS answered, if one still stands."""
+
+    name: str
+    waiting: int
+    parked: int
+    last_error: str | None  # the newest undelivered score's error: "503: …", "400: Incorrect score …"
+
+
+@dataclass(frozen=True)
 class OutboxStatus:
     """The outbox at a glance for operators: rows per state, the oldest waiting, the latest parked."""
 
     counts: dict[str, int]
     oldest_waiting: datetime | None
     parked: list[ScoreMessage]
+    platforms: list[PlatformDelivery] = field(default_factory=list)
 
     @property
     def waiting(self) -> int:
@@ -409,15 +420,46 @@ class OutboxStatus:
         return self.counts.get(OutboxState.QUEUED, 0) + self.counts.get(OutboxState.SENDING, 0)
 
 
-def outbox_status(session: Session, parked_limit: int = 50) -> OutboxStatus:
-    """The outbox's counts per state, its oldest waiting score and up to `parked_limit` parked rows."""
+_UNDELIVERED = (OutboxState.QUEUED, OutboxState.SENDING, OutboxState.PARKED)
+
+
+def platform_deliveries(session: Session) -> list[PlatformDelivery]:
+    """Per platform with scores not yet delivered: how many wait or are parked, and the error the
+    LMS gave for the newest of them. A delivered score clears its error, so what shows still stands."""
+    counts: dict[int, dict[str, int]] = {}
+    for platform_id, state, n in session.execute(
+            select(GradeTarget.platform_id, ScoreMessage.state, func.count())
+            .join(GradeTarget, GradeTarget.id == ScoreMessage.grade_target_id)
+            .where(ScoreMessage.state.in_(_UNDELIVERED))
+            .group_by(GradeTarget.platform_id, ScoreMessage.state)):
+        counts.setdefault(platform_id, {})[state] = n
+    if not counts:
+        return []
+    newest = (select(GradeTarget.platform_id, func.max(ScoreMessage.id).label("message_id"))
+              .join(GradeTarget, GradeTarget.id == ScoreMessage.grade_target_id)
+              .where(ScoreMessage.state.in_(_UNDELIVERED), ScoreMessage.last_error.is_not(None))
+              .group_by(GradeTarget.platform_id).subquery())
+    errors: dict[int, str | None] = {platform_id: error for platform_id, error in session.execute(
+        select(newest.c.platform_id, ScoreMessage.last_error)
+        .join(ScoreMessage, ScoreMessage.id == newest.c.message_id))}
+    names = {platform_id: name for platform_id, name in session.execute(
+        select(Platform.id, Platform.name).where(Platform.id.in_(counts)))}
+    return sorted((PlatformDelivery(
+        name=names.get(platform_id, str(platform_id)),
+        waiting=by_state.get(OutboxState.QUEUED, 0) + by_state.get(OutboxState.SENDING, 0),
+        parked=by_state.get(OutboxState.PARKED, 0), last_error=errors.get(platform_id))
+        for platform_id, by_state in counts.items()), key=lambda p: p.name.casefold())
+
+
+def outbox_status(session: Session, parked_limit: int = 50, *, per_platform: bool = False) -> OutboxStatus:
+    """Counts by state, the oldest waiting score, the parked ones; per platform when asked."""
     counts = {state: n for state, n in session.execute(
         select(ScoreMessage.state, func.count()).group_by(ScoreMessage.state))}
     oldest = session.scalar(select(func.min(ScoreMessage.created_at)).where(
         ScoreMessage.state.in_((OutboxState.QUEUED, OutboxState.SENDING))))
     parked = list(session.scalars(select(ScoreMessage).where(ScoreMessage.state == OutboxState.PARKED)
                                   .order_by(ScoreMessage.id.desc()).limit(parked_limit)))
-    return OutboxStatus(counts, oldest, parked)
+    return OutboxStatus(counts, oldest, parked, platform_deliveries(session) if per_platform else [])
 
 
 def retry_parked(session: Session, ids: list[int] | None = None) -> int:

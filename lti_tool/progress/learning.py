@@ -123,6 +123,15 @@ class CourseHome:
                 and self.programme_status is not None)
 
     @property
+    def next_card(self) -> ModuleCard | None:
+        """The one module to go on with: the first begun, else the first mandatory one not started,
+        else the first not started; None when every module is done or waits for grading."""
+        open_cards = [c for c in self.cards if c.status.next_activity_id is not None]
+        begun = [c for c in open_cards if c.status.state == rules.ModuleState.IN_PROGRESS]
+        mandatory = [c for c in open_cards if c.module.mandatory]
+        return next(iter(begun or mandatory or open_cards), None)
+
+    @property
     def rule_sentence(self) -> str:
         """The programme's rule in words: "finish both mandatory modules and at least 2 electives"."""
         if self.programme_status is None:

@@ -52,6 +52,11 @@ class Cell:
         """The state in the page's language."""
         return str(STATE_LABELS[self.state])
 
+    @property
+    def provisional(self) -> bool:
+        """The percentage may still change: a reflection in the module waits for grading."""
+        return self.percent is not None and self.state == rules.ModuleState.PENDING
+
 
 @dataclass(frozen=True)
 class Row:

@@ -33,6 +33,15 @@ def sign_in(context: Any, base_url: str, user_id: str) -> None:
     assert any(c["name"] == "demo_lms_user" for c in context.cookies(base_url)), "not signed in"
 
 
+def sign_in_operator(page: Any, base_url: str, email: str, password: str) -> None:
+    """Sign in to the operator console through its form, as the operator does."""
+    page.goto(base_url + "/admin/login")
+    page.locator("input[name=email]").fill(email)
+    page.locator("input[name=password]").fill(password)
+    page.locator("form button[type=submit]").first.click()
+    page.wait_for_url("**/admin/")
+
+
 def tool_frame(page: Any) -> Any:
     """The tool's frame in the LMS page, once the LTI launch inside it has reached the tool."""
     handle = page.wait_for_selector("#tool-frame", state="attached")

@@ -421,6 +421,34 @@ def test_grade_page_counts_the_queue_and_retries_all_parked(make_app, serve):
     assert "3 waiting" in page and "No parked scores." in page
 
 
+def test_grade_page_shows_each_platforms_last_error_from_the_lms(make_app, serve):
+    """Per platform: what waits, what is parked, and the newest error its LMS answered; a platform
+    whose scores all arrived is not listed (its 409 note is no error)."""
+    app = make_app()
+    base_url = serve(app)
+    with app.app_context():
+        down, closed, fine = (seed_platform(db.session, name=n) for n in ("Aarhus Moodle", "Borås Canvas", "Fanø"))
+        older = seed_person(db.session, down, parked_score=True)  # "400: line item is closed (Moodle)"
+        newer = seed_person(db.session, down)
+        row = db.session.get(ScoreMessage, newer.score_id)
+        row.state, row.last_error = "queued", "503: Service Unavailable"
+        seed_person(db.session, closed, parked_score=True)
+        delivered = seed_person(db.session, fine)
+        db.session.get(ScoreMessage, delivered.score_id).last_error = "409: LMS holds a newer score"
+        db.session.commit()
+        assert older.score_id < newer.score_id
+    operator = Console(base_url)
+    assert operator.sign_in(make_operator(app)).status_code == 302
+
+    page = operator.get("/admin/grades").text
+    table = page.split('<table class="platform-errors">', 1)[1].split("</table>", 1)[0]
+    rows = {html.unescape(name): (waiting, parked, text_of(error))
+            for name, waiting, parked, error in re.findall(
+                r'<th scope="row">([^<]+)</th><td>(\d+)</td><td>(\d+)</td>\s*<td>(.*?)</td></tr>', table, re.S)}
+    assert rows == {"Aarhus Moodle": ("1", "1", "503: Service Unavailable"),
+                    "Borås Canvas": ("0", "1", "400: line item is closed (Moodle)")}
+
+
 def test_reach_counts_toward_the_configured_target(make_app, serve):
     """REACH_TARGET is the consortium's own goal (800 in the first programme, 2015–2017)."""
     app = make_app(REACH_TARGET=40)

@@ -163,7 +163,10 @@ def test_progress_and_final_score_reach_the_gradebook(app, agent, fresh_learner,
     teacher = live.agent()
     teacher.sign_in("hanne")
     gradebook = teacher.get("/demo-lms/courses/stor-kursus/gradebook").text
-    assert re.search(rf'data-user="{fresh_learner}"[^>]*>\s*<strong>100\.0</strong>', gradebook)
+    # In a coordinator's words, with the protocol's values on demand.
+    shown = rf'data-user="{fresh_learner}"[^>]*>\s*<strong>100 af 100</strong><br>Gennemført · Bedømt'
+    assert re.search(shown, gradebook)
+    assert "activityProgress Completed · gradingProgress FullyGraded · scoreGiven 100.0 / 100.0" in gradebook
 
 
 def test_outage_then_recovery_delivers_each_score_once_newest_last(app, live, make_learner):

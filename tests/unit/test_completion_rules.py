@@ -7,6 +7,7 @@ import pytest
 from lti_tool.content.model import Activity, Criterion, Module, Option, Pair, Programme, Prompt, Question
 from lti_tool.grading.messages import module_score, programme_score
 from lti_tool.progress import rules, scoring
+from lti_tool.progress.learning import CourseHome, ModuleCard
 from lti_tool.progress.rules import ActivityRecord as R
 
 
@@ -138,3 +139,29 @@ def test_score_messages_are_final_only_on_completion():
     assert final.score_given == pytest.approx(50 * 11 / 15, abs=1e-3)
     overall = programme_score([done, in_progress], rules.ProgrammeStatus(False, 1, 2, 0, 0), 100, "da")
     assert overall.grading_progress != "FullyGraded"
+
+
+def _card(mid, state, *, mandatory=True, next_id="a1"):
+    m = Module(id=mid, programme_id="p", language="da", title=mid, summary="", estimated_minutes=60, goals=("g",),
+               activities=(PAGE,), folder="", mandatory=mandatory)
+    return ModuleCard(m, rules.ModuleStatus(state=state, points=0.0, max_points=1.0, done=0, required=1,
+                                            pending_manual=False, next_activity_id=next_id))
+
+
+S = rules.ModuleState
+
+
+@pytest.mark.parametrize(("cards", "expected"), [
+    # the module begun comes first, wherever it is
+    ([_card("a", S.NOT_STARTED), _card("b", S.IN_PROGRESS, mandatory=False)], "b"),
+    # else the first mandatory module not started, before an elective listed earlier
+    ([_card("e", S.NOT_STARTED, mandatory=False), _card("m", S.NOT_STARTED)], "m"),
+    # else the first not started; done or waiting modules have nothing to continue
+    ([_card("done", S.COMPLETED, next_id=None), _card("wait", S.PENDING, next_id=None),
+      _card("e", S.NOT_STARTED, mandatory=False)], "e"),
+    ([_card("done", S.COMPLETED, next_id=None), _card("wait", S.PENDING, next_id=None)], None),
+], ids=["begun", "mandatory-first", "elective-left", "nothing-left"])
+def test_course_home_offers_one_module_to_continue(cards, expected):
+    home = CourseHome(placement=None, cards=tuple(cards), programme_status=None, programme_title="")
+    chosen = home.next_card
+    assert (chosen.module.id if chosen else None) == expected

@@ -139,7 +139,7 @@ def test_cli_content_check(make_app, pack):
     ('<iframe src="https://evil.example"></iframe>', "<iframe", "iframe"),
     ("![map](media/kort.png)", "src=\"media/", 'src="/content/p/m/media/kort.png"'),
     ("[skabelon](../../secret.docx)", "secret", 'href="#"'),
-    ("| a | b |\n|---|---|\n| 1 | 2 |", "<script", "<table>"),
+    ("| a | b |\n|---|---|\n| 1 | 2 |", "<script", '<div class="table-scroll"><table>'),
 ])
 def test_markdown_is_sanitised(markdown, absent, present):
     html = render_markdown(markdown, "/content/p/m")
