@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
+    current_app,
     g,
     jsonify,
     make_response,
@@ -17,6 +18,7 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from blueprints.access import enter_launch, launch_required
+from lti_tool.credentials import certificates
 from lti_tool.extensions import csrf, db
 from lti_tool.lti.roles import Role, effective_role
 from lti_tool.progress import learning, service
@@ -129,9 +131,10 @@ def submit(module_id: str, activity_id: str) -> Response:
 @bp.get("/certificate/<programme_id>")
 @launch_required
 def certificate(programme_id: str) -> str:
-    view = learning.certificate_page(db.session(), runtime().catalog(), g.launch, programme_id)
-    return render_template("learner/certificate.html", overview=launch_overview(g.launch), programme=view.programme,
-                           certificate=view.certificate, status=view.status, locale=g.launch.locale)
+    view = certificates.certificate_page(db.session(), runtime().catalog(), g.launch, programme_id,
+                                         current_app.config)
+    return render_template("learner/certificate.html", overview=launch_overview(g.launch), view=view,
+                           certificate=view.certificate, status=view.status)
 
 
 @media.get("/content/<programme_id>/<module_id>/<path:filename>")

@@ -179,6 +179,8 @@ class ActivityPage:
     result_options: Mapping[str, tuple[Option, ...]]
     module_status: rules.ModuleStatus
     retake: bool
+    # The programme's title in the learner's language: the printed action plan names it.
+    programme_title: str = ""
 
     @property
     def attempts_left(self) -> int | None:
@@ -253,7 +255,13 @@ def activity_page(session: Session, catalog: Catalog, launch: LiveLaunch, module
         form_options=_quiz_options(activity, secret_key, launch.user_id, form_attempt),
         result_options=_quiz_options(activity, secret_key, launch.user_id, result_attempt),
         module_status=rules.module_status(module, records), retake=retake,
+        programme_title=_programme_title(catalog, module, launch.locale),
     )
+
+
+def _programme_title(catalog: Catalog, module: Module, locale: str) -> str:
+    programme = catalog.programmes.get(module.programme_id)
+    return programme.title_in(locale) if programme is not None else ""
 
 
 def _quiz_options(activity: Activity, secret_key: str, user_id: int, attempt: int) -> dict[str, tuple[Option, ...]]:
