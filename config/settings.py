@@ -33,6 +33,10 @@ class EmbeddedConfig:
     ISSUER_NAME = "Integrationsløft"
     ISSUER_URL = ""
     ISSUER_ADDRESS = ""
+    # Open Badges 3.0: a credential per completed module as well as per programme.
+    CREDENTIALS_PER_MODULE = False
+    # The largest credential or badge image the public verification page reads (bytes).
+    CREDENTIAL_UPLOAD_MAX_BYTES = 512 * 1024
     # Launches stay usable this long without activity (seconds).
     LAUNCH_LIFETIME = 8 * 3600
     # OIDC state waits this long between login and launch (seconds).
@@ -143,6 +147,7 @@ ENV_SETTINGS: dict[str, type] = {
     "ISSUER_NAME": str,
     "ISSUER_URL": str,
     "ISSUER_ADDRESS": str,
+    "CREDENTIALS_PER_MODULE": bool,
     "ALLOW_PRIVATE_REGISTRATION_URLS": bool,
     "CANVAS_CLOUD_EXTRA_HOSTS": tuple,  # comma-separated
     "REACH_TARGET": int,

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from lti_tool.content.model import Catalog, Programme
 from lti_tool.credentials.issuer import Issuer, issuer_from
 from lti_tool.credentials.qr import qr_svg
+from lti_tool.credentials.service import current_credential
 from lti_tool.launch.live import LiveLaunch
-from lti_tool.models import Certificate
+from lti_tool.models import Certificate, IssuedCredential
 from lti_tool.progress import learning, rules
 from lti_tool.progress.service import find_certificate
 
@@ -53,6 +54,10 @@ class CertificatePage:
     hours_text: str
     verify_url: str
     qr_svg: str
+    # The Open Badges 3.0 credential for the programme, once the learner asked for it.
+    credential: IssuedCredential | None
+    # What the name field offers before the learner confirms it (the LMS may send no name).
+    suggested_name: str
 
 
 def verification_url(base_url: str, code: str) -> str:
@@ -72,7 +77,9 @@ def certificate_page(session: Session, catalog: Catalog, launch: LiveLaunch, pro
         programme=view.programme, certificate=issued, status=view.status, issuer=issuer_from(settings),
         hours=hours,
         hours_text=format_decimal(round(hours, 1), locale=launch.locale) if hours else "",
-        verify_url=url, qr_svg=qr_svg(url) if url else "")
+        verify_url=url, qr_svg=qr_svg(url) if url else "",
+        credential=current_credential(session, launch.user_id, programme_id) if issued is not None else None,
+        suggested_name=(issued.holder_name if issued is not None else None) or launch.user_name or "")
 
 
 def check_code(session: Session, code: str) -> PublicCertificate | None:
@@ -86,3 +93,23 @@ def check_code(session: Session, code: str) -> PublicCertificate | None:
         return None
     return PublicCertificate(holder_name=found.holder_name, programme_title=found.programme_title,
                              issued_at=found.issued_at)
+
+
+@dataclass(frozen=True)
+class ModulePage:
+    """A module's page, and its credential when credentials per module are on."""
+
+    overview: learning.ModuleOverview
+    offers_credential: bool
+    credential: IssuedCredential | None
+    suggested_name: str
+
+
+def module_page(session: Session, catalog: Catalog, launch: LiveLaunch, module_id: str,
+                settings: Mapping[str, Any]) -> ModulePage:
+    """The module the launch's link opens, with its credential once completed (CREDENTIALS_PER_MODULE)."""
+    _, module = learning.reachable_module(catalog, launch, module_id)
+    overview = learning.module_overview(session, launch.user_id, module)
+    offers = bool(settings.get("CREDENTIALS_PER_MODULE")) and overview.status.state == rules.ModuleState.COMPLETED
+    credential = current_credential(session, launch.user_id, module.programme_id, module.id) if offers else None
+    return ModulePage(overview, offers, credential, launch.user_name or "")
