@@ -379,3 +379,16 @@ def test_a_module_credential_tells_the_module_and_its_hours_in_the_learners_lang
     assert f"Omfattning: cirka {hours} timmar." in achievement["criteria"]["narrative"]
     assert credential["credentialSubject"]["identifier"][0]["identityHash"] == "Sara Lindqvist"
     assert record.module_id == "nyankomne" and record.kind == "module"
+
+
+def test_the_cli_lists_credentials_and_keys_and_refuses_unknown_ids(app, agent, learner, runner):
+    home, _ = learner
+    issue(app, agent, home)
+    credential_id = download(agent, home, "json").json()["id"]
+    listed = runner.invoke(args=["credentials", "list"])
+    assert listed.exit_code == 0 and credential_id in listed.output and "valid" in listed.output
+    keys = runner.invoke(args=["credentials", "keys"])
+    assert keys.exit_code == 0 and "signing" in keys.output
+    unknown = runner.invoke(args=["credentials", "revoke", f"urn:uuid:{uuid.uuid4()}", "--reason", "x"])
+    assert unknown.exit_code != 0 and "No credential" in unknown.output
+    assert runner.invoke(args=["credentials", "show", "nonsense"]).exit_code != 0
