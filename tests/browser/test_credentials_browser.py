@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.lms import axe_violations, describe, shot
+from tests.browser.lms import axe_violations, describe, horizontal_overflow, shot
 from tests.browser.test_print_browser import PROGRAMME, launched
 from tests.integration.test_verification import seed_certificate
 
@@ -30,6 +30,9 @@ def test_a_learner_takes_the_certificate_as_a_credential_and_anyone_checks_it(si
     page.emulate_media(media="print")
     expect(page.locator("#credential")).to_be_hidden()
     page.emulate_media(media="screen")
+    page.set_viewport_size({"width": 320, "height": 640})  # the certificate and its downloads on a phone
+    assert horizontal_overflow(page) is None
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     with page.expect_download() as download:
         png_link.click()

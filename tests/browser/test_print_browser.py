@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from lti_tool.extensions import db
 from lti_tool.models import LaunchRecord
-from tests.browser.lms import axe_violations, describe, shot
+from tests.browser.lms import axe_violations, describe, horizontal_overflow, shot
 from tests.integration.test_verification import seed_certificate
 from tests.support.learner import activity_url, correct_answer, submit
 
@@ -101,3 +101,7 @@ def test_the_verification_page_is_accessible_in_three_languages(site, page):
     found = axe_violations(page)
     assert not found, describe({"verification, not found": found})
     shot(page, "verification-not-found")
+    page.set_viewport_size({"width": 320, "height": 640})  # WCAG 1.4.10 Reflow
+    for path in (f"/verify/{code}", "/verify/credential"):
+        page.goto(site.base_url + path)
+        assert horizontal_overflow(page) is None, path

@@ -274,7 +274,7 @@ BOMB_SVG = (b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa"><!ENTI
     ("entity bomb svg", 422, "Billedet kunne ikke læses"),
     ("not a credential", 422, "ikke et Open Badges-bevis"),
     ("nothing", 422, "Indsæt et bevis"),
-    ("oversized", 413, ""),
+    ("oversized", 413, "Filen er for stor"),
 ])
 def test_hostile_or_foreign_input_gets_a_clear_4xx(app, agent, learner, case, status, words):
     home, _ = learner
