@@ -23,11 +23,12 @@ from sqlalchemy import select
 
 from lti_tool.credentials import baking
 from lti_tool.credentials.service import NotEarned, Settings, credential_json, issue_credential
+from lti_tool.credentials.verification import verify
 from lti_tool.extensions import db
 from lti_tool.launch.live import form_token
 from lti_tool.lti.keys import new_rsa_key
 from lti_tool.models import Certificate, IssuedCredential, LaunchRecord
-from lti_tool.operating.gdpr import erase_user
+from lti_tool.operating.gdpr import erase_user, export_user, purge_platform
 from tests.integration.test_verification import seed_certificate
 from tests.support.agent import text_of
 from tests.support.records import seed_person, seed_platform
@@ -312,6 +313,8 @@ def test_erasure_removes_our_copy_and_does_not_revoke(app, agent, learner):
     issue(app, agent, home)
     token = download(agent, home, "jwt").text
     credential_id = jwt.decode(token, options={"verify_signature": False})["jti"]
+    exported = export_user(db.session, user_id)["credentials"]  # the person's copy of what we hold
+    assert [row["credential_id"] for row in exported] == [credential_id] and exported[0]["jwt"] == token
     erase_user(db.session, user_id)
     db.session.rollback()
     record = db.session.scalars(select(IssuedCredential).where(IssuedCredential.credential_id == credential_id)).one()
@@ -392,3 +395,24 @@ def test_the_cli_lists_credentials_and_keys_and_refuses_unknown_ids(app, agent, 
     unknown = runner.invoke(args=["credentials", "revoke", f"urn:uuid:{uuid.uuid4()}", "--reason", "x"])
     assert unknown.exit_code != 0 and "No credential" in unknown.output
     assert runner.invoke(args=["credentials", "show", "nonsense"]).exit_code != 0
+
+
+def test_deleting_a_platform_keeps_its_credentials_valid_and_forgets_our_copy(db_app, db_session):
+    platform = seed_platform(db_session)
+    person = seed_person(db_session, platform)
+    programme = db_app.extensions["integrationsloeft"].catalog().programmes[PROGRAMME]
+    with db_app.test_request_context():
+        record = issue_credential(db_session, Settings.of(db_app.config), user_id=person.user_id,
+                                  programme=programme, module=programme.module("nyankomne"), language="da",
+                                  holder_name="Mette Jensen", confirmed=True)
+    token, credential_id = record.jwt, record.credential_id
+    purge_platform(db_session, platform.id)
+    kept = db_session.scalars(select(IssuedCredential).where(IssuedCredential.credential_id == credential_id)).one()
+    assert (kept.user_id, kept.holder_name, kept.jwt, kept.revoked_at) == (None, None, None, None)
+    verified = verify(db_session, Settings.of(db_app.config).base_url, token)
+    assert verified.holder_name == "Mette Jensen" and not verified.revoked
+
+
+def test_only_our_one_status_list_exists(agent):
+    assert agent.get("/credentials/status/2").status_code == 404
+    assert agent.get("/credentials/status/1").headers["Content-Type"].startswith("application/vc+jwt")
