@@ -8,24 +8,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_tool.models.base import Base, UTCDateTime, utcnow
+from lti_tool.models.tool_key import RsaKeyColumns
 
 
-class CredentialKey(Base):
-    """An RSA key that signs credentials (VC-JWT, RS256); the private half encrypted as ToolKey's."""
+class CredentialKey(RsaKeyColumns, Base):
+    """An RSA key that signs credentials (VC-JWT, RS256); the private half encrypted as ToolKey's.
+    Once retired it signs nothing more and stays in the published key set for good."""
 
     __tablename__ = "credential_keys"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kid: Mapped[str] = mapped_column(String(64), unique=True)
-    public_jwk: Mapped[dict[str, str]] = mapped_column(JSON)
-    private_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Set when a newer key takes over signing; the key stays in the published key set for good.
-    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class IssuedCredential(Base):
