@@ -23,6 +23,7 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from blueprints.access import enter_launch, launch_required
+from lti_tool.credentials import certificates, downloads
 from lti_tool.errors import SessionExpired, SessionExpiredAnswerKept
 from lti_tool.extensions import csrf, db
 from lti_tool.launch.live import launch_locale
@@ -98,9 +99,8 @@ def course_page(view: learning.CourseHome, follow_up: followup.FollowUpQuestion 
 @bp.get("/m/<module_id>/")
 @launch_required
 def module(module_id: str) -> str:
-    _, found = learning.reachable_module(runtime().catalog(), g.launch, module_id)
-    view = learning.module_overview(db.session(), g.launch.user_id, found)
-    return render_template("learner/module.html", overview=_overview(), view=view)
+    page = certificates.module_page(db.session(), runtime().catalog(), g.launch, module_id, current_app.config)
+    return render_template("learner/module.html", overview=_overview(), view=page.overview, page=page)
 
 
 @bp.get("/m/<module_id>/a/<activity_id>")
@@ -206,9 +206,37 @@ def follow_up(module_id: str, activity_id: str) -> Response:
 @bp.get("/certificate/<programme_id>")
 @launch_required
 def certificate(programme_id: str) -> str:
-    view = learning.certificate_page(db.session(), runtime().catalog(), g.launch, programme_id)
-    return render_template("learner/certificate.html", overview=_overview(), programme=view.programme,
+    view = certificates.certificate_page(db.session(), runtime().catalog(), g.launch, programme_id,
+                                         current_app.config)
+    return render_template("learner/certificate.html", overview=_overview(), view=view,
                            certificate=view.certificate, status=view.status, locale=g.launch.locale)
+
+
+@bp.post("/certificate/<programme_id>/credential")
+@launch_required
+def issue_credential(programme_id: str) -> Response:
+    """Issue the Open Badges 3.0 credential once the learner has confirmed its name."""
+    module_id = request.form.get("module") or None
+    downloads.issue_for_launch(db.session(), runtime().catalog(), g.launch, current_app.config,
+                               programme_id=programme_id, module_id=module_id,
+                               holder_name=request.form.get("holder_name", ""),
+                               confirmed=request.form.get("confirm") == "yes")
+    if module_id:
+        return redirect(url_for("learner.module", launch_id=g.launch.id, module_id=module_id) + "#credential")
+    return redirect(url_for("learner.certificate", launch_id=g.launch.id, programme_id=programme_id) + "#credential")
+
+
+@bp.get("/certificate/<programme_id>/credential.<fmt>")
+@launch_required
+def download_credential(programme_id: str, fmt: str) -> Response:
+    """The credential as JSON, VC-JWT, or a badge image (SVG or PNG) with it baked in."""
+    file = downloads.download(db.session(), g.launch, programme_id=programme_id,
+                              module_id=request.args.get("module") or None, fmt=fmt)
+    response = make_response(file.body)
+    response.mimetype = file.mimetype
+    response.headers["Content-Disposition"] = f'attachment; filename="{file.filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @media.get("/content/<programme_id>/<module_id>/<path:filename>")

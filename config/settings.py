@@ -28,6 +28,15 @@ class EmbeddedConfig:
     DEMO_LMS_URL = ""
     PROXY_FIX = False  # trust X-Forwarded-* from one proxy
     TOOL_NAME = "Integrationsløft"
+    # The organisation that issues certificates and credentials (the consortium running the tool):
+    # its name, web address (empty: TOOL_BASE_URL) and postal address, printed on every certificate.
+    ISSUER_NAME = "Integrationsløft"
+    ISSUER_URL = ""
+    ISSUER_ADDRESS = ""
+    # Open Badges 3.0: a credential per completed module as well as per programme.
+    CREDENTIALS_PER_MODULE = False
+    # The largest credential or badge image the public verification page reads (bytes).
+    CREDENTIAL_UPLOAD_MAX_BYTES = 512 * 1024
     # Launches stay usable this long without activity (seconds).
     LAUNCH_LIFETIME = 8 * 3600
     # A page of an expired launch may still hand in the learner's unsaved answer this long after
@@ -67,6 +76,8 @@ class EmbeddedConfig:
     LIMIT_LTI = "600 per minute"
     LIMIT_REGISTRATION = "30 per minute"
     LIMIT_CONSOLE_LOGIN = "20 per minute"
+    # The public verification page: generous for an HR office, far too slow to guess codes by.
+    LIMIT_VERIFY = "30 per minute"
     # Strict-Transport-Security max-age (seconds) on requests that came over https; 0: not sent.
     HSTS_SECONDS = 0
     # Bearer token for /metrics; unset: /metrics answers internal addresses only.
@@ -136,6 +147,11 @@ ENV_SETTINGS: dict[str, type] = {
     "LIMIT_LTI": str,
     "LIMIT_REGISTRATION": str,
     "LIMIT_CONSOLE_LOGIN": str,
+    "LIMIT_VERIFY": str,
+    "ISSUER_NAME": str,
+    "ISSUER_URL": str,
+    "ISSUER_ADDRESS": str,
+    "CREDENTIALS_PER_MODULE": bool,
     "ALLOW_PRIVATE_REGISTRATION_URLS": bool,
     "CANVAS_CLOUD_EXTRA_HOSTS": tuple,  # comma-separated
     "REACH_TARGET": int,

@@ -89,7 +89,8 @@ def _install_runtime(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    """The LTI endpoints, operations, registration, the learner's and instructor's pages, the console."""
+    """The LTI endpoints, operations, public verification, registration, the learner's and
+    instructor's pages, the console."""
     # Imported here, not at the top: the blueprints import lti_tool's modules, so a program that
     # imports a blueprint first would otherwise re-enter it half-initialised through this package.
     from blueprints.admin import bp as admin_bp
@@ -98,10 +99,12 @@ def _register_blueprints(app: Flask) -> None:
     from blueprints.learner import media as media_bp
     from blueprints.lti import bp as lti_bp
     from blueprints.ops import bp as ops_bp
+    from blueprints.public import bp as public_bp
     from blueprints.registration import bp as registration_bp
 
     app.register_blueprint(lti_bp)
     app.register_blueprint(ops_bp)
+    app.register_blueprint(public_bp)
     app.register_blueprint(registration_bp)
     app.register_blueprint(learner_bp)
     app.register_blueprint(media_bp)

@@ -15,6 +15,7 @@ from flask.cli import AppGroup, with_appcontext
 from lti_tool.content.downloads import DownloadError, build_all
 from lti_tool.content.lints import pack_findings
 from lti_tool.content.loader import load_catalog
+from lti_tool.credentials import cli as credentials_cli
 from lti_tool.extensions import db
 from lti_tool.grading.delivery import DeliveryReport, outbox_status, retry_parked, run_rounds
 from lti_tool.lti import keys as tool_keys
@@ -247,6 +248,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(platforms_cli)
     app.cli.add_command(tool_info)
     operating_cli.register(app)
+    credentials_cli.register(app)
     if app.config.get("ENV_NAME") != "production":
         # Function-level: the demo's commands exist outside production only.
         from lti_tool.demo_lms.tool_side import demo_cli

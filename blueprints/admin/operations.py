@@ -1,4 +1,5 @@
-"""The start page, tool keys, grade delivery, certificate look-up and manual registration."""
+"""The start page, tool keys, grade delivery, certificate look-up (and revoking its credentials)
+and manual registration."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from flask_babel import ngettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from blueprints.admin import bp
+from lti_tool.credentials import service as credentials_service
+from lti_tool.credentials.service import credentials_of_certificate
 from lti_tool.extensions import db
 from lti_tool.grading.delivery import outbox_status, retry_parked
 from lti_tool.operating import console
@@ -65,7 +68,18 @@ def certificates() -> str:
     """Look up a course certificate by its code."""
     code = request.args.get("code", "").strip()
     found = find_certificate(db.session(), code) if code else None
-    return render_template("admin/certificates.html", code=code, certificate=found)
+    return render_template("admin/certificates.html", code=code, certificate=found,
+                           credentials=credentials_of_certificate(db.session(), found))
+
+
+@bp.post("/credentials/revoke")
+def revoke_credential() -> BaseResponse:
+    """Revoke an Open Badges credential (issued in error, or at the holder's request)."""
+    record = credentials_service.revoke_credential(db.session(), request.form.get("credential_id", ""),
+                                                   request.form.get("reason", ""))
+    log.warning("operator %s revoked credential %s", g.operator.id, record.credential_id)
+    flash(_("The credential %(id)s is revoked.", id=record.credential_id), "ok")
+    return redirect(url_for("admin.certificates", code=request.form.get("code", "")))
 
 
 @bp.get("/register")

@@ -2,6 +2,7 @@
 
 from lti_tool.models.base import Base, utcnow
 from lti_tool.models.course import Context, ResourceLink
+from lti_tool.models.credential import CredentialKey, IssuedCredential
 from lti_tool.models.grading import GradeTarget, OutboxState, ScoreMessage
 from lti_tool.models.launch import LaunchRecord
 from lti_tool.models.operator import Operator
@@ -20,8 +21,10 @@ __all__ = [
     "Submission",
     "Base",
     "Context",
+    "CredentialKey",
     "Deployment",
     "GradeTarget",
+    "IssuedCredential",
     "LaunchRecord",
     "Operator",
     "Platform",

@@ -102,6 +102,8 @@ class Certificate(Base):
     holder_name: Mapped[str | None] = mapped_column(String(255))
     programme_title: Mapped[str] = mapped_column(String(255))
     modules: Mapped[list[str]] = mapped_column(JSON)
+    # The estimated study time of the modules completed, the hours the certificate states.
+    study_minutes: Mapped[int | None] = mapped_column()
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

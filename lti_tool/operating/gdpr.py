@@ -29,6 +29,7 @@ from lti_tool.models import (
     Context,
     Deployment,
     GradeTarget,
+    IssuedCredential,
     LaunchRecord,
     ModuleProgress,
     Platform,
@@ -157,6 +158,7 @@ def export_user(session: Session, user_id: int, now: datetime | None = None) -> 
         "action_plan_followups": _rows(session, ActionPlanFollowUp, ActionPlanFollowUp.user_id == user_id),
         "module_progress": _rows(session, ModuleProgress, ModuleProgress.user_id == user_id),
         "certificates": _rows(session, Certificate, Certificate.user_id == user_id),
+        "credentials": _rows(session, IssuedCredential, IssuedCredential.user_id == user_id),
         "score_messages": _rows(session, ScoreMessage, ScoreMessage.user_id == user_id),
     }
 
@@ -202,7 +204,16 @@ def _anonymise(session: Session, user_ids: list[int]) -> None:
                     .values(draft=None, rescued_draft=None, rescued_at=None))
     session.execute(update(ActionPlanFollowUp).where(ActionPlanFollowUp.user_id.in_(user_ids)).values(note=None))
     session.execute(update(Certificate).where(Certificate.user_id.in_(user_ids)).values(holder_name=None))
+    _forget_credentials(session, user_ids)
     _forget_in_rosters(session, user_ids)
+
+
+def _forget_credentials(session: Session, user_ids: Any) -> None:
+    """Remove our copy of these users' credentials without revoking them: a credential is its
+    holder's to keep. The row stays, nameless, so its status bit is never handed out again."""
+    session.execute(update(IssuedCredential).where(IssuedCredential.user_id.in_(user_ids))
+                    .values(user_id=None, holder_name=None, jwt=None),
+                    execution_options={"synchronize_session": False})
 
 
 def _forget_in_rosters(session: Session, user_ids: list[int]) -> None:
@@ -285,6 +296,7 @@ def purge_platform(session: Session, platform_id: int) -> dict[str, int]:
         ("deployments", delete(Deployment).where(Deployment.platform_id == platform_id)),
         ("platforms", delete(Platform).where(Platform.id == platform_id)),
     ]
+    _forget_credentials(session, users)
     # Grades given by this platform's instructors elsewhere keep their result, not the grader.
     session.execute(update(Submission).where(Submission.graded_by.in_(users)).values(graded_by=None),
                     execution_options={"synchronize_session": False})

@@ -305,6 +305,9 @@ class ActivityPage:
             return False
         return self.change_role or self.activity.variant(self.answer.get("variant")) is None
 
+    # The programme's title in the learner's language: the printed action plan names it.
+    programme_title: str = ""
+
     @property
     def attempts_left(self) -> int | None:
         if self.activity.type != "quiz" or not self.activity.max_attempts:
@@ -398,11 +401,16 @@ def activity_page(session: Session, catalog: Catalog, launch: LiveLaunch, module
         form_options=_quiz_options(activity, secret_key, launch.user_id, form_attempt),
         result_options=_quiz_options(activity, secret_key, launch.user_id, result_attempt),
         module_status=rules.module_status(module, records), retake=retake, change_role=change_role,
-        draft_version=draft.version,
+        draft_version=draft.version, programme_title=_programme_title(catalog, module, launch.locale),
         rescued_at=draft.rescued_at if draft.rescued is not None else None, replaced_answer=replaced,
         follow_up=followup.answer_for(session, launch.user_id, module, activity) if activity.type == "action_plan"
         else None,
     )
+
+
+def _programme_title(catalog: Catalog, module: Module, locale: str) -> str:
+    programme = catalog.programmes.get(module.programme_id)
+    return programme.title_in(locale) if programme is not None else ""
 
 
 def _quiz_options(activity: Activity, secret_key: str, user_id: int, attempt: int) -> dict[str, tuple[Option, ...]]:

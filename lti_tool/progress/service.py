@@ -379,9 +379,11 @@ def certificate_for(session: Session, user_id: int, holder_name: str | None, pro
     status = rules.programme_status(programme, {k: v.state for k, v in statuses.items()})
     if not status.completed:
         return None
-    completed = [m.title for m in programme.modules if statuses[m.id].state == rules.ModuleState.COMPLETED]
+    completed = [m for m in programme.modules if statuses[m.id].state == rules.ModuleState.COMPLETED]
     certificate = Certificate(code=new_certificate_code(), user_id=user_id, programme_id=programme.id,
-                              holder_name=holder_name, programme_title=programme.title_in(locale), modules=completed,
+                              holder_name=holder_name, programme_title=programme.title_in(locale),
+                              modules=[m.title for m in completed],
+                              study_minutes=sum(m.estimated_minutes for m in completed),
                               issued_at=_programme_completed_at(session, user_id, programme))
     session.add(certificate)
     try:
@@ -410,6 +412,7 @@ def _programme_completed_at(session: Session, user_id: int, programme: Programme
 
 
 def find_certificate(session: Session, code: str) -> Certificate | None:
+    """The certificate with verification `code`, typed in any case, with or without spaces/dashes."""
     normalised = code.strip().upper().replace(" ", "")
     if len(normalised) == 12:
         normalised = "-".join(normalised[i:i + 4] for i in range(0, 12, 4))
