@@ -13,6 +13,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,21 @@ def attach_demo_lms(server: LiveServer, instance: Path) -> None:
     migrate_and_seed(server.app, demo_lms_url=lms_url)
     serve_lms(server, lms_app, int(lms_url.rsplit(":", 1)[1]))
     server.app.extensions[LMS_APP] = lms_app
+
+
+@contextmanager
+def serving_content(content: Path, instance: Path) -> Iterator[LiveServer]:
+    """A live tool serving the packs in `content` (a test's own copy), beside a demo LMS of its own."""
+    port = free_port()
+    app = create_app(settings_for("embedded", instance / "tool", f"http://127.0.0.1:{port}",
+                                  CONTENT_DIR=str(content)))
+    migrate_and_seed(app)
+    live = start_live(app, port, "embedded")
+    attach_demo_lms(live, instance / "lms")
+    try:
+        yield live
+    finally:
+        live.stop()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

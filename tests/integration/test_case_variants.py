@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from lti_tool import create_app
 from lti_tool.extensions import db
 from lti_tool.models import Submission
 from lti_tool.runtime import runtime
-from tests.conftest import LiveServer, attach_demo_lms, free_port, migrate_and_seed, settings_for, start_live
+from tests.conftest import LiveServer, serving_content
 from tests.support.agent import text_of
 from tests.support.learner import activity_url, csrf_of
 from tests.support.rubrics import MODULE, PROGRAMME
@@ -27,15 +26,8 @@ CASE_ID = "refleksion-familien-haddad"
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[LiveServer]:
     """The tool serving the Danish pack with the tests' variants on the Haddad case."""
-    port = free_port()
-    content = pack_with_variants(tmp_path / "content")
-    app = create_app(settings_for("embedded", tmp_path / "tool", f"http://127.0.0.1:{port}",
-                                  CONTENT_DIR=str(content)))
-    migrate_and_seed(app)
-    live = start_live(app, port, "embedded")
-    attach_demo_lms(live, tmp_path / "lms")
-    yield live
-    live.stop()
+    with serving_content(pack_with_variants(tmp_path / "content"), tmp_path) as live:
+        yield live
 
 
 def test_learner_chooses_a_role_answers_and_the_instructor_grades_that_variant(server: LiveServer) -> None:

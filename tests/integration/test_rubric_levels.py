@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from lti_tool import create_app
 from lti_tool.extensions import db
 from lti_tool.models import Submission
 from lti_tool.runtime import runtime
-from tests.conftest import LiveServer, attach_demo_lms, free_port, migrate_and_seed, settings_for, start_live
+from tests.conftest import LiveServer, serving_content
 from tests.support.agent import text_of
 from tests.support.learner import activity_url, correct_answer, csrf_of, submit
 from tests.support.rubrics import MODEL_ANSWER_MARK, MODULE, PROGRAMME, pack_with_levels
@@ -26,15 +25,8 @@ CASE_ID = "refleksion-familien-haddad"
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[LiveServer]:
     """The tool serving the Danish pack with levels on the Haddad case, beside a demo LMS of its own."""
-    port = free_port()
-    content = pack_with_levels(tmp_path / "content")
-    app = create_app(settings_for("embedded", tmp_path / "tool", f"http://127.0.0.1:{port}",
-                                  CONTENT_DIR=str(content)))
-    migrate_and_seed(app)
-    live = start_live(app, port, "embedded")
-    attach_demo_lms(live, tmp_path / "lms")
-    yield live
-    live.stop()
+    with serving_content(pack_with_levels(tmp_path / "content"), tmp_path) as live:
+        yield live
 
 
 def _radios(page: str, criterion_id: str) -> list[tuple[str, str]]:
