@@ -58,6 +58,7 @@ def _dashboard(placement: state.Placement) -> dash.Dashboard:
 @launch_required
 @role_required(Role.INSTRUCTOR)
 def home() -> str | BaseResponse:
+    """The course dashboard, filtered, sorted and paged by the query; the content picker for a link not set up."""
     placement = state.placement_for(g.launch.resource_link, runtime().catalog())
     if placement is None:
         if g.launch.resource_link is not None:
@@ -95,6 +96,7 @@ def refresh_roster() -> BaseResponse:
 @launch_required
 @role_required(Role.INSTRUCTOR)
 def export_csv() -> Response:
+    """Progress in the link's modules as CSV (all roles unless `role`), delimited as Excel expects in the locale."""
     placement = _placement()
     board = _dashboard(placement)
     rows = dash.filtered(board, role=request.args.get("role", "all"), status="", module_id="", sort="name",
@@ -110,6 +112,7 @@ def export_csv() -> Response:
 @launch_required
 @role_required(Role.INSTRUCTOR)
 def grading() -> str:
+    """The reflections in the link's modules that wait for grading in this course."""
     items = review.pending_reviews(db.session(), _placement().modules, g.launch.context_id)
     return render_template("instructor/grading.html", overview=_overview(), items=items,
                            graded=request.args.get("graded"))
@@ -119,6 +122,7 @@ def grading() -> str:
 @launch_required
 @role_required(Role.INSTRUCTOR)
 def grade(submission_id: int) -> str | tuple[str, int] | BaseResponse:
+    """A submission's rubric form; a valid POST stores the grade and returns to the list, a faulty one is a 400."""
     item = review.review_item(db.session(), submission_id, _placement().modules, g.launch.context_id)
     faults: frozenset[str] = frozenset()
     if request.method == "POST":

@@ -59,6 +59,7 @@ def _overview() -> LaunchOverview:
 @bp.get("/")
 @launch_required
 def home() -> str | Response:
+    """The course's first page for this launch: the modules its link opens and the learner's progress."""
     return course_page(course_view())
 
 
@@ -82,6 +83,7 @@ def landing(launch_id: str) -> Response:
 
 
 def course_view() -> learning.CourseHome:
+    """What the course page shows this launch's learner: the placement and their progress in it."""
     return learning.course_home(db.session(), runtime().catalog(), g.launch)
 
 
@@ -99,6 +101,7 @@ def course_page(view: learning.CourseHome, follow_up: followup.FollowUpQuestion 
 @bp.get("/m/<module_id>/")
 @launch_required
 def module(module_id: str) -> str:
+    """A module's overview page, with its credential once completed (if CREDENTIALS_PER_MODULE)."""
     page = certificates.module_page(db.session(), runtime().catalog(), g.launch, module_id, current_app.config)
     return render_template("learner/module.html", overview=_overview(), view=page.overview, page=page)
 
@@ -106,6 +109,7 @@ def module(module_id: str) -> str:
 @bp.get("/m/<module_id>/a/<activity_id>")
 @launch_required
 def activity(module_id: str, activity_id: str) -> str:
+    """One activity, recorded as opened; `retake=1` shows the form again, `role=choose` the role picker."""
     catalog = runtime().catalog()
     _, found = learning.reachable_module(catalog, g.launch, module_id)
     page = learning.activity_page(db.session(), catalog, g.launch, found, activity_id,
@@ -147,6 +151,9 @@ def _version(raw: str | None) -> int | None:
 @keeps_answer_of_ended_launch
 @launch_required
 def save_draft(module_id: str, activity_id: str) -> Response | tuple[Response, int]:
+    """Keep the learner's unfinished answer; JSON for the page's autosave, else back to the form.
+
+    A 409 with the stored version when another tab saved in between."""
     _, found = learning.reachable_module(runtime().catalog(), g.launch, module_id)
     exercise = found.activity(activity_id)
     if exercise is None or not exercise.is_exercise:
@@ -170,6 +177,7 @@ def save_draft(module_id: str, activity_id: str) -> Response | tuple[Response, i
 @keeps_answer_of_ended_launch
 @launch_required
 def submit(module_id: str, activity_id: str) -> Response:
+    """Score and store an answer, then back to the activity: its result, or the form with what was wrong."""
     catalog = runtime().catalog()
     _, found = learning.reachable_module(catalog, g.launch, module_id)
     exercise = found.activity(activity_id)
@@ -206,6 +214,7 @@ def follow_up(module_id: str, activity_id: str) -> Response:
 @bp.get("/certificate/<programme_id>")
 @launch_required
 def certificate(programme_id: str) -> str:
+    """The learner's certificate for a programme, issued on first view once it is complete."""
     view = certificates.certificate_page(db.session(), runtime().catalog(), g.launch, programme_id,
                                          current_app.config)
     return render_template("learner/certificate.html", overview=_overview(), view=view,

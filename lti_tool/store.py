@@ -64,23 +64,29 @@ class RedisStore:
         return self._prefix + key
 
     def get(self, key: str) -> Any | None:
+        """KeyValueStore.get: GET, decoded from JSON."""
         raw = cast(bytes | None, self._redis.get(self._k(key)))
         return None if raw is None else json.loads(raw)
 
     def set(self, key: str, value: Any, ttl: int) -> None:
+        """KeyValueStore.set: SET with an expiry of at least one second."""
         self._redis.set(self._k(key), json.dumps(value), ex=max(1, ttl))
 
     def add(self, key: str, value: Any, ttl: int) -> bool:
+        """KeyValueStore.add: SET NX, so Redis decides which caller stored it."""
         return bool(self._redis.set(self._k(key), json.dumps(value), ex=max(1, ttl), nx=True))
 
     def pop(self, key: str) -> Any | None:
+        """KeyValueStore.pop: GETDEL, atomic in Redis."""
         raw = cast(bytes | None, self._redis.getdel(self._k(key)))
         return None if raw is None else json.loads(raw)
 
     def delete(self, key: str) -> None:
+        """KeyValueStore.delete: DEL."""
         self._redis.delete(self._k(key))
 
     def spend(self, key: str, marker: str, once: str, ttl: int) -> tuple[Any | None, bool]:
+        """KeyValueStore.spend: the three steps in one MULTI/EXEC transaction."""
         # One round trip, one transaction.
         pipe = self._redis.pipeline(transaction=True)
         pipe.set(self._k(marker), b"1", ex=max(1, ttl))
@@ -90,6 +96,7 @@ class RedisStore:
         return (None, False) if raw is None else (json.loads(raw), bool(added))
 
     def ping(self) -> bool:
+        """KeyValueStore.ping: Redis PING."""
         return bool(self._redis.ping())
 
 
@@ -120,9 +127,11 @@ class FileStore:
         return json.dumps({"exp": time.time() + max(1, ttl), "v": value}).encode()
 
     def get(self, key: str) -> Any | None:
+        """KeyValueStore.get: reads the key's file, None if missing, unreadable or expired."""
         return self._read(self._path(key))
 
     def set(self, key: str, value: Any, ttl: int) -> None:
+        """KeyValueStore.set: temp file then rename; now and then sweeps expired files."""
         path = self._path(key)
         os.replace(self._write_temp(path, value, ttl), path)
         if random.random() < self.SWEEP_CHANCE:  # noqa: S311 - not security
@@ -136,6 +145,7 @@ class FileStore:
         return tmp
 
     def add(self, key: str, value: Any, ttl: int) -> bool:
+        """KeyValueStore.add: hard-links a temp file into place, replacing only an expired entry."""
         # Hard-linking a complete temp file is an atomic "create if absent" that never
         # exposes a half-written file to a concurrent reader.
         path = self._path(key)
@@ -165,6 +175,7 @@ class FileStore:
         grave.unlink(missing_ok=True)
 
     def pop(self, key: str) -> Any | None:
+        """KeyValueStore.pop: renames the file away first, so only one caller can read it."""
         path = self._path(key)
         claimed = path.with_name(f".{path.name}.{uuid.uuid4().hex}.pop")
         try:
@@ -177,9 +188,11 @@ class FileStore:
             claimed.unlink(missing_ok=True)
 
     def delete(self, key: str) -> None:
+        """KeyValueStore.delete: removes the key's file."""
         self._path(key).unlink(missing_ok=True)
 
     def spend(self, key: str, marker: str, once: str, ttl: int) -> tuple[Any | None, bool]:
+        """KeyValueStore.spend: set, pop, then add, in that order (not atomic as a whole)."""
         # In steps, not one transaction: only the caller that popped the value claims `once`, or a
         # racer that found `key` gone could claim it first and refuse the one real launch too.
         self.set(marker, 1, ttl)
@@ -187,6 +200,7 @@ class FileStore:
         return value, value is not None and self.add(once, 1, ttl)
 
     def ping(self) -> bool:
+        """KeyValueStore.ping: True when the folder exists and is writable."""
         return self._dir.is_dir() and os.access(self._dir, os.W_OK)
 
     def sweep(self) -> int:

@@ -60,6 +60,7 @@ class Download:
 
     @property
     def name(self) -> str:
+        """The template's file name without suffix; the built files share it."""
         return self.source.stem
 
     @property

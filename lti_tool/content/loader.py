@@ -116,12 +116,14 @@ class _Reader:
         self.problems = problems
 
     def problem(self, data: Any, field: str, message: str) -> None:
+        """Record a problem in this file, at the line of `field` (or of `data`) when known."""
         line = None
         if isinstance(data, _Lines):
             line = data.key_lines.get(field.rsplit(".", 1)[-1].split("[", 1)[0], data.line)
         self.problems.append(ContentProblem(self.name, line, field, message))
 
     def load(self) -> _Lines:
+        """The file's top-level mapping; records the problem and raises _Invalid if it cannot be read."""
         try:
             if self.path.stat().st_size > MAX_FILE_BYTES:
                 raise _Invalid(f"file is larger than {MAX_FILE_BYTES // 1024} KB")
@@ -146,6 +148,7 @@ class _Reader:
         return data
 
     def text(self, data: _Lines, field: str, *, prefix: str = "", required: bool = True) -> str:
+        """The field as stripped text; "" (and a problem if required) when missing, blank or not text."""
         value = data.get(field)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
@@ -157,6 +160,7 @@ class _Reader:
         return str(value).strip()
 
     def ident(self, data: _Lines, field: str = "id", *, prefix: str = "") -> str:
+        """The field as text, with a problem recorded unless it has the shape of an id."""
         value = self.text(data, field, prefix=prefix)
         if value and not ID_PATTERN.match(value):
             self.problem(data, prefix + field, f"{value!r} is not an id (lower-case a-z, 0-9 and hyphens)")
@@ -164,6 +168,7 @@ class _Reader:
 
     def number(self, data: _Lines, field: str, default: float | None, *, prefix: str = "",
                low: float | None = None, high: float | None = None) -> float | None:
+        """The field as a float, `default` when absent; `default` and a problem when not a number in range."""
         value = data.get(field, default)
         if value is None:
             return None
@@ -193,6 +198,7 @@ class _Reader:
             return None
 
     def items(self, data: _Lines, field: str, *, prefix: str = "", minimum: int = 1) -> list[Any]:
+        """The field's list; [] and a problem when it is not a list of at least `minimum` entries."""
         value = data.get(field)
         if not isinstance(value, list) or len(value) < minimum:
             self.problem(data, prefix + field, f"must be a list of at least {minimum}")
@@ -200,6 +206,7 @@ class _Reader:
         return value
 
     def locales(self, data: _Lines, field: str, language: str) -> dict[str, str]:
+        """The field's text per language; a bare string counts as the text in `language`."""
         value = data.get(field)
         if isinstance(value, str):
             return {language: value.strip()}
@@ -220,6 +227,7 @@ class _Reader:
                 self.problem(data, prefix + key, "is not a field of this format" + hint)
 
     def unique(self, data: _Lines, field: str, ids: list[str]) -> None:
+        """Record a problem for each id in `ids` that repeats an earlier one."""
         seen: set[str] = set()
         for value in ids:
             if value and value in seen:

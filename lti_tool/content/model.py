@@ -17,6 +17,8 @@ LEVEL_NAMES: tuple[LevelName, ...] = ("full", "partial", "missing")
 
 @dataclass(frozen=True)
 class Option:
+    """One answer to a quiz question, whether it is right, and the feedback shown once it is chosen."""
+
     id: str
     text: str
     correct: bool
@@ -25,6 +27,8 @@ class Option:
 
 @dataclass(frozen=True)
 class Question:
+    """A quiz question: single or multiple choice, with its options."""
+
     id: str
     kind: Literal["single", "multiple"]
     prompt: str
@@ -32,6 +36,7 @@ class Question:
 
     @property
     def correct_ids(self) -> frozenset[str]:
+        """The ids of the options a full-marks answer picks."""
         return frozenset(o.id for o in self.options if o.correct)
 
 
@@ -46,6 +51,8 @@ class RubricLevel:
 
 @dataclass(frozen=True)
 class Criterion:
+    """One rubric criterion of a reflection, worth `points`, optionally graded by level."""
+
     id: str
     criterion: str
     description: str
@@ -77,6 +84,8 @@ class CaseVariant:
 
 @dataclass(frozen=True)
 class Pair:
+    """One matching-exercise pair: the item shown and the match the learner must pick for it."""
+
     id: str
     item: str
     match: str
@@ -85,6 +94,8 @@ class Pair:
 
 @dataclass(frozen=True)
 class Prompt:
+    """One field of an action plan: its label and a hint on what to write."""
+
     id: str
     label: str
     hint: str  # HTML: the pack's inline Markdown, so a hint can link a template in media/
@@ -112,6 +123,8 @@ class RuleClaim:
 
 @dataclass(frozen=True)
 class Activity:
+    """One step of a module: a page to read or an exercise; the fields used depend on `type`."""
+
     id: str
     type: ActivityType
     title: str
@@ -151,10 +164,12 @@ class Activity:
 
     @property
     def is_exercise(self) -> bool:
+        """True for everything a learner answers, i.e. all but pages."""
         return self.type != "page"
 
     @property
     def natural_points(self) -> float:
+        """Points before weighting: one per question or pair, the rubric's sum for a reflection."""
         if self.type == "quiz":
             return float(len(self.questions))
         if self.type == "matching":
@@ -174,11 +189,14 @@ class Activity:
 
     @property
     def is_scored(self) -> bool:
+        """True when the exercise counts towards the module score."""
         return self.points > 0
 
 
 @dataclass(frozen=True)
 class Module:
+    """One module of a programme, its activities in order; elective unless `mandatory`."""
+
     id: str
     programme_id: str
     language: str
@@ -192,15 +210,19 @@ class Module:
     rules: tuple[RuleClaim, ...] = ()
 
     def activity(self, activity_id: str) -> Activity | None:
+        """The activity with this id, or None."""
         return next((a for a in self.activities if a.id == activity_id), None)
 
     @cached_property  # see Activity.points
     def max_points(self) -> float:
+        """The module's highest possible score: the sum of its activities' points."""
         return sum(a.points for a in self.activities)
 
 
 @dataclass(frozen=True)
 class Programme:
+    """A programme: its modules, titles per locale, and how many electives a learner must take."""
+
     id: str
     language: str
     title: dict[str, str]
@@ -210,20 +232,25 @@ class Programme:
     folder: str
 
     def title_in(self, locale: str) -> str:
+        """The title in `locale`, else in the programme's own language, else any title it has."""
         return self.title.get(locale) or self.title.get(self.language) or next(iter(self.title.values()))
 
     def summary_in(self, locale: str) -> str:
+        """The summary in `locale`, else in the programme's own language, else empty."""
         return self.summary.get(locale) or self.summary.get(self.language) or ""
 
     def module(self, module_id: str) -> Module | None:
+        """The module with this id, or None."""
         return next((m for m in self.modules if m.id == module_id), None)
 
     @property
     def mandatory(self) -> tuple[Module, ...]:
+        """The modules every learner must take, in order."""
         return tuple(m for m in self.modules if m.mandatory)
 
     @property
     def electives(self) -> tuple[Module, ...]:
+        """The modules a learner chooses from, in order."""
         return tuple(m for m in self.modules if not m.mandatory)
 
     @property
@@ -260,6 +287,8 @@ class ContentProblem:
 
 @dataclass
 class Catalog:
+    """Every programme that loaded, with the problems found and the pack folders left out."""
+
     programmes: dict[str, Programme] = field(default_factory=dict)
     problems: list[ContentProblem] = field(default_factory=list)
     # pack folders left out because of their problems
@@ -271,6 +300,7 @@ class Catalog:
         return ";".join(sorted(f"{p.id}:{','.join(m.id for m in p.modules)}" for p in self.programmes.values()))
 
     def module(self, module_id: str) -> Module | None:
+        """The module with this id in any programme, or None."""
         for programme in self.programmes.values():
             found = programme.module(module_id)
             if found:
@@ -286,4 +316,5 @@ class Catalog:
         return sorted(self.programmes.values(), key=lambda p: p.language != language)
 
     def programme_of(self, module_id: str) -> Programme | None:
+        """The programme that holds the module with this id, or None."""
         return next((p for p in self.programmes.values() if p.module(module_id)), None)

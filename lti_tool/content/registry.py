@@ -13,12 +13,15 @@ log = logging.getLogger(__name__)
 
 
 class ContentRegistry:
+    """Holds the catalog of the packs in `folder`, loading it on first use and logging its problems."""
+
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
         self._catalog: Catalog | None = None
         self._lock = threading.Lock()
 
     def catalog(self) -> Catalog:
+        """The catalog, loaded once on first call; threads racing that call load it only once."""
         if self._catalog is None:
             with self._lock:
                 if self._catalog is None:
@@ -26,6 +29,7 @@ class ContentRegistry:
         return self._catalog
 
     def reload(self) -> Catalog:
+        """Read the packs again now and return the new catalog, which later calls to `catalog` see."""
         with self._lock:
             self._catalog = self._load()
         return self._catalog

@@ -13,6 +13,8 @@ INSTITUTION_STAFF = claims.ROLE_PREFIX_INSTITUTION + "Staff"
 
 @dataclass(frozen=True)
 class DemoUser:
+    """One invented person of the demo LMS, with the locale and job the launch claims carry."""
+
     id: str
     given_name: str
     family_name: str
@@ -22,11 +24,14 @@ class DemoUser:
 
     @property
     def name(self) -> str:
+        """Given and family name, as the LMS shows the person."""
         return f"{self.given_name} {self.family_name}"
 
 
 @dataclass(frozen=True)
 class DemoCourse:
+    """A demo course: its members by user id, plus a count of synthetic learners."""
+
     id: str
     label: str
     title: str
@@ -74,6 +79,7 @@ _SYNTHETIC_LOCALES = ((950, "en-GB", "Participant", "Staff member"), (900, "sv-S
 
 
 def synthetic_user(course: DemoCourse, index: int) -> DemoUser:
+    """The `index`th synthetic learner of a course; the last ones are Swedish and English speakers."""
     locale, given, job = next((loc, g, j) for first, loc, g, j in _SYNTHETIC_LOCALES if index >= first)
     return DemoUser(f"{course.id}-l{index:04d}", given, f"{index:04d}",
                     f"deltager{index:04d}@demo.example", locale, job)

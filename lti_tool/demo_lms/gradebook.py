@@ -55,6 +55,7 @@ def gradebook_cell(score: DemoScore, item: DemoLineItem) -> GradebookCell:
 
 
 def course_or_404(course_id: str) -> directory.DemoCourse:
+    """The demo course with this id; DemoError (404) when there is none."""
     course = directory.COURSES.get(course_id)
     if course is None:
         raise DemoError("not_found", "no such course", 404)
@@ -62,6 +63,7 @@ def course_or_404(course_id: str) -> directory.DemoCourse:
 
 
 def line_item_json(item: DemoLineItem, urls: DemoUrls) -> dict[str, Any]:
+    """The line item as the AGS line item JSON a tool reads (optional fields only when set)."""
     data: dict[str, Any] = {
         "id": urls.lineitem_url(item.course_id, item.id),
         "label": item.label,
@@ -77,6 +79,7 @@ def line_item_json(item: DemoLineItem, urls: DemoUrls) -> dict[str, Any]:
 
 
 def list_line_items(session: Session, course_id: str, filters: dict[str, str]) -> list[DemoLineItem]:
+    """The course's line items in creation order, narrowed by the AGS query filters given."""
     course_or_404(course_id)
     query = select(DemoLineItem).where(DemoLineItem.course_id == course_id)
     if filters.get("resource_link_id"):
@@ -89,6 +92,7 @@ def list_line_items(session: Session, course_id: str, filters: dict[str, str]) -
 
 
 def create_line_item(session: Session, course_id: str, data: dict[str, Any]) -> DemoLineItem:
+    """Store a line item from a tool's AGS POST; DemoError (400) without a label and positive maximum."""
     course_or_404(course_id)
     try:
         maximum = float(data["scoreMaximum"])
@@ -106,6 +110,7 @@ def create_line_item(session: Session, course_id: str, data: dict[str, Any]) -> 
 
 
 def get_line_item(session: Session, course_id: str, item_id: int) -> DemoLineItem:
+    """The line item with this id in this course; DemoError (404) otherwise."""
     item = session.get(DemoLineItem, item_id)
     if item is None or item.course_id != course_id:
         raise DemoError("not_found", "no such line item", 404)
@@ -164,6 +169,7 @@ def post_score(session: Session, item: DemoLineItem, data: dict[str, Any]) -> De
 
 
 def results(session: Session, item: DemoLineItem, urls: DemoUrls, user_id: str | None) -> list[dict[str, Any]]:
+    """The item's AGS results, one per user (only `user_id`'s when given), without a score if none given."""
     query = select(DemoScore).where(DemoScore.line_item_id == item.id)
     if user_id:
         query = query.where(DemoScore.user_id == user_id)

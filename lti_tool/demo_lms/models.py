@@ -12,6 +12,8 @@ from lti_tool.models.base import UTCDateTime, utcnow
 
 
 class DemoKey(DemoBase):
+    """A signing key of the demo LMS: the public JWK it publishes, the private key encrypted."""
+
     __tablename__ = "demo_keys"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,6 +44,8 @@ class DemoToolRegistration(DemoBase):
 
 
 class DemoResourceLink(DemoBase):
+    """A link to the tool placed in a course, seeded or returned by deep linking, with its custom parameters."""
+
     __tablename__ = "demo_resource_links"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,6 +59,8 @@ class DemoResourceLink(DemoBase):
 
 
 class DemoLineItem(DemoBase):
+    """An AGS line item (a gradebook column), made by a tool or seeded with a link."""
+
     __tablename__ = "demo_line_items"
 
     id: Mapped[int] = mapped_column(primary_key=True)

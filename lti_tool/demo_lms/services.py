@@ -23,14 +23,17 @@ class LmsServices:
 
     @property
     def urls(self) -> DemoUrls:
+        """The demo LMS's endpoint URLs, built from its LMS_BASE_URL."""
         return DemoUrls(str(self.settings["LMS_BASE_URL"]).rstrip("/"))
 
     @property
     def tool_url(self) -> str:
+        """The tool's base URL (TOOL_BASE_URL), without a trailing slash."""
         return str(self.settings["TOOL_BASE_URL"]).rstrip("/")
 
     @property
     def secret(self) -> str:
+        """The LMS's SECRET_KEY: signs its cookies, login hints and access tokens, encrypts its private key."""
         return str(self.settings["SECRET_KEY"])
 
     def tool_keys(self) -> PlatformKeys:

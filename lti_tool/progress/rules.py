@@ -43,6 +43,8 @@ class ModuleState(enum.StrEnum):
 
 @dataclass(frozen=True)
 class ActivityRecord:
+    """What the rules need of a learner's stored state on one activity."""
+
     status: str  # an ActivityStatus
     score: float | None = None
     passed: bool | None = None
@@ -69,6 +71,8 @@ def activity_waiting(activity: Activity, record: ActivityRecord | None) -> bool:
 
 @dataclass(frozen=True)
 class ModuleStatus:
+    """A learner's standing in one module, as the learner, the instructor and the gradebook see it."""
+
     state: ModuleState
     points: float
     max_points: float
@@ -79,10 +83,12 @@ class ModuleStatus:
 
     @property
     def fraction(self) -> float:
+        """The score as a share of the module's points (0–1); 0 when the module has none."""
         return self.points / self.max_points if self.max_points else 0.0
 
     @property
     def percent_done(self) -> int:
+        """Required activities done, in percent; 100 when none are required."""
         return round(100 * self.done / self.required) if self.required else 100
 
 
@@ -114,6 +120,8 @@ def module_status(module: Module, records: Mapping[str, ActivityRecord]) -> Modu
 
 @dataclass(frozen=True)
 class ProgrammeStatus:
+    """A learner's standing in a programme, counted in completed modules."""
+
     completed: bool
     mandatory_done: int
     mandatory_total: int
@@ -122,6 +130,7 @@ class ProgrammeStatus:
 
     @property
     def remaining(self) -> int:
+        """Modules still to complete: the mandatory ones left plus the electives still missing."""
         electives_left = max(0, self.electives_required - self.electives_done)
         return (self.mandatory_total - self.mandatory_done) + electives_left
 

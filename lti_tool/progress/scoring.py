@@ -25,6 +25,8 @@ class AnswerTooLong(AnswerError):
 
 @dataclass(frozen=True)
 class Scored:
+    """The outcome of scoring one answer, stored on the submission and the activity state."""
+
     # Fraction of the exercise's points (0–1), or None when an instructor will score it.
     score: float | None
     passed: bool | None
@@ -78,6 +80,7 @@ def score_matching(activity: Activity, answer: dict[str, Any]) -> Scored:
 
 
 def word_count(text: str) -> int:
+    """Words in `text` as the min_words rule counts them: runs of letters, digits or underscores."""
     return len(re.findall(r"\w+", text or ""))
 
 
@@ -92,6 +95,7 @@ def check_reflection(activity: Activity, answer: dict[str, Any]) -> Scored:
 
 
 def check_action_plan(activity: Activity, answer: dict[str, Any]) -> Scored:
+    """An action plan is complete with at least `min_filled` prompts answered; it is never scored."""
     filled = [p.id for p in activity.prompts if str(answer.get(p.id) or "").strip()]
     if len(filled) < activity.min_filled:
         raise AnswerError("prompts")
@@ -99,6 +103,7 @@ def check_action_plan(activity: Activity, answer: dict[str, Any]) -> Scored:
 
 
 def score_answer(activity: Activity, answer: dict[str, Any]) -> Scored:
+    """Score `answer` by the activity's type; raises AnswerError when it is incomplete or malformed."""
     scorers = {"quiz": score_quiz, "matching": score_matching, "reflection": check_reflection,
                "action_plan": check_action_plan}
     return scorers[activity.type](activity, answer)

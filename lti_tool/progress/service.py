@@ -32,11 +32,15 @@ T = TypeVar("T")
 
 
 class AttemptsUsed(ToolError):
+    """A quiz submitted again after its last allowed attempt."""
+
     status = 409
     reason = "attempts_used"
 
 
 class AlreadyGraded(ToolError):
+    """A reflection submitted again after the instructor graded it."""
+
     status = 409
     reason = "already_graded"
 
@@ -72,6 +76,7 @@ def placement_from_custom(custom: Mapping[str, str], catalog: Catalog) -> tuple[
 # --- reading state (more in progress/state.py) ------------------------------------------------
 
 def latest_submission(session: Session, user_id: int, module: Module, activity: Activity) -> Submission | None:
+    """The learner's newest submission of this activity in this module, or None."""
     return session.scalars(
         select(Submission)
         .where(Submission.user_id == user_id, Submission.module_id == module.id, Submission.activity_id == activity.id)
@@ -253,6 +258,8 @@ def rescue_draft(session: Session, user_id: int, module: Module, activity: Activ
 
 @dataclass(frozen=True)
 class SubmitOutcome:
+    """What submit_answer stored: the submission and the module status it led to."""
+
     submission: Submission
     module_status: rules.ModuleStatus
 
@@ -363,6 +370,7 @@ _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 
 
 def new_certificate_code() -> str:
+    """A random code in the form XXXX-XXXX-XXXX, from letters and digits that are hard to misread."""
     raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
     return "-".join(raw[i:i + 4] for i in range(0, 12, 4))
 

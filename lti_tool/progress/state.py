@@ -28,9 +28,11 @@ class Placement:
 
     @property
     def whole_programme(self) -> bool:
+        """True when the link shows every module of a programme that has more than one."""
         return len(self.modules) == len(self.programme.modules) and len(self.modules) > 1
 
     def module(self, module_id: str) -> Module | None:
+        """The module with this id among those the link shows, or None."""
         return next((m for m in self.modules if m.id == module_id), None)
 
 
@@ -38,10 +40,14 @@ class PlacedLink(Protocol):
     """What a link opens, as a ResourceLink row or a live launch's LinkRef holds it."""
 
     @property
-    def programme_id(self) -> str | None: ...
+    def programme_id(self) -> str | None:
+        """The programme's id, or None when the link opens nothing yet."""
+        ...
 
     @property
-    def module_id(self) -> str | None: ...
+    def module_id(self) -> str | None:
+        """The one module's id, or None when the link opens the whole programme."""
+        ...
 
 
 def placement_for(link: PlacedLink | None, catalog: Catalog) -> Placement | None:

@@ -34,6 +34,8 @@ STATE_ORDER: list[str] = list(rules.ModuleState)  # in the order the enum lists 
 
 @dataclass(frozen=True)
 class Member:
+    """One person in the course, from the LMS roster or from their own launches."""
+
     sub: str
     name: str | None
     email: str | None
@@ -43,6 +45,8 @@ class Member:
 
 @dataclass(frozen=True)
 class Cell:
+    """One member's state in one module, with the score in percent and when it last changed."""
+
     state: str
     percent: int | None
     last_activity: datetime | None
@@ -60,25 +64,33 @@ class Cell:
 
 @dataclass(frozen=True)
 class Row:
+    """One member and their cell per module id."""
+
     member: Member
     cells: dict[str, Cell]
 
 
 @dataclass(frozen=True)
 class ChartBar:
+    """How many learners are in each state of one module (instructors are not counted)."""
+
     module: Module
     counts: dict[str, int]
 
     @property
     def total(self) -> int:
+        """The learners counted in this bar."""
         return sum(self.counts.values())
 
     def share(self, state: str) -> float:
+        """The fraction (0–1) of the bar's learners in `state`; 0 when it has none."""
         return self.counts.get(state, 0) / self.total if self.total else 0.0
 
 
 @dataclass(frozen=True)
 class Dashboard:
+    """The instructor's overview of a course: a row per member, a bar per module, and the roster state."""
+
     modules: tuple[Module, ...]
     rows: list[Row]
     chart: list[ChartBar]
@@ -183,6 +195,8 @@ def build(session: Session, *, platform_id: int, context_pk: int | None, modules
 
 
 def filtered(dashboard: Dashboard, *, role: str, status: str, module_id: str, sort: str, descending: bool) -> list[Row]:
+    """The rows whose member has `role` ("all": any) and whose cell in the module has `status` (any
+    value not a state: all), sorted by `sort`; an unknown module means the first, an unknown sort the name."""
     module = module_id if any(m.id == module_id for m in dashboard.modules) else dashboard.modules[0].id
     rows = [r for r in dashboard.rows if role == "all" or r.member.role.value == role]
     if status in STATE_ORDER:
