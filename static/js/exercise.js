@@ -65,8 +65,10 @@
     ended.hidden = false;
   }
 
+  // What the learner wrote in an answer: every text field, not the role a case is answered in.
   function texts(answer) {
-    return Object.keys(answer).map(function (key) { return answer[key]; })
+    return Object.keys(answer).filter(function (key) { return key !== "variant"; })
+      .map(function (key) { return answer[key]; })
       .filter(function (value) { return typeof value === "string" && value.trim(); });
   }
 

@@ -55,16 +55,23 @@ def expire(site: Any, frame: Any, ago: timedelta = timedelta(minutes=1)) -> None
 
 
 def stored_draft(site: Any, frame: Any) -> dict[str, Any] | None:
+    """The reflection's saved draft, without the role it is answered in (open_reflection chose it)."""
     with site.app.app_context():
         user_id = db.session.get_one(LaunchRecord, launch_id(frame)).user_id
-        return db.session.scalars(select(ActivityState.draft).where(
+        draft = db.session.scalars(select(ActivityState.draft).where(
             ActivityState.user_id == user_id, ActivityState.activity_id == REFLECTION.rsplit("/", 1)[1])).one()
+        return {k: v for k, v in draft.items() if k != "variant"} if draft else draft
 
 
 def open_reflection(frame: Any) -> Any:
     """Go from the tool's first page (in `frame`, a Frame or a Page) to the Haddad reflection."""
     home = re.sub(r"(/c/[^/]+/).*$", r"\1", frame.url)
     frame.goto(home + REFLECTION)
+    # The case comes in role variants: a learner who has not chosen yet takes the first.
+    if frame.locator("#role-choice").count():
+        frame.locator('#role-choice input[name="variant"]').first.check()
+        frame.locator("#role-choice button[type=submit]").click()
+        frame.locator("#text").wait_for()
     return frame.locator("#text")
 
 
