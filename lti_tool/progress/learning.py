@@ -50,16 +50,21 @@ OUTCOME_LABELS = {
 
 @dataclass(frozen=True)
 class ModuleCard:
+    """A module as the course home shows it: the module and where the learner stands in it."""
+
     module: Module
     status: rules.ModuleStatus
 
     @property
     def state_label(self) -> str:
+        """The module's state in the interface language."""
         return str(STATE_LABELS[self.status.state])
 
 
 @dataclass(frozen=True)
 class RuleLine:
+    """One line of the "Regler pr. …" box: a rule, its status with its date, and its source."""
+
     claim: str
     status: str  # the status in words with its date, e.g. "gælder siden 1. januar 2026"
     source: str
@@ -111,6 +116,8 @@ def rules_box(modules: tuple[Module, ...], language: str) -> RulesBox | None:
 
 @dataclass(frozen=True)
 class CourseHome:
+    """What a learner's course home shows: the link's placement, the module cards and the programme's progress."""
+
     placement: state.Placement | None
     cards: tuple[ModuleCard, ...]
     programme_status: rules.ProgrammeStatus | None
@@ -119,6 +126,7 @@ class CourseHome:
 
     @property
     def shows_programme(self) -> bool:
+        """Whether the home shows the programme's rule: the link opens a programme of several modules."""
         return (self.placement is not None and len(self.placement.programme.modules) > 1
                 and self.programme_status is not None)
 
@@ -165,6 +173,7 @@ def programme_rule(mandatory: int, electives: int) -> str:
 
 
 def course_home(session: Session, catalog: Catalog, launch: LiveLaunch) -> CourseHome:
+    """The course home of the learner behind `launch`: the modules the link opens, with their progress."""
     placement = state.placement_for(launch.resource_link, catalog)
     if placement is None:
         return CourseHome(None, (), None, "")
@@ -193,6 +202,8 @@ def reachable_module(catalog: Catalog, launch: LiveLaunch, module_id: str) -> tu
 
 @dataclass(frozen=True)
 class ActivityRow:
+    """An activity in a module's list: done, waiting for grading, or still to do."""
+
     activity: Activity
     done: bool
     waiting: bool
@@ -200,21 +211,26 @@ class ActivityRow:
 
     @property
     def type_label(self) -> str:
+        """The activity's kind (page, quiz, case …) in the interface language."""
         return str(TYPE_LABELS[self.activity.type])
 
 
 @dataclass(frozen=True)
 class ModuleOverview:
+    """A module's page: its status and the row of each activity."""
+
     module: Module
     status: rules.ModuleStatus
     rows: tuple[ActivityRow, ...]
 
     @property
     def state_label(self) -> str:
+        """The module's state in the interface language."""
         return str(STATE_LABELS[self.status.state])
 
 
 def module_overview(session: Session, user_id: int, module: Module) -> ModuleOverview:
+    """The module's page for `user_id`: its status and where each activity stands."""
     records = state.activity_records(session, user_id, module)
     status = rules.module_status(module, records)
     rows = tuple(_activity_row(a, records.get(a.id), i + 1) for i, a in enumerate(module.activities))
@@ -230,6 +246,8 @@ def _activity_row(activity: Activity, record: rules.ActivityRecord | None, numbe
 
 @dataclass(frozen=True)
 class ActivityPage:
+    """Everything an activity's page needs: the activity, the learner's record, draft and last submission."""
+
     module: Module
     activity: Activity
     number: int
@@ -310,6 +328,7 @@ class ActivityPage:
 
     @property
     def attempts_left(self) -> int | None:
+        """A quiz's attempts left, or None where attempts are unlimited or the activity is no quiz."""
         if self.activity.type != "quiz" or not self.activity.max_attempts:
             return None
         return max(0, self.activity.max_attempts - (self.record.attempts if self.record else 0))
@@ -325,6 +344,7 @@ class ActivityPage:
 
     @property
     def can_retake(self) -> bool:
+        """Whether the learner may answer again after a submission."""
         if self.submission is None:
             return False
         if self.activity.type == "quiz":
@@ -339,12 +359,14 @@ class ActivityPage:
         return REFLECTION_MAX_CHARS if activity_type == "reflection" else PROMPT_MAX_CHARS
 
     def chosen(self, key: str) -> list[str]:
+        """The option ids chosen in the form field `key` of the answer shown."""
         value = self.answer.get(key)
         if value is None:
             return []
         return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
     def text(self, key: str) -> str:
+        """The text in the form field `key` of the answer shown ("" for none)."""
         value = self.answer.get(key)
         return str(value) if isinstance(value, str) else ""
 
@@ -371,6 +393,7 @@ class ActivityPage:
 
 def activity_page(session: Session, catalog: Catalog, launch: LiveLaunch, module: Module, activity_id: str, *,
                   retake: bool, seed: str, secret_key: str, change_role: bool = False) -> ActivityPage:
+    """The page of activity `activity_id` in `module` for the learner behind `launch`; NotFound if absent."""
     activity = module.activity(activity_id)
     if activity is None:
         raise NotFound(f"activity {activity_id!r} not in module {module.id!r}")
@@ -458,6 +481,8 @@ def answer_from_form(activity: Activity, form: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class CertificateView:
+    """The certificate page's values: the programme, the certificate once earned, and the programme's progress."""
+
     programme: Programme
     certificate: Any
     status: rules.ProgrammeStatus
