@@ -1,5 +1,6 @@
-"""What a launch writes: one upsert per row kind (learner, course, link, grade column), each of
-which writes only what changed, and the launch record itself.
+"""What a launch writes: one read of its rows (learner, course, link, grade column), an upsert
+only for a row kind that is missing or differs, which again writes only what changed, and the
+launch record itself.
 
 - A changed name, e-mail, locale, course label or title, link title, custom parameter (and the
   placement it names) or grade column is written; changed back, it is written back.
@@ -48,10 +49,10 @@ NOTHING = dict.fromkeys(UPSERTED_TABLES, 0)
 
 @contextmanager
 def rows_written() -> Iterator[dict[str, int]]:
-    """The rows each INSERT … ON CONFLICT of a launch inserted or updated, by table (an upsert whose
-    UPDATE was skipped reports 0), as the database reported them. (The launch record is counted
-    in its table: SQLite reports no rowcount for an INSERT … RETURNING.)"""
-    written: dict[str, int] = {}
+    """The rows each INSERT … ON CONFLICT of a launch inserted or updated, by table (a row kind not
+    upserted, or whose UPDATE was skipped, reports 0), as the database reported them. (The launch
+    record is counted in its table: SQLite reports no rowcount for an INSERT … RETURNING.)"""
+    written = dict(NOTHING)
 
     def count(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
         words = statement.split(None, 3)
