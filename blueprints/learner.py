@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from blueprints.access import enter_launch, launch_required
 from lti_tool.extensions import csrf, db
+from lti_tool.launch.live import LiveLaunch
 from lti_tool.lti.roles import Role, effective_role
 from lti_tool.progress import learning, service
 from lti_tool.progress.scoring import AnswerError, AnswerTooLong
@@ -41,14 +42,14 @@ def home() -> str | Response:
 # Registered without a URL rule (Flask's endpoint decorator): blueprints/lti.py calls it by
 # endpoint for the launch POST, so the LTI blueprint does not import this one.
 @bp.endpoint("learner.landing")
-def landing(launch_id: str) -> Response:
+def landing(launch_id: str, live: LiveLaunch | None = None) -> Response:
     """A learner's launch answers with the course's first page itself, not a 303 to it.
 
     One round trip less for every learner of a class launching at once. The page names its own
     address, and static/js/frame.js puts it in the history, so a reload asks for the page, not
     the spent launch. The launch was committed before the page is read: a page that fails loses
-    no launch."""
-    enter_launch(launch_id)
+    no launch. `live` is the launch as recorded, when the recording could tell it (no second read)."""
+    enter_launch(launch_id, live)
     g.canonical_url = url_for("learner.home", launch_id=launch_id)
     response = make_response(course_page(course_view()))
     response.headers["Content-Location"] = g.canonical_url

@@ -34,10 +34,20 @@ from sqlalchemy.orm import Session
 
 from lti_tool.content.model import Catalog
 from lti_tool.grading.outbox import enqueue_opening_score
+from lti_tool.launch.live import LinkRef, LiveLaunch
 from lti_tool.launch.locale import interface_language
-from lti_tool.lti.launch import Launch
+from lti_tool.lti.launch import Launch, ServiceClaims
 from lti_tool.lti.roles import is_enrolled_learner
-from lti_tool.models import Context, GradeTarget, LaunchRecord, ResourceLink, ScoreMessage, User, utcnow
+from lti_tool.models import (
+    Context,
+    GradeTarget,
+    LaunchRecord,
+    Platform,
+    ResourceLink,
+    ScoreMessage,
+    User,
+    utcnow,
+)
 from lti_tool.progress.service import placement_from_custom
 
 # --- recording a launch ------------------------------------------------------------------------
@@ -47,8 +57,9 @@ from lti_tool.progress.service import placement_from_custom
 # unchanged launch is then two statements: that SELECT and the launch record. The statements are
 # built once per database, with bound parameters, so SQLAlchemy compiles each of them once.
 
-_USERS, _CONTEXTS, _LINKS, _TARGETS, _SCORES, _LAUNCHES = (
-    cast(Table, model.__table__) for model in (User, Context, ResourceLink, GradeTarget, ScoreMessage, LaunchRecord))
+_USERS, _CONTEXTS, _LINKS, _TARGETS, _SCORES, _LAUNCHES, _PLATFORMS = (
+    cast(Table, model.__table__)
+    for model in (User, Context, ResourceLink, GradeTarget, ScoreMessage, LaunchRecord, Platform))
 
 
 def _insert_for(dialect_name: str, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -206,13 +217,17 @@ _STORED = (
         _CONTEXTS.c.id.label("context_pk"), _CONTEXTS.c.label.label("context_label"),
         _CONTEXTS.c.title.label("context_title"),
         _LINKS.c.id.label("link_pk"), _LINKS.c.title.label("link_title"), _LINKS.c.custom, _LINKS.c.programme_id,
+        _LINKS.c.module_id,
         _TARGETS.c.id.label("target_pk"), _TARGETS.c.lineitem_url, _TARGETS.c.lineitems_url, _TARGETS.c.scopes,
         _TARGETS.c.label.label("target_label"),
         exists().where(_SCORES.c.grade_target_id == _TARGETS.c.id, _SCORES.c.user_id == _USERS.c.id)
         .label("opening_queued"),
+        _PLATFORMS.c.name.label("platform_name"), _PLATFORMS.c.issuer.label("platform_issuer"),
+        _PLATFORMS.c.client_id.label("platform_client_id"),
     )
     .select_from(
-        _ONE.outerjoin(_USERS, and_(_USERS.c.platform_id == _param("platform_id", _USERS.c.platform_id),
+        _ONE.outerjoin(_PLATFORMS, _PLATFORMS.c.id == _param("platform_id", _PLATFORMS.c.id))
+        .outerjoin(_USERS, and_(_USERS.c.platform_id == _param("platform_id", _USERS.c.platform_id),
                                     _USERS.c.sub == _param("sub", _USERS.c.sub)))
         .outerjoin(_CONTEXTS, and_(_CONTEXTS.c.deployment_id == _DEPLOYMENT, _CONTEXTS.c.context_id == _CONTEXT_KEY))
         .outerjoin(_LINKS, and_(_LINKS.c.context_id == _CONTEXTS.c.id, _LINKS.c.resource_link_id == _LINK_KEY))
@@ -286,11 +301,30 @@ def _parameters(launch: Launch, lifetime: int, now: datetime, catalog: Catalog |
 
 @dataclass(frozen=True)
 class RecordedLaunch:
-    """What the landing needs of a launch just recorded; its pages read it with find_launch."""
+    """What the landing needs of a launch just recorded; its pages read it with find_launch.
+
+    `live` is the launch as find_launch would read it, when the launch wrote no row but its own
+    record: the first page then needs no second read of what was just read."""
 
     id: str
     message_type: str
     roles: list[str]
+    live: LiveLaunch | None = None
+
+
+def _as_live(stored: _StoredRow, parameters: dict[str, Any], launch: Launch, user_id: int) -> LiveLaunch:
+    """The live launch from the rows read before it was recorded, all of them unchanged by it."""
+    link = (LinkRef(stored.link_pk, stored.link_title, stored.programme_id, stored.module_id)
+            if stored.link_pk is not None else None)
+    return LiveLaunch(
+        id=parameters["launch_id"], roles=launch.roles, locale=parameters["locale"],
+        services=ServiceClaims(parameters["claims"]), user_id=user_id, user_sub=launch.sub, user_name=stored.name,
+        context_id=stored.context_pk,
+        course_title=(stored.context_title or stored.context_label) if stored.context_pk is not None else None,
+        resource_link=link, deployment_id=launch.deployment_id, platform_id=launch.platform_id,
+        platform_name=stored.platform_name, platform_issuer=stored.platform_issuer,
+        platform_client_id=stored.platform_client_id,
+    )
 
 
 def record_launch(session: Session, launch: Launch, lifetime: int, catalog: Catalog | None, *,
@@ -305,17 +339,17 @@ def record_launch(session: Session, launch: Launch, lifetime: int, catalog: Cata
     connection = session.connection()
     statements = _statements(connection.dialect.name)
     stored = connection.execute(_STORED, parameters).one()
-    if _user_differs(stored, parameters):
-        connection.execute(statements.user, parameters)
+    due = [_user_differs(stored, parameters)]
     if parameters["context_key"]:
-        if _context_differs(stored, parameters):
-            connection.execute(statements.context, parameters)
+        due.append(_context_differs(stored, parameters))
         if parameters["link_key"]:
-            if _link_differs(stored, parameters):
-                connection.execute(statements.link, parameters)
+            due.append(_link_differs(stored, parameters))
             graded = parameters["lineitem"] or parameters["lineitems"]
-            if graded and _grade_target_differs(stored, parameters):
-                connection.execute(statements.grade_target, parameters)
+            due.append(bool(graded) and _grade_target_differs(stored, parameters))
+    for statement, differs in zip((statements.user, statements.context, statements.link, statements.grade_target),
+                                  due, strict=False):
+        if differs:
+            connection.execute(statement, parameters)
     user_id, link_id = connection.execute(statements.launch, parameters).one()
     if (link_id is not None and catalog is not None and is_enrolled_learner(launch.roles)
             and (parameters["lineitem"] or parameters["lineitems"]) and not stored.opening_queued):
@@ -324,7 +358,8 @@ def record_launch(session: Session, launch: Launch, lifetime: int, catalog: Cata
             enqueue_opening_score(session, catalog, session.get_one(User, user_id),
                                   session.get_one(ResourceLink, link_id), session.get_one(GradeTarget, target_id))
     session.commit()
-    return RecordedLaunch(parameters["launch_id"], launch.message_type, launch.roles)
+    live = None if any(due) else _as_live(stored, parameters, launch, user_id)
+    return RecordedLaunch(parameters["launch_id"], launch.message_type, launch.roles, live)
 
 
 def purge_expired_launches(session: Session, older_than: timedelta = timedelta(days=30)) -> int:

@@ -24,6 +24,7 @@ from blueprints import learner as learner_views
 from lti_tool import errors
 from lti_tool.demo_lms import platform as demo
 from lti_tool.extensions import db
+from lti_tool.launch.live import find_launch
 from lti_tool.launch.record import record_launch
 from lti_tool.lti import claims
 from lti_tool.lti.launch import Launch
@@ -401,3 +402,18 @@ def test_rows_of_one_registration_are_not_used_for_another(db_app, db_session):
     assert [r.user.platform_id for r in recorded] == [first_platform.id, second_platform.id]
     assert recorded[0].user_id != recorded[1].user_id
     assert recorded[0].context_id != recorded[1].context_id  # a course is per deployment
+
+
+def test_an_unchanged_launch_tells_its_live_launch_as_find_launch_reads_it(db_app, db_session, clock):
+    """The first page of a launch that wrote no row but its record reads the launch from the
+    recording, not again from the database: both must be the same."""
+    platform = _demo_platform(db_app)
+    launch = _launch_of(db_app, platform, platform.deployments[0], sub="live-" + uuid.uuid4().hex[:8])
+    clock.set(clock().replace(second=10))
+
+    first = record_launch(db_session, launch, 3600, runtime().catalog(), clock=clock)
+    again = record_launch(db_session, launch, 3600, runtime().catalog(), clock=clock)
+
+    assert first.live is None  # a new learner: rows written, the page reads the launch
+    assert again.live is not None and again.live.resource_link is not None
+    assert again.live == find_launch(db_session, again.id, 3600)
