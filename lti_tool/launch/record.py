@@ -303,8 +303,9 @@ def _parameters(launch: Launch, lifetime: int, now: datetime, catalog: Catalog |
 class RecordedLaunch:
     """What the landing needs of a launch just recorded; its pages read it with find_launch.
 
-    `live` is the launch as find_launch would read it, when the launch wrote no row but its own
-    record: the first page then needs no second read of what was just read."""
+    `live` is the launch as find_launch would read it, when the rows read before the writes tell
+    it: always but for a new course or a link the launch wrote (the database decides a placement).
+    The first page then needs no second read of what was just read."""
 
     id: str
     message_type: str
@@ -313,14 +314,15 @@ class RecordedLaunch:
 
 
 def _as_live(stored: _StoredRow, parameters: dict[str, Any], launch: Launch, user_id: int) -> LiveLaunch:
-    """The live launch from the rows read before it was recorded, all of them unchanged by it."""
+    """The live launch from the rows read before it was recorded and the values it wrote."""
     link = (LinkRef(stored.link_pk, stored.link_title, stored.programme_id, stored.module_id)
             if stored.link_pk is not None else None)
+    course = parameters["context_title"] or parameters["context_label"]
     return LiveLaunch(
         id=parameters["launch_id"], roles=launch.roles, locale=parameters["locale"],
-        services=ServiceClaims(parameters["claims"]), user_id=user_id, user_sub=launch.sub, user_name=stored.name,
-        context_id=stored.context_pk,
-        course_title=(stored.context_title or stored.context_label) if stored.context_pk is not None else None,
+        services=ServiceClaims(parameters["claims"]), user_id=user_id, user_sub=launch.sub,
+        user_name=parameters["name"], context_id=stored.context_pk,
+        course_title=course if stored.context_pk is not None else None,
         resource_link=link, deployment_id=launch.deployment_id, platform_id=launch.platform_id,
         platform_name=stored.platform_name, platform_issuer=stored.platform_issuer,
         platform_client_id=stored.platform_client_id,
@@ -339,17 +341,19 @@ def record_launch(session: Session, launch: Launch, lifetime: int, catalog: Cata
     connection = session.connection()
     statements = _statements(connection.dialect.name)
     stored = connection.execute(_STORED, parameters).one()
-    due = [_user_differs(stored, parameters)]
+    link_written = False
+    if _user_differs(stored, parameters):
+        connection.execute(statements.user, parameters)
     if parameters["context_key"]:
-        due.append(_context_differs(stored, parameters))
+        if _context_differs(stored, parameters):
+            connection.execute(statements.context, parameters)
         if parameters["link_key"]:
-            due.append(_link_differs(stored, parameters))
+            link_written = _link_differs(stored, parameters)
+            if link_written:
+                connection.execute(statements.link, parameters)
             graded = parameters["lineitem"] or parameters["lineitems"]
-            due.append(bool(graded) and _grade_target_differs(stored, parameters))
-    for statement, differs in zip((statements.user, statements.context, statements.link, statements.grade_target),
-                                  due, strict=False):
-        if differs:
-            connection.execute(statement, parameters)
+            if graded and _grade_target_differs(stored, parameters):
+                connection.execute(statements.grade_target, parameters)
     user_id, link_id = connection.execute(statements.launch, parameters).one()
     if (link_id is not None and catalog is not None and is_enrolled_learner(launch.roles)
             and (parameters["lineitem"] or parameters["lineitems"]) and not stored.opening_queued):
@@ -358,7 +362,8 @@ def record_launch(session: Session, launch: Launch, lifetime: int, catalog: Cata
             enqueue_opening_score(session, catalog, session.get_one(User, user_id),
                                   session.get_one(ResourceLink, link_id), session.get_one(GradeTarget, target_id))
     session.commit()
-    live = None if any(due) else _as_live(stored, parameters, launch, user_id)
+    new_course = parameters["context_key"] is not None and stored.context_pk is None
+    live = None if new_course or link_written else _as_live(stored, parameters, launch, user_id)
     return RecordedLaunch(parameters["launch_id"], launch.message_type, launch.roles, live)
 
 

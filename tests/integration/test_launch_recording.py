@@ -404,9 +404,10 @@ def test_rows_of_one_registration_are_not_used_for_another(db_app, db_session):
     assert recorded[0].context_id != recorded[1].context_id  # a course is per deployment
 
 
-def test_an_unchanged_launch_tells_its_live_launch_as_find_launch_reads_it(db_app, db_session, clock):
-    """The first page of a launch that wrote no row but its record reads the launch from the
-    recording, not again from the database: both must be the same."""
+def test_a_launch_tells_its_live_launch_as_find_launch_reads_it(db_app, db_session, clock):
+    """The first page of a launch into a known course and unchanged link reads the launch from
+    the recording, not again from the database: both must be the same, also when the learner or
+    the course was renamed (and last_seen_at written) by that launch."""
     platform = _demo_platform(db_app)
     launch = _launch_of(db_app, platform, platform.deployments[0], sub="live-" + uuid.uuid4().hex[:8])
     clock.set(clock().replace(second=10))
@@ -414,6 +415,16 @@ def test_an_unchanged_launch_tells_its_live_launch_as_find_launch_reads_it(db_ap
     first = record_launch(db_session, launch, 3600, runtime().catalog(), clock=clock)
     again = record_launch(db_session, launch, 3600, runtime().catalog(), clock=clock)
 
-    assert first.live is None  # a new learner: rows written, the page reads the launch
+    assert first.live is None  # a new course and link: the page reads the launch
     assert again.live is not None and again.live.resource_link is not None
     assert again.live == find_launch(db_session, again.id, 3600)
+
+    clock.set(clock() + timedelta(minutes=2))
+    renamed = _launch_of(db_app, platform, platform.deployments[0], sub=launch.sub, name="Aya Haddad Nielsen")
+    renamed.claims[claims.CONTEXT]["title"] = "Et andet kursus"
+    with rows_written() as written:
+        later = record_launch(db_session, renamed, 3600, runtime().catalog(), clock=clock)
+
+    assert written == NOTHING | {"users": 1, "contexts": 1}
+    assert later.live is not None and later.live.user_name == "Aya Haddad Nielsen"
+    assert later.live == find_launch(db_session, later.id, 3600)
