@@ -48,9 +48,11 @@ def launch_required(view: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def enter_launch(launch_id: str) -> LiveLaunch:
-    """Make the live launch `launch_id` this request's (`g.launch`, and its language)."""
-    record = find_launch(db.session(), launch_id, current_app.config["LAUNCH_LIFETIME"])
+def enter_launch(launch_id: str, live: LiveLaunch | None = None) -> LiveLaunch:
+    """Make the live launch `launch_id` this request's (`g.launch`, and its language); `live` is
+    that launch as the request that recorded it already knows it."""
+    record = (live if live is not None and live.id == launch_id
+              else find_launch(db.session(), launch_id, current_app.config["LAUNCH_LIFETIME"]))
     g.launch = record
     set_locale(record.locale)
     return record

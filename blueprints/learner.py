@@ -26,7 +26,7 @@ from blueprints.access import enter_launch, launch_required
 from lti_tool.credentials import certificates, downloads
 from lti_tool.errors import SessionExpired, SessionExpiredAnswerKept
 from lti_tool.extensions import csrf, db
-from lti_tool.launch.live import launch_locale
+from lti_tool.launch.live import LiveLaunch, launch_locale
 from lti_tool.lti.roles import Role, effective_role
 from lti_tool.progress import followup, learning, rescue, service
 from lti_tool.progress.scoring import AnswerError, AnswerTooLong
@@ -66,14 +66,14 @@ def home() -> str | Response:
 # Registered without a URL rule (Flask's endpoint decorator): blueprints/lti.py calls it by
 # endpoint for the launch POST, so the LTI blueprint does not import this one.
 @bp.endpoint("learner.landing")
-def landing(launch_id: str) -> Response:
+def landing(launch_id: str, live: LiveLaunch | None = None) -> Response:
     """A learner's launch answers with the course's first page itself, not a 303 to it.
 
     One round trip less for every learner of a class launching at once. The page names its own
     address, and static/js/frame.js puts it in the history, so a reload asks for the page, not
     the spent launch. The launch was committed before the page is read: a page that fails loses
-    no launch."""
-    enter_launch(launch_id)
+    no launch. `live` is the launch as recorded, when the recording could tell it (no second read)."""
+    enter_launch(launch_id, live)
     g.canonical_url = url_for("learner.home", launch_id=launch_id)
     view = course_view()
     response = make_response(course_page(view, learning.follow_up_on_launch(db.session(), view, g.launch.user_id)))

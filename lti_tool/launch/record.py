@@ -14,6 +14,7 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Executable,
+    Row,
     Table,
     Text,
     and_,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal,
     or_,
     select,
 )
@@ -32,20 +34,32 @@ from sqlalchemy.orm import Session
 
 from lti_tool.content.model import Catalog
 from lti_tool.grading.outbox import enqueue_opening_score
+from lti_tool.launch.live import LinkRef, LiveLaunch
 from lti_tool.launch.locale import interface_language
-from lti_tool.lti.launch import Launch, claim_text
+from lti_tool.lti.launch import Launch, ServiceClaims
 from lti_tool.lti.roles import is_enrolled_learner
-from lti_tool.models import Context, GradeTarget, LaunchRecord, ResourceLink, ScoreMessage, User, utcnow
+from lti_tool.models import (
+    Context,
+    GradeTarget,
+    LaunchRecord,
+    Platform,
+    ResourceLink,
+    ScoreMessage,
+    User,
+    utcnow,
+)
 from lti_tool.progress.service import placement_from_custom
 
 # --- recording a launch ------------------------------------------------------------------------
-# One INSERT … ON CONFLICT DO UPDATE per row kind (learner, course, link, grade column), whose
-# UPDATE runs only when a column would change: a returning learner's unchanged launch writes no
-# row but the launch record. The statements are built once per database, with bound parameters,
-# so SQLAlchemy compiles each of them once.
+# One SELECT reads the rows a launch would write (learner, course, link, grade column); a row that
+# is missing or differs gets its INSERT … ON CONFLICT DO UPDATE, whose UPDATE again runs only when
+# a column would change (a concurrent launch may have written it meanwhile). A returning learner's
+# unchanged launch is then two statements: that SELECT and the launch record. The statements are
+# built once per database, with bound parameters, so SQLAlchemy compiles each of them once.
 
-_USERS, _CONTEXTS, _LINKS, _TARGETS, _SCORES, _LAUNCHES = (
-    cast(Table, model.__table__) for model in (User, Context, ResourceLink, GradeTarget, ScoreMessage, LaunchRecord))
+_USERS, _CONTEXTS, _LINKS, _TARGETS, _SCORES, _LAUNCHES, _PLATFORMS = (
+    cast(Table, model.__table__)
+    for model in (User, Context, ResourceLink, GradeTarget, ScoreMessage, LaunchRecord, Platform))
 
 
 def _insert_for(dialect_name: str, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -194,6 +208,60 @@ _OPENING_SCORE_DUE = (
 )
 
 
+# What is stored of the rows this launch writes, NULLs for a row not there yet; and whether the
+# learner's opening score for the link is queued already.
+_ONE = select(literal(1).label("one")).subquery("one")
+_STORED = (
+    select(
+        _USERS.c.id.label("user_pk"), _USERS.c.name, _USERS.c.email, _USERS.c.locale, _USERS.c.last_seen_at,
+        _CONTEXTS.c.id.label("context_pk"), _CONTEXTS.c.label.label("context_label"),
+        _CONTEXTS.c.title.label("context_title"),
+        _LINKS.c.id.label("link_pk"), _LINKS.c.title.label("link_title"), _LINKS.c.custom, _LINKS.c.programme_id,
+        _LINKS.c.module_id,
+        _TARGETS.c.id.label("target_pk"), _TARGETS.c.lineitem_url, _TARGETS.c.lineitems_url, _TARGETS.c.scopes,
+        _TARGETS.c.label.label("target_label"),
+        exists().where(_SCORES.c.grade_target_id == _TARGETS.c.id, _SCORES.c.user_id == _USERS.c.id)
+        .label("opening_queued"),
+        _PLATFORMS.c.name.label("platform_name"), _PLATFORMS.c.issuer.label("platform_issuer"),
+        _PLATFORMS.c.client_id.label("platform_client_id"),
+    )
+    .select_from(
+        _ONE.outerjoin(_PLATFORMS, _PLATFORMS.c.id == _param("platform_id", _PLATFORMS.c.id))
+        .outerjoin(_USERS, and_(_USERS.c.platform_id == _param("platform_id", _USERS.c.platform_id),
+                                    _USERS.c.sub == _param("sub", _USERS.c.sub)))
+        .outerjoin(_CONTEXTS, and_(_CONTEXTS.c.deployment_id == _DEPLOYMENT, _CONTEXTS.c.context_id == _CONTEXT_KEY))
+        .outerjoin(_LINKS, and_(_LINKS.c.context_id == _CONTEXTS.c.id, _LINKS.c.resource_link_id == _LINK_KEY))
+        .outerjoin(_TARGETS, _TARGETS.c.resource_link_id == _LINKS.c.id)
+    )
+)
+
+
+_StoredRow = Row[*tuple[Any, ...]]
+
+
+def _user_differs(stored: _StoredRow, new: dict[str, Any]) -> bool:
+    # As the upsert's WHERE: last_seen_at is written at most once a minute.
+    return (stored.user_pk is None or stored.last_seen_at < new["minute"]
+            or (stored.name, stored.email, stored.locale) != (new["name"], new["email"], new["locale"]))
+
+
+def _context_differs(stored: _StoredRow, new: dict[str, Any]) -> bool:
+    return (stored.context_pk is None
+            or (stored.context_label, stored.context_title) != (new["context_label"], new["context_title"]))
+
+
+def _link_differs(stored: _StoredRow, new: dict[str, Any]) -> bool:
+    return (stored.link_pk is None or stored.link_title != new["link_title"] or stored.custom != new["custom"]
+            or (stored.programme_id is None and new["programme_id"] is not None))
+
+
+def _grade_target_differs(stored: _StoredRow, new: dict[str, Any]) -> bool:
+    # An absent endpoint keeps the stored one, as in the upsert.
+    return (stored.target_pk is None or stored.target_label != new["target_label"] or stored.scopes != new["scopes"]
+            or (new["lineitem"] is not None and stored.lineitem_url != new["lineitem"])
+            or (new["lineitems"] is not None and stored.lineitems_url != new["lineitems"]))
+
+
 @dataclass(frozen=True)
 class _Statements:
     user: Executable
@@ -211,26 +279,20 @@ def _statements(dialect_name: str) -> _Statements:
 
 def _parameters(launch: Launch, lifetime: int, now: datetime, catalog: Catalog | None) -> dict[str, Any]:
     """The values every statement of a launch binds, by the parameter names above."""
-    ags = launch.ags
-    context_key, link_key = launch.context.get("id"), launch.resource_link.get("id")
-    custom = dict(sorted(launch.custom.items()))  # sorted: one stored text for one set of parameters
+    context_key, custom = launch.context_key, launch.custom
     programme_id, module_id = (placement_from_custom(custom, catalog) if catalog is not None else None) or (None, None)
-    link_title = claim_text(launch.resource_link.get("title"), 512)
-    locale = interface_language(launch.platform_locale)
+    link_title = launch.link_title
     return {
         "now": now, "minute": now.replace(second=0, microsecond=0),
         "platform_id": launch.platform_id, "deployment_pk": launch.deployment_pk,
-        "sub": launch.sub, "name": launch.name, "email": launch.email, "locale": locale,
-        "context_key": str(context_key) if context_key else None,
-        "context_label": claim_text(launch.context.get("label"), 255),
-        "context_title": claim_text(launch.context.get("title"), 512),
+        "sub": launch.sub, "name": launch.name, "email": launch.email,
+        "locale": interface_language(launch.platform_locale),
+        "context_key": context_key, "context_label": launch.context_label, "context_title": launch.context_title,
         # a link is recorded only within a course
-        "link_key": str(link_key) if link_key and context_key else None,
+        "link_key": launch.link_key if context_key else None,
         "link_title": link_title, "custom": custom,
         "programme_id": programme_id, "module_id": module_id,
-        "lineitem": str(ags["lineitem"]) if ags.get("lineitem") else None,
-        "lineitems": str(ags["lineitems"]) if ags.get("lineitems") else None,
-        "scopes": [str(s) for s in ags.get("scope") or []],
+        "lineitem": launch.lineitem_url, "lineitems": launch.lineitems_url, "scopes": launch.ags_scopes,
         "target_label": (link_title or "Integrationsløft")[:255],
         "launch_id": secrets.token_urlsafe(32), "message_type": launch.message_type, "roles": launch.roles,
         "claims": launch.service_claims(), "expires_at": now + timedelta(seconds=lifetime),
@@ -239,11 +301,32 @@ def _parameters(launch: Launch, lifetime: int, now: datetime, catalog: Catalog |
 
 @dataclass(frozen=True)
 class RecordedLaunch:
-    """What the landing needs of a launch just recorded; its pages read it with find_launch."""
+    """What the landing needs of a launch just recorded; its pages read it with find_launch.
+
+    `live` is the launch as find_launch would read it, when the rows read before the writes tell
+    it: always but for a new course or a link the launch wrote (the database decides a placement).
+    The first page then needs no second read of what was just read."""
 
     id: str
     message_type: str
     roles: list[str]
+    live: LiveLaunch | None = None
+
+
+def _as_live(stored: _StoredRow, parameters: dict[str, Any], launch: Launch, user_id: int) -> LiveLaunch:
+    """The live launch from the rows read before it was recorded and the values it wrote."""
+    link = (LinkRef(stored.link_pk, stored.link_title, stored.programme_id, stored.module_id)
+            if stored.link_pk is not None else None)
+    course = parameters["context_title"] or parameters["context_label"]
+    return LiveLaunch(
+        id=parameters["launch_id"], roles=launch.roles, locale=parameters["locale"],
+        services=ServiceClaims(parameters["claims"]), user_id=user_id, user_sub=launch.sub,
+        user_name=parameters["name"], context_id=stored.context_pk,
+        course_title=course if stored.context_pk is not None else None,
+        resource_link=link, deployment_id=launch.deployment_id, platform_id=launch.platform_id,
+        platform_name=stored.platform_name, platform_issuer=stored.platform_issuer,
+        platform_client_id=stored.platform_client_id,
+    )
 
 
 def record_launch(session: Session, launch: Launch, lifetime: int, catalog: Catalog | None, *,
@@ -257,22 +340,31 @@ def record_launch(session: Session, launch: Launch, lifetime: int, catalog: Cata
     # Core statements on the session's connection: the ORM's execution layer adds nothing here.
     connection = session.connection()
     statements = _statements(connection.dialect.name)
-    connection.execute(statements.user, parameters)
+    stored = connection.execute(_STORED, parameters).one()
+    link_written = False
+    if _user_differs(stored, parameters):
+        connection.execute(statements.user, parameters)
     if parameters["context_key"]:
-        connection.execute(statements.context, parameters)
+        if _context_differs(stored, parameters):
+            connection.execute(statements.context, parameters)
         if parameters["link_key"]:
-            connection.execute(statements.link, parameters)
-            if parameters["lineitem"] or parameters["lineitems"]:
+            link_written = _link_differs(stored, parameters)
+            if link_written:
+                connection.execute(statements.link, parameters)
+            graded = parameters["lineitem"] or parameters["lineitems"]
+            if graded and _grade_target_differs(stored, parameters):
                 connection.execute(statements.grade_target, parameters)
     user_id, link_id = connection.execute(statements.launch, parameters).one()
     if (link_id is not None and catalog is not None and is_enrolled_learner(launch.roles)
-            and (parameters["lineitem"] or parameters["lineitems"])):
+            and (parameters["lineitem"] or parameters["lineitems"]) and not stored.opening_queued):
         target_id = connection.scalar(_OPENING_SCORE_DUE, {"link_pk": link_id, "user_pk": user_id})
         if target_id is not None:
             enqueue_opening_score(session, catalog, session.get_one(User, user_id),
                                   session.get_one(ResourceLink, link_id), session.get_one(GradeTarget, target_id))
     session.commit()
-    return RecordedLaunch(parameters["launch_id"], launch.message_type, launch.roles)
+    new_course = parameters["context_key"] is not None and stored.context_pk is None
+    live = None if new_course or link_written else _as_live(stored, parameters, launch, user_id)
+    return RecordedLaunch(parameters["launch_id"], launch.message_type, launch.roles, live)
 
 
 def purge_expired_launches(session: Session, older_than: timedelta = timedelta(days=30)) -> int:

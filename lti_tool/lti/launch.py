@@ -222,40 +222,61 @@ class Launch:
         return locale if isinstance(locale, str) and locale else None
 
     @property
-    def context(self) -> dict[str, Any]:
-        return self._claim(claims.CONTEXT)
+    def context_key(self) -> str | None:
+        """The course's id on the platform (Core §5.4.1), if the launch is within one."""
+        key = self._claim(claims.CONTEXT).get("id")
+        return str(key) if key else None
 
     @property
-    def resource_link(self) -> dict[str, Any]:
-        return self._claim(claims.RESOURCE_LINK)
+    def context_label(self) -> str | None:
+        """The course's short label, as the column holds it."""
+        return claim_text(self._claim(claims.CONTEXT).get("label"), 255)
+
+    @property
+    def context_title(self) -> str | None:
+        """The course's title, as the column holds it."""
+        return claim_text(self._claim(claims.CONTEXT).get("title"), 512)
+
+    @property
+    def link_key(self) -> str | None:
+        """The resource link's id on the platform (Core §5.3.5)."""
+        key = self._claim(claims.RESOURCE_LINK).get("id")
+        return str(key) if key else None
+
+    @property
+    def link_title(self) -> str | None:
+        """The resource link's title, as the column holds it."""
+        return claim_text(self._claim(claims.RESOURCE_LINK).get("title"), 512)
 
     @property
     def custom(self) -> dict[str, str]:
-        return {str(k): str(v) for k, v in self._claim(claims.CUSTOM).items()}
+        """The custom parameters (Core §5.4.6), as text, sorted by name: one stored text for one set."""
+        return {str(k): str(v) for k, v in sorted(self._claim(claims.CUSTOM).items(), key=lambda kv: str(kv[0]))}
 
     @property
-    def ags(self) -> dict[str, Any]:
-        return self._claim(claims.AGS_ENDPOINT)
+    def lineitem_url(self) -> str | None:
+        """The line item coupled to the link (AGS §3.1), sent only while one is."""
+        url = self._claim(claims.AGS_ENDPOINT).get("lineitem")
+        return str(url) if url else None
 
     @property
-    def nrps(self) -> dict[str, Any]:
-        return self._claim(claims.NRPS_SERVICE)
+    def lineitems_url(self) -> str | None:
+        """The course's line items container (AGS §3.1)."""
+        url = self._claim(claims.AGS_ENDPOINT).get("lineitems")
+        return str(url) if url else None
 
     @property
-    def deep_linking_settings(self) -> dict[str, Any]:
-        return self._claim(claims.DL_SETTINGS)
-
-    @property
-    def presentation(self) -> dict[str, Any]:
-        return self._claim(claims.LAUNCH_PRESENTATION)
+    def ags_scopes(self) -> list[str]:
+        """The AGS scopes the platform granted (AGS §3.1)."""
+        return [str(scope) for scope in self._claim(claims.AGS_ENDPOINT).get("scope") or []]
 
     def service_claims(self) -> dict[str, Any]:
         """What later requests of this launch need; kept with the launch record."""
         kept = {
-            "ags": self.ags,
-            "nrps": self.nrps,
-            "deep_linking_settings": self.deep_linking_settings,
-            "presentation": self.presentation,
+            "ags": self._claim(claims.AGS_ENDPOINT),
+            "nrps": self._claim(claims.NRPS_SERVICE),
+            "deep_linking_settings": self._claim(claims.DL_SETTINGS),
+            "presentation": self._claim(claims.LAUNCH_PRESENTATION),
             "custom": self.custom,
         }
         return {k: v for k, v in kept.items() if v}

@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import force_locale, format_date, format_number, gettext, ngettext
+import babel.dates
+from babel.support import NullTranslations
+from flask_babel import force_locale, format_number, get_locale, get_translations, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
@@ -81,36 +83,43 @@ class RulesBox:
     lines: tuple[RuleLine, ...]
 
 
-def _status_words(claim: RuleClaim) -> str:
-    day = format_date(claim.date, "long")
+def _status_words(claim: RuleClaim, day: str, catalogue: NullTranslations) -> str:
     if claim.status == "in_force":
-        return str(gettext("in force since %(date)s", date=day))
+        return catalogue.gettext("in force since %(date)s") % {"date": day}
     if claim.status == "adopted":
-        return str(gettext("adopted, in force from %(date)s", date=day))
+        return catalogue.gettext("adopted, in force from %(date)s") % {"date": day}
     if claim.status == "proposed":
-        return str(gettext("proposed, expected from %(date)s", date=day))
+        return catalogue.gettext("proposed, expected from %(date)s") % {"date": day}
     if claim.status == "repealed":
-        return str(gettext("repealed from %(date)s", date=day))
-    return str(gettext("not confirmed, date given %(date)s", date=day))
+        return catalogue.gettext("repealed from %(date)s") % {"date": day}
+    return catalogue.gettext("not confirmed, date given %(date)s") % {"date": day}
 
 
 def rules_box(modules: tuple[Module, ...], language: str) -> RulesBox | None:
     """The box for `modules`, or None when they state no rules.
 
     Its words are in the content's language (`language`), not the interface's: a Danish claim
-    with "in force since" beside it would read as two half-translations."""
+    with "in force since" beside it would read as two half-translations. Performance: a module
+    states up to some fifty rules, so the catalogue and the Babel locale are looked up once per
+    box, not once per string and date as flask-babel's gettext and format_date do."""
     claims = rules_of(modules)
     if not claims:
         return None
     checked: datetime.date = max(c.checked for c in claims)
     with force_locale(format_locale(language)):
+        catalogue, locale = get_translations(), get_locale()
+
+        def day(date: datetime.date) -> str:
+            return babel.dates.format_date(date, "long", locale=locale)
+
         return RulesBox(
             language=language,
-            heading=str(gettext("Rules as of %(date)s", date=format_date(checked, "long"))),
-            toggle=str(ngettext("Show the %(num)d rule", "Show the %(num)d rules", len(claims))),
-            note=str(gettext("Each rule with its status on the day it was checked, and its source. "
-                         "Rules change: check the source before you act on them.")),
-            lines=tuple(RuleLine(c.claim, _status_words(c), c.source) for c in claims),
+            heading=catalogue.gettext("Rules as of %(date)s") % {"date": day(checked)},
+            toggle=catalogue.ngettext("Show the %(num)d rule", "Show the %(num)d rules", len(claims))
+            % {"num": len(claims)},
+            note=catalogue.gettext("Each rule with its status on the day it was checked, and its source. "
+                                   "Rules change: check the source before you act on them."),
+            lines=tuple(RuleLine(c.claim, _status_words(c, day(c.date), catalogue), c.source) for c in claims),
         )
 
 

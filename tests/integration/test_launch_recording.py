@@ -1,5 +1,6 @@
-"""What a launch writes: one upsert per row kind (learner, course, link, grade column), each of
-which writes only what changed, and the launch record itself.
+"""What a launch writes: one read of its rows (learner, course, link, grade column), an upsert
+only for a row kind that is missing or differs, which again writes only what changed, and the
+launch record itself.
 
 - A changed name, e-mail, locale, course label or title, link title, custom parameter (and the
   placement it names) or grade column is written; changed back, it is written back.
@@ -23,6 +24,7 @@ from blueprints import learner as learner_views
 from lti_tool import errors
 from lti_tool.demo_lms import platform as demo
 from lti_tool.extensions import db
+from lti_tool.launch.live import find_launch
 from lti_tool.launch.record import record_launch
 from lti_tool.lti import claims
 from lti_tool.lti.launch import Launch
@@ -48,10 +50,10 @@ NOTHING = dict.fromkeys(UPSERTED_TABLES, 0)
 
 @contextmanager
 def rows_written() -> Iterator[dict[str, int]]:
-    """The rows each INSERT … ON CONFLICT of a launch inserted or updated, by table (an upsert whose
-    UPDATE was skipped reports 0), as the database reported them. (The launch record is counted
-    in its table: SQLite reports no rowcount for an INSERT … RETURNING.)"""
-    written: dict[str, int] = {}
+    """The rows each INSERT … ON CONFLICT of a launch inserted or updated, by table (a row kind not
+    upserted, or whose UPDATE was skipped, reports 0), as the database reported them. (The launch
+    record is counted in its table: SQLite reports no rowcount for an INSERT … RETURNING.)"""
+    written = dict(NOTHING)
 
     def count(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
         words = statement.split(None, 3)
@@ -400,3 +402,29 @@ def test_rows_of_one_registration_are_not_used_for_another(db_app, db_session):
     assert [r.user.platform_id for r in recorded] == [first_platform.id, second_platform.id]
     assert recorded[0].user_id != recorded[1].user_id
     assert recorded[0].context_id != recorded[1].context_id  # a course is per deployment
+
+
+def test_a_launch_tells_its_live_launch_as_find_launch_reads_it(db_app, db_session, clock):
+    """The first page of a launch into a known course and unchanged link reads the launch from
+    the recording, not again from the database: both must be the same, also when the learner or
+    the course was renamed (and last_seen_at written) by that launch."""
+    platform = _demo_platform(db_app)
+    launch = _launch_of(db_app, platform, platform.deployments[0], sub="live-" + uuid.uuid4().hex[:8])
+    clock.set(clock().replace(second=10))
+
+    first = record_launch(db_session, launch, 3600, runtime().catalog(), clock=clock)
+    again = record_launch(db_session, launch, 3600, runtime().catalog(), clock=clock)
+
+    assert first.live is None  # a new course and link: the page reads the launch
+    assert again.live is not None and again.live.resource_link is not None
+    assert again.live == find_launch(db_session, again.id, 3600)
+
+    clock.set(clock() + timedelta(minutes=2))
+    renamed = _launch_of(db_app, platform, platform.deployments[0], sub=launch.sub, name="Aya Haddad Nielsen")
+    renamed.claims[claims.CONTEXT]["title"] = "Et andet kursus"
+    with rows_written() as written:
+        later = record_launch(db_session, renamed, 3600, runtime().catalog(), clock=clock)
+
+    assert written == NOTHING | {"users": 1, "contexts": 1}
+    assert later.live is not None and later.live.user_name == "Aya Haddad Nielsen"
+    assert later.live == find_launch(db_session, later.id, 3600)
