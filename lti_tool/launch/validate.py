@@ -39,6 +39,7 @@ class PendingStorageCheck:
 
     @classmethod
     def park(cls, store: KeyValueStore, launch: Launch, state: str) -> PendingStorageCheck:
+        """Keep a validated launch briefly while the page reads the state back from platform storage."""
         pending_id = secrets.token_urlsafe(24)
         store.set("pending-launch:" + pending_id, {"claims": launch.claims, "platform_id": launch.platform_id,
                                                    "deployment_pk": launch.deployment_pk, "state": state}, cls.TTL)

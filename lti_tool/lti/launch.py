@@ -170,26 +170,32 @@ class Launch:
 
     @property
     def issuer(self) -> str:
+        """The platform's issuer (`iss`)."""
         return str(self.claims["iss"])
 
     @property
     def sub(self) -> str:
+        """The person's id at the platform (`sub`)."""
         return str(self.claims["sub"])
 
     @property
     def message_type(self) -> str:
+        """The LTI message type (resource link or deep linking)."""
         return str(self.claims[claims.MESSAGE_TYPE])
 
     @property
     def is_deep_linking(self) -> bool:
+        """Whether this is a deep-linking request (an instructor adding activities)."""
         return self.message_type == claims.MSG_DEEP_LINKING
 
     @property
     def deployment_id(self) -> str:
+        """The deployment the platform launched from."""
         return str(self.claims[claims.DEPLOYMENT_ID])
 
     @property
     def name(self) -> str | None:
+        """The person's name, from `name` or given and family name; None if the platform sent none."""
         name = self.claims.get("name")
         if not name:
             parts = [self.claims.get("given_name"), self.claims.get("family_name")]
@@ -198,21 +204,25 @@ class Launch:
 
     @property
     def email(self) -> str | None:
+        """The person's e-mail address when the platform sent a plausible one, else None."""
         email = claim_text(self.claims.get("email"), 320)
         # No address is longer than 254 characters (RFC 5321): a longer value is not an e-mail.
         return email if email and len(email) <= 254 else None
 
     @cached_property
     def roles(self) -> list[str]:
+        """The role URIs the platform sent (empty when malformed)."""
         roles = self.claims.get(claims.ROLES) or []
         return [str(r) for r in roles if r] if isinstance(roles, list) else []
 
     @property
     def role(self) -> Role:
+        """The one role the tool acts on (instructor wins over learner)."""
         return effective_role(self.roles)
 
     @property
     def is_instructor(self) -> bool:
+        """Whether the tool treats this person as an instructor."""
         return self.role == Role.INSTRUCTOR
 
     @property
@@ -353,6 +363,8 @@ def validate_message_claims(body: dict[str, Any]) -> None:
 
 
 class LaunchValidator:
+    """Validates a launch's id_token against the login it answers, as the module docstring lists."""
+
     def __init__(
         self,
         toolconf: DatabaseToolConf,
@@ -372,6 +384,7 @@ class LaunchValidator:
         self._deployment_row: DeploymentSnapshot | None = None
 
     def validate(self, data: LaunchInput) -> Launch:
+        """The validated launch, or a named ToolError saying what is wrong with it."""
         token, state = data.id_token, data.state
         if not token:
             raise WrongMessage("launch without id_token", reason="missing_id_token")
