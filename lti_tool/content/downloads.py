@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -307,7 +308,15 @@ def build_odt(download: Download) -> Path:
 
 
 def build_pdfs(downloads: Iterable[Download], chromium: str) -> list[Path]:
-    """Print each template's HTML to a tagged PDF with the Chromium at `chromium`; returns the paths."""
+    """Print each template's HTML to a tagged PDF with the Chromium at `chromium`; returns the paths.
+
+    In a thread of its own: Playwright's sync API refuses a thread whose asyncio loop is running (a
+    caller that itself drives a browser, as the browser tests do), and a new thread has none."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_print_pdfs, list(downloads), chromium).result()
+
+
+def _print_pdfs(downloads: list[Download], chromium: str) -> list[Path]:
     # Imported here, not at the top: Playwright is a build and test dependency, and the tool that
     # serves the files (and imports this package) never needs it.
     from playwright.sync_api import sync_playwright

@@ -31,10 +31,9 @@ def chromium_profile(tmp_path: Path, preferences: dict[str, Any]) -> Path:
 
 
 @pytest.fixture(params=["third-party-blocked", "no-cookies-for-the-tool"])
-def blocked_context(request: pytest.FixtureRequest, site: Any, tmp_path: Path) -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
+def blocked_context(request: pytest.FixtureRequest, browser: Any, site: Any, tmp_path: Path) -> Iterator[Any]:
+    """A Chromium profile of its own that blocks cookies, launched by the session's Playwright (a
+    second sync Playwright in the same thread is refused)."""
     if request.param == "third-party-blocked":
         # Chromium's own setting "Block third-party cookies" (chrome://settings/cookies).
         profile = chromium_profile(tmp_path, {"block_third_party_cookies": True, "cookie_controls_mode": 1})
@@ -44,14 +43,13 @@ def blocked_context(request: pytest.FixtureRequest, site: Any, tmp_path: Path) -
         profile = chromium_profile(tmp_path, {"block_third_party_cookies": True, "cookie_controls_mode": 1,
                                               "content_settings": {"exceptions": {"cookies": {
                                                   f"{site.base_url},{site.lms_url}": {"setting": 2}}}}})
-    with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, locale="da-DK",
-            viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(SAFETY_NET_MS)
-        context.case = request.param
-        yield context
-        context.close()
+    context = browser.browser_type.launch_persistent_context(
+        str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, locale="da-DK",
+        viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(SAFETY_NET_MS)
+    context.case = request.param
+    yield context
+    context.close()
 
 
 def sign_in(context: Any, base: str, user: str) -> None:
