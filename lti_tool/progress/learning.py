@@ -132,6 +132,7 @@ class CourseHome:
     programme_status: rules.ProgrammeStatus | None
     programme_title: str
     rules_box: RulesBox | None = None
+    submitted_plans: frozenset[tuple[str, str]] = frozenset()  # (module, activity) of action plans sent in
 
     @property
     def shows_programme(self) -> bool:
@@ -181,22 +182,29 @@ def programme_rule(mandatory: int, electives: int) -> str:
         electives, mandatory=mandatory))
 
 
+_UNTOUCHED = rules.ActivityRecord(status=rules.ActivityStatus.VIEWED)
+
+
 def course_home(session: Session, catalog: Catalog, launch: LiveLaunch) -> CourseHome:
     """The course home of the learner behind `launch`: the modules the link opens, with their progress."""
     placement = state.placement_for(launch.resource_link, catalog)
     if placement is None:
         return CourseHome(None, (), None, "")
-    statuses = state.module_statuses(session, launch.user_id, placement.programme.modules)
+    modules = placement.programme.modules
+    records = state.records_by_module(session, launch.user_id, [m.id for m in modules])
+    statuses = {m.id: rules.module_status(m, records[m.id]) for m in modules}
     cards = tuple(ModuleCard(m, statuses[m.id]) for m in placement.modules)
     programme_status = rules.programme_status(placement.programme, {k: v.state for k, v in statuses.items()})
+    submitted_plans = frozenset((m.id, a.id) for m in placement.modules for a in m.activities
+                                if a.type == "action_plan" and records[m.id].get(a.id, _UNTOUCHED).attempts > 0)
     return CourseHome(placement, cards, programme_status, placement.programme.title_in(launch.locale),
-                      rules_box(placement.modules, placement.programme.language))
+                      rules_box(placement.modules, placement.programme.language), submitted_plans)
 
 
 def follow_up_on_launch(session: Session, view: CourseHome, user_id: int) -> followup.FollowUpQuestion | None:
     """At a launch, the action plan whose four-week follow-up is due in the modules the link opens."""
-    if view.placement is None:
-        return None
+    if view.placement is None or not view.submitted_plans:
+        return None  # no plan submitted: nothing to ask, and no query at every launch to find that out
     return followup.ask_on_launch(session, user_id, view.placement.modules)
 
 

@@ -72,8 +72,8 @@ _RECORDS = select(_STATES.c.module_id, _STATES.c.activity_id, _STATES.c.status, 
     _STATES.c.user_id == bindparam("user_id"), _STATES.c.module_id.in_(bindparam("module_ids", expanding=True)))
 
 
-def _records(session: Session, user_id: int,
-             module_ids: Sequence[str]) -> dict[str, dict[str, rules.ActivityRecord]]:
+def records_by_module(session: Session, user_id: int,
+                      module_ids: Sequence[str]) -> dict[str, dict[str, rules.ActivityRecord]]:
     """The learner's activity records, by module and activity.
 
     Performance: the columns the rules read, not ActivityState objects (every learner page
@@ -88,10 +88,10 @@ def _records(session: Session, user_id: int,
 
 def module_statuses(session: Session, user_id: int, modules: Sequence[Module]) -> dict[str, rules.ModuleStatus]:
     """The learner's status in each module, by module id, computed from the stored activity states."""
-    records = _records(session, user_id, [m.id for m in modules])
+    records = records_by_module(session, user_id, [m.id for m in modules])
     return {m.id: rules.module_status(m, records[m.id]) for m in modules}
 
 
 def activity_records(session: Session, user_id: int, module: Module) -> dict[str, rules.ActivityRecord]:
     """The learner's record of each activity in the module, by activity id."""
-    return _records(session, user_id, [module.id])[module.id]
+    return records_by_module(session, user_id, [module.id])[module.id]
