@@ -108,9 +108,10 @@ def rules_box(modules: tuple[Module, ...], language: str) -> RulesBox | None:
     checked: datetime.date = max(c.checked for c in claims)
     with force_locale(format_locale(language)):
         catalogue, locale = get_translations(), get_locale()
-
-        def day(date: datetime.date) -> str:
-            return babel.dates.format_date(date, "long", locale=locale)
+        # Many rules share a date (the day a law took effect): each distinct date is formatted once.
+        days = {date: babel.dates.format_date(date, "long", locale=locale)
+                for date in {checked, *(c.date for c in claims)}}
+        day = days.__getitem__
 
         return RulesBox(
             language=language,
