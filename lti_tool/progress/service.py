@@ -330,6 +330,7 @@ def grade_submission(session: Session, catalog: Catalog, submission_id: int, mod
     learner's resubmission): only one grading counts."""
     submission = session.get_one(Submission, submission_id)
     # A submission's answer never changes (a resubmission is a new row): its variant's rubric counts.
+    answered = activity.case_for((submission.answer or {}).get("variant"))
     fraction, given = scoring.grade_reflection(activity, submission.answer or {}, dict(points))
     # The learner's rows first, as submit_answer takes them; then the submission as it is now.
     _lock_learner(session, submission.user_id)
@@ -344,7 +345,7 @@ def grade_submission(session: Session, catalog: Catalog, submission_id: int, mod
     # The rubric's maximum per criterion as graded: if a pack later changes a criterion's points,
     # the learner still sees "3 / 4" as the instructor gave it, beside the same percentage.
     submission.result = {**(submission.result or {}), "points": given,
-                         "maxima": {c.id: c.points for c in activity.rubric}}
+                         "maxima": {c.id: c.points for c in answered.rubric}}
     submission.graded_by = grader_id
     submission.graded_at = utcnow()
     state = _state(session, submission.user_id, module, activity)

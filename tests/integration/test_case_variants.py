@@ -94,6 +94,7 @@ def test_learner_chooses_a_role_answers_and_the_instructor_grades_that_variant(s
         graded = db.session.get(Submission, submission_id)
         assert graded.status == "graded" and graded.score == pytest.approx(0.7)
         assert graded.result["points"] == {"skolestart": 3.0, "tolkerollen": 4.0}
+        assert graded.result["maxima"] == {c.id: c.points for c in teacher_variant.rubric}  # the variant's rubric
 
     # The learner's result names the role and lists the teacher variant's criteria.
     result = text_of(learner.get(url).text)
