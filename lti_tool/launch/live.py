@@ -22,6 +22,7 @@ from lti_tool.errors import SessionExpired
 from lti_tool.lti.deep_linking import DeepLinkingSettings
 from lti_tool.lti.launch import ServiceClaims
 from lti_tool.models import Context, Deployment, LaunchRecord, Platform, ResourceLink, User, utcnow
+from lti_tool.text import origin
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,19 @@ class LiveLaunch:
     platform_name: str
     platform_issuer: str
     platform_client_id: str
+    platform_login_url: str
+
+    @property
+    def framing_origins(self) -> list[str]:
+        """Who may frame this launch's pages: its platform (the origins of its issuer and login
+        address) and the page the launch came from (Canvas cloud's issuer is not the customer's
+        domain, so the origin of the launch's return_url, the LMS page, is allowed too)."""
+        found: list[str] = []
+        for url in (self.platform_issuer, self.platform_login_url, self.return_url):
+            value = origin(url)
+            if value is not None and value not in found:  # an address urllib cannot parse frames nothing
+                found.append(value)
+        return found
 
     @property
     def memberships_url(self) -> str | None:
@@ -93,7 +107,7 @@ _FIND = (
         _LAUNCHES.c.resource_link_id, _LINKS.c.title.label("link_title"), _LINKS.c.programme_id, _LINKS.c.module_id,
         _DEPLOYMENTS.c.deployment_id, _PLATFORMS.c.id.label("platform_id"),
         _PLATFORMS.c.name.label("platform_name"), _PLATFORMS.c.issuer.label("platform_issuer"),
-        _PLATFORMS.c.client_id.label("platform_client_id"),
+        _PLATFORMS.c.client_id.label("platform_client_id"), _PLATFORMS.c.auth_login_url.label("platform_login_url"),
     )
     .select_from(
         _LAUNCHES.join(_USERS, _USERS.c.id == _LAUNCHES.c.user_id)
@@ -156,7 +170,7 @@ def _live_launch(row: Any) -> LiveLaunch:
         course_title=(row.context_title or row.context_label) if row.context_id is not None else None,
         resource_link=link, deployment_id=row.deployment_id, platform_id=row.platform_id,
         platform_name=row.platform_name, platform_issuer=row.platform_issuer,
-        platform_client_id=row.platform_client_id,
+        platform_client_id=row.platform_client_id, platform_login_url=row.platform_login_url,
     )
 
 

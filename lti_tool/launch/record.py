@@ -223,7 +223,7 @@ _STORED = (
         exists().where(_SCORES.c.grade_target_id == _TARGETS.c.id, _SCORES.c.user_id == _USERS.c.id)
         .label("opening_queued"),
         _PLATFORMS.c.name.label("platform_name"), _PLATFORMS.c.issuer.label("platform_issuer"),
-        _PLATFORMS.c.client_id.label("platform_client_id"),
+        _PLATFORMS.c.client_id.label("platform_client_id"), _PLATFORMS.c.auth_login_url.label("platform_login_url"),
     )
     .select_from(
         _ONE.outerjoin(_PLATFORMS, _PLATFORMS.c.id == _param("platform_id", _PLATFORMS.c.id))
@@ -325,7 +325,7 @@ def _as_live(stored: _StoredRow, parameters: dict[str, Any], launch: Launch, use
         course_title=course if stored.context_pk is not None else None,
         resource_link=link, deployment_id=launch.deployment_id, platform_id=launch.platform_id,
         platform_name=stored.platform_name, platform_issuer=stored.platform_issuer,
-        platform_client_id=stored.platform_client_id,
+        platform_client_id=stored.platform_client_id, platform_login_url=stored.platform_login_url,
     )
 
 

@@ -16,7 +16,7 @@ from lti_tool.errors import ToolError
 from lti_tool.extensions import db
 from lti_tool.launch.live import form_token
 from lti_tool.lti.toolconf import framing_origins
-from lti_tool.text import origin, parsed_url
+from lti_tool.text import parsed_url
 from lti_tool.web.errors import install_error_handlers
 from lti_tool.web.i18n import current_language, install_locale, select_locale, set_locale
 from lti_tool.web.logs import launch_id_in_path, logged_path
@@ -34,25 +34,24 @@ access_log = logging.getLogger("lti_tool.access")
 
 
 def _frame_ancestors() -> str:
-    """Who may frame this page: the registered platforms, plus the page the launch came from.
+    """Who may frame this page: a launch's pages by the platform that launched them, other pages
+    of the tool by every registered platform.
 
-    Canvas cloud's issuer and OIDC host are not the customer's domain, so the origin of the
-    launch's return_url (the LMS page) is allowed too. The launch handshake pages, which hold
-    no actions, may be framed anywhere."""
+    A launch's own origins (LiveLaunch.framing_origins) need no read of the store, and keep its
+    pages out of other platforms' frames. The launch handshake pages, which hold no actions, may
+    be framed anywhere."""
     if g.get("frame_anywhere"):
         return "*"
+    launch = g.get("launch")
+    if launch is not None:
+        return " ".join(["'self'", *launch.framing_origins])
     try:
         # The store from the app itself, not lti_tool.runtime: that module imports the grade worker,
         # which imports this package's metrics, so importing it here would make a cycle.
         store = current_app.extensions["integrationsloeft"].store
-        ancestors = ["'self'", *framing_origins(db.session(), store)]
+        return " ".join(["'self'", *framing_origins(db.session(), store)])
     except Exception:  # noqa: BLE001 - a header must never turn a page into a 500
-        ancestors = ["'self'"]
-    launch = g.get("launch")
-    extra = origin(launch.return_url) if launch is not None else None
-    if extra and extra not in ancestors:
-        ancestors.append(extra)
-    return " ".join(ancestors)
+        return "'self'"
 
 
 def secure_context() -> bool:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from lti_tool.demo_lms.tool_side import register_demo_lms
+from lti_tool.extensions import db
+from lti_tool.text import origin
+from tests.support.records import seed_platform
 
 
 def _login_behind_proxy(make_app, *, proxy_fix: bool):
@@ -106,3 +109,17 @@ def test_pages_a_platform_opens_before_it_is_known_or_active_may_be_framed(agent
         assert frame_ancestors(response) == "*", (what, response.status_code)
     own_page = agent.get("/c/unknown/")  # the tool's own pages: registered platforms only
     assert frame_ancestors(own_page).startswith("'self'")
+
+
+def test_a_launch_page_is_framed_by_its_own_platform_and_no_other(app, agent):
+    """A launch's pages name the platform that launched it; a page no launch owns names every
+    registered platform (Moodle frames registration and error pages before any launch)."""
+    other = seed_platform(db.session)
+    home = agent.launch("jonas", "vejle-int", "rl-nyankomne")
+    assert home.ok, home.status_code
+
+    for page in (home, agent.get(home.url)):  # the launch's answer, and a later page
+        ancestors = frame_ancestors(page).split()
+        assert ancestors[0] == "'self'" and origin(agent.lms_url) in ancestors
+        assert origin(other.issuer) not in ancestors
+    assert origin(other.issuer) in frame_ancestors(agent.get("/c/unknown/")).split()
