@@ -59,8 +59,8 @@ def verify_credential() -> Response:
     """Verify a pasted or uploaded credential: signature, issuer, validity and status."""
     if request.method == "GET":
         return _page("public/verify_credential.html", status=200)
-    # Capped before the body is read: a larger upload is a 413 without being received.
-    request.max_content_length = int(current_app.config["CREDENTIAL_UPLOAD_MAX_BYTES"]) + 16 * 1024
+    # The request hooks have read the form by now (NUL check), within MAX_CONTENT_LENGTH (2 MiB);
+    # check_submitted reads no more than CREDENTIAL_UPLOAD_MAX_BYTES of the file and refuses a larger one.
     upload = request.files.get("file")
     outcome = credentials.check_submitted(db.session(), current_app.config, text=request.form.get("credential"),
                                           upload=upload.stream if upload else None)
