@@ -179,6 +179,8 @@ def test_worker_rides_out_a_database_outage_and_restart(proxied, queue, worker_l
         wait_for(lambda: delivered(before_ids + during_ids), what="the scores to be delivered after the outage")
         assert worker.thread.is_alive()
         assert_received_once(before_subs + during_subs)
+        # The worker says the outage is over after the round that delivered: wait for the round's end.
+        wait_for(lambda: worker.outage.dependency is None, what="the worker to note that the database is back")
         assert len(said(worker_log, "database available again")) == 1
         assert not [r for r in worker_log if r.exc_info]
 
@@ -209,6 +211,8 @@ def test_worker_rides_out_a_redis_outage(proxied, queue, worker_log) -> None:
         wait_for(lambda: delivered(ids), what="the scores to be delivered after the Redis outage")
         assert worker.thread.is_alive()
         assert_received_once(subs)
+        # The worker says the outage is over after the round that delivered: wait for the round's end.
+        wait_for(lambda: worker.outage.dependency is None, what="the worker to note that Redis is back")
         assert len(said(worker_log, "redis available again")) == 1
     finally:
         worker.end()
