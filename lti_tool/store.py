@@ -14,7 +14,6 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -26,10 +25,6 @@ class KeyValueStore(Protocol):
 
     def get(self, key: str) -> Any | None:
         """The value under `key`, or None when absent or expired."""
-        ...
-
-    def get_many(self, keys: Sequence[str]) -> list[Any | None]:
-        """The values under `keys`, in order, None for each one absent or expired."""
         ...
 
     def set(self, key: str, value: Any, ttl: int) -> None:
@@ -72,11 +67,6 @@ class RedisStore:
         """KeyValueStore.get: GET, decoded from JSON."""
         raw = cast(bytes | None, self._redis.get(self._k(key)))
         return None if raw is None else json.loads(raw)
-
-    def get_many(self, keys: Sequence[str]) -> list[Any | None]:
-        """KeyValueStore.get_many: MGET, one round trip for all of them."""
-        raws = cast(list[bytes | None], self._redis.mget([self._k(key) for key in keys]))
-        return [None if raw is None else json.loads(raw) for raw in raws]
 
     def set(self, key: str, value: Any, ttl: int) -> None:
         """KeyValueStore.set: SET with an expiry of at least one second."""
@@ -139,10 +129,6 @@ class FileStore:
     def get(self, key: str) -> Any | None:
         """KeyValueStore.get: reads the key's file, None if missing, unreadable or expired."""
         return self._read(self._path(key))
-
-    def get_many(self, keys: Sequence[str]) -> list[Any | None]:
-        """KeyValueStore.get_many: each key's file in turn."""
-        return [self.get(key) for key in keys]
 
     def set(self, key: str, value: Any, ttl: int) -> None:
         """KeyValueStore.set: temp file then rename; now and then sweeps expired files."""

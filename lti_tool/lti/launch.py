@@ -42,7 +42,7 @@ from lti_tool.lti.deep_linking import DeepLinkingSettings
 from lti_tool.lti.login import STATE_COOKIE_PREFIX, state_key
 from lti_tool.lti.platform_keys import PlatformKeys
 from lti_tool.lti.roles import Role, effective_role
-from lti_tool.lti.toolconf import DatabaseToolConf, DeploymentSnapshot, PlatformSnapshot, registration_key
+from lti_tool.lti.toolconf import DatabaseToolConf, DeploymentSnapshot, PlatformSnapshot
 from lti_tool.store import KeyValueStore
 from lti_tool.text import MAX_SERVICE_URL, storable_text
 from lti_tool.tokens import same_token
@@ -378,14 +378,6 @@ def _base64url(segment: str) -> bytes:
     return decoded
 
 
-def claimed_client(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    """The issuer and client an unverified token names: its `azp`, else its one (or first) audience."""
-    iss, aud, azp = body.get("iss"), body.get("aud"), body.get("azp")
-    first = aud[0] if isinstance(aud, list) and aud else aud
-    client_id = azp if isinstance(azp, str) else first if isinstance(first, str) else None
-    return (iss if isinstance(iss, str) else None), client_id
-
-
 def validate_message_claims(body: dict[str, Any]) -> None:
     """pylti1p3's claim checks for the message type (resource link, deep linking …), exactly one
     of which must apply, as its MessageLaunch.validate_message runs them."""
@@ -429,15 +421,7 @@ class LaunchValidator:
 
         header, body = read_unverified(token)
 
-        # The login's state and the registration the token names, in one round trip. The token is
-        # not trusted yet: _platform still checks it against the login, and a registration of
-        # another client is read on its own there.
-        iss, client_id = claimed_client(body)
-        if iss and client_id:
-            login, registration = self._store.get_many([state_key(state), registration_key(iss, client_id)])
-            self._toolconf.keep_read(iss, client_id, registration)
-        else:
-            login = self._store.get(state_key(state))
+        login = self._store.get(state_key(state))
         if login is None:
             if self._store.get("state-used:" + state):
                 raise ReplayedLaunch(f"state {state[:8]}… already used", reason="replayed_state")

@@ -133,14 +133,7 @@ class DatabaseToolConf(ToolConfAbstract):  # type: ignore[type-arg]
         self._session = session
         self._signing_key = signing_key
         self._store = store
-        self._read_with_state: dict[str, Any] = {}
         self.platform: PlatformSnapshot | None = None
-
-    def keep_read(self, iss: str, client_id: str, found: dict[str, Any] | None) -> None:
-        """A registration the launch read from the store together with its login's state (one
-        round trip for both): `registration` takes it instead of reading it again."""
-        if found is not None:
-            self._read_with_state[registration_key(iss, client_id)] = found
 
     def check_iss_has_one_client(self, iss: str) -> bool:
         """Never: pylti1p3 must look every registration up by issuer and client_id."""
@@ -155,9 +148,7 @@ class DatabaseToolConf(ToolConfAbstract):  # type: ignore[type-arg]
         if self._store is None:
             return read_registration(self._session, iss, client_id)
         key = registration_key(iss, client_id)
-        found = self._read_with_state.get(key)
-        if found is None:
-            found = self._store.get(key)
+        found = self._store.get(key)
         if found is None:
             found = read_registration(self._session, iss, client_id)
             if found is None:

@@ -35,12 +35,6 @@ def test_set_get_and_expiry(store):
     wait_for(lambda: store.get("a") is None, what="the 1 s entry to expire", limit=30)
 
 
-def test_get_many_reads_several_keys_in_order(store):
-    store.set("one", {"x": 1}, ttl=60)
-    store.set("three", [3], ttl=60)
-    assert store.get_many(["three", "two", "one"]) == [[3], None, {"x": 1}]
-
-
 def test_pop_returns_once(store):
     store.set("k", "v", ttl=60)
     with ThreadPoolExecutor(max_workers=8) as pool:
