@@ -208,13 +208,17 @@ def test_outage_then_recovery_delivers_each_score_once_newest_last(app, live, ma
         assert delivered[-1].id == rows[-1].id
 
 
-def test_token_is_cached_and_a_401_refreshes_it_once(app, agent, fresh_learner):
-    # The score scope's token in the shared store, watched by value: the grade worker's thread
-    # fetches tokens of other scopes (the roster's) meanwhile, so a count of fetches would move too.
+def score_token_key() -> str:
+    """The store key of the demo platform's score-scope token. Tests watch that token by value, not
+    by the process's fetch count: the worker's thread fetches tokens of other scopes (the roster's)."""
     db.session.rollback()
     platform = db.session.scalars(select(Platform).where(Platform.client_id == "integrationsloeft-demo")).one()
     auth = services.PlatformAuth(platform.id, platform.client_id, platform.auth_token_url, None)
-    key = services.TokenClient._cache_key(auth, ("https://purl.imsglobal.org/spec/lti-ags/scope/score",))
+    return services.TokenClient._cache_key(auth, ("https://purl.imsglobal.org/spec/lti-ags/scope/score",))
+
+
+def test_token_is_cached_and_a_401_refreshes_it_once(app, agent, fresh_learner):
+    key = score_token_key()
     home = agent.launch(fresh_learner, "stor-kursus", "rl-stor")
     module = catalog(app).module("nyankomne")
     exercises = [a for a in module.activities if a.is_exercise]
@@ -252,12 +256,7 @@ def test_a_token_that_expires_mid_run_is_replaced_before_the_lms_refuses_it(app,
     usable for USABLE seconds after it is fetched: long enough that a busy machine delivers the first
     score within them, then the test waits until they are over."""
     monkeypatch.setitem(live.lms_app.config, "DEMO_TOKEN_LIFETIME", services.TOKEN_MARGIN + USABLE)
-    db.session.rollback()
-    platform = db.session.scalars(select(Platform).where(Platform.client_id == "integrationsloeft-demo")).one()
-    auth = services.PlatformAuth(platform.id, platform.client_id, platform.auth_token_url, None)
-    # The score scope's token in the shared store. Watched by value, not by the process's fetch count:
-    # the worker also fetches tokens of other scopes meanwhile (the roster's), in a thread of its own.
-    key = services.TokenClient._cache_key(auth, ("https://purl.imsglobal.org/spec/lti-ags/scope/score",))
+    key = score_token_key()
     runtime().store.delete(key)
     home = agent.launch(fresh_learner, "stor-kursus", "rl-stor")
     module = catalog(app).module("nyankomne")
