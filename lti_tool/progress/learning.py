@@ -183,9 +183,6 @@ def programme_rule(mandatory: int, electives: int) -> str:
         electives, mandatory=mandatory))
 
 
-_UNTOUCHED = rules.ActivityRecord(status=rules.ActivityStatus.VIEWED)
-
-
 def course_home(session: Session, catalog: Catalog, launch: LiveLaunch) -> CourseHome:
     """The course home of the learner behind `launch`: the modules the link opens, with their progress."""
     placement = state.placement_for(launch.resource_link, catalog)
@@ -197,7 +194,7 @@ def course_home(session: Session, catalog: Catalog, launch: LiveLaunch) -> Cours
     cards = tuple(ModuleCard(m, statuses[m.id]) for m in placement.modules)
     programme_status = rules.programme_status(placement.programme, {k: v.state for k, v in statuses.items()})
     submitted_plans = frozenset((m.id, a.id) for m in placement.modules for a in m.activities
-                                if a.type == "action_plan" and records[m.id].get(a.id, _UNTOUCHED).attempts > 0)
+                                if a.type == "action_plan" and (r := records[m.id].get(a.id)) and r.attempts > 0)
     return CourseHome(placement, cards, programme_status, placement.programme.title_in(launch.locale),
                       rules_box(placement.modules, placement.programme.language), submitted_plans)
 
