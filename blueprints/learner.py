@@ -98,6 +98,14 @@ def course_page(view: learning.CourseHome, follow_up: followup.FollowUpQuestion 
                            outcomes=learning.OUTCOME_LABELS, answered=request.args.get("followed_up") == "1")
 
 
+@bp.get("/rules")
+@launch_required
+def rules() -> str:
+    """The rules the link's modules state, each with its status, date and source."""
+    page = learning.rules_page(runtime().catalog(), g.launch)
+    return render_template("learner/rules.html", overview=_overview(), page=page)
+
+
 @bp.get("/m/<module_id>/")
 @launch_required
 def module(module_id: str) -> str:

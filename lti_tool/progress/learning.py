@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import babel
 import babel.dates
 from babel.support import NullTranslations
 from flask_babel import force_locale, format_number, get_locale, get_translations, gettext, ngettext
@@ -65,7 +66,7 @@ class ModuleCard:
 
 @dataclass(frozen=True)
 class RuleLine:
-    """One line of the "Regler pr. …" box: a rule, its status with its date, and its source."""
+    """One rule on the rules page: the claim, its status with its date, and its source."""
 
     claim: str
     status: str  # the status in words with its date, e.g. "gælder siden 1. januar 2026"
@@ -73,12 +74,20 @@ class RuleLine:
 
 
 @dataclass(frozen=True)
-class RulesBox:
-    """The "Regler pr. …" box: the placed modules' rule claims, written in the content's language."""
+class RulesNotice:
+    """The course home's pointer to the rules page: "Regler pr. …" and a link that says how many."""
 
     language: str
     heading: str
-    toggle: str
+    link: str
+
+
+@dataclass(frozen=True)
+class RulesPage:
+    """The rules page: the placed modules' rule claims, each dated and sourced."""
+
+    language: str
+    heading: str
     note: str
     lines: tuple[RuleLine, ...]
 
@@ -95,32 +104,49 @@ def _status_words(claim: RuleClaim, day: str, catalogue: NullTranslations) -> st
     return catalogue.gettext("not confirmed, date given %(date)s") % {"date": day}
 
 
-def rules_box(modules: tuple[Module, ...], language: str) -> RulesBox | None:
-    """The box for `modules`, or None when they state no rules.
+def _heading(claims: tuple[RuleClaim, ...], catalogue: NullTranslations, locale: babel.Locale | None) -> str:
+    """"Regler pr. <the day the newest of them was checked>"."""
+    checked = max(c.checked for c in claims)
+    return catalogue.gettext("Rules as of %(date)s") % {"date": babel.dates.format_date(checked, "long", locale=locale)}
 
-    Its words are in the content's language (`language`), not the interface's: a Danish claim
-    with "in force since" beside it would read as two half-translations. Performance: a module
-    states up to some fifty rules, so the catalogue and the Babel locale are looked up once per
-    box, not once per string and date as flask-babel's gettext and format_date do."""
+
+# The rules are in the content's language, not the interface's: a Danish claim with "in force
+# since" beside it would read as two half-translations. So the words around them are too.
+
+def rules_notice(modules: tuple[Module, ...], language: str) -> RulesNotice | None:
+    """The course home's line about the rules of `modules`, or None when they state none.
+
+    The rules themselves are on a page of their own (`rules_page`): up to some fifty dated and
+    sourced lines would make the first page of every launch five times its size."""
     claims = rules_of(modules)
     if not claims:
         return None
-    checked: datetime.date = max(c.checked for c in claims)
+    with force_locale(format_locale(language)):
+        catalogue = get_translations()
+        return RulesNotice(
+            language=language, heading=_heading(claims, catalogue, get_locale()),
+            link=catalogue.ngettext("Show the %(num)d rule", "Show the %(num)d rules", len(claims))
+            % {"num": len(claims)})
+
+
+def rules_page(catalog: Catalog, launch: LiveLaunch) -> RulesPage:
+    """The rules of the modules the launch's link opens, in the content's language.
+
+    NotFound when the link opens nothing or its modules state no rules."""
+    placement = state.placement_for(launch.resource_link, catalog)
+    claims = rules_of(placement.modules) if placement is not None else ()
+    if placement is None or not claims:
+        raise NotFound("this link's modules state no rules")
+    language = placement.programme.language
     with force_locale(format_locale(language)):
         catalogue, locale = get_translations(), get_locale()
         # Many rules share a date (the day a law took effect): each distinct date is formatted once.
-        days = {date: babel.dates.format_date(date, "long", locale=locale)
-                for date in {checked, *(c.date for c in claims)}}
-        day = days.__getitem__
-
-        return RulesBox(
-            language=language,
-            heading=catalogue.gettext("Rules as of %(date)s") % {"date": day(checked)},
-            toggle=catalogue.ngettext("Show the %(num)d rule", "Show the %(num)d rules", len(claims))
-            % {"num": len(claims)},
+        days = {date: babel.dates.format_date(date, "long", locale=locale) for date in {c.date for c in claims}}
+        return RulesPage(
+            language=language, heading=_heading(claims, catalogue, locale),
             note=catalogue.gettext("Each rule with its status on the day it was checked, and its source. "
                                    "Rules change: check the source before you act on them."),
-            lines=tuple(RuleLine(c.claim, _status_words(c, day(c.date), catalogue), c.source) for c in claims),
+            lines=tuple(RuleLine(c.claim, _status_words(c, days[c.date], catalogue), c.source) for c in claims),
         )
 
 
@@ -132,7 +158,7 @@ class CourseHome:
     cards: tuple[ModuleCard, ...]
     programme_status: rules.ProgrammeStatus | None
     programme_title: str
-    rules_box: RulesBox | None = None
+    rules: RulesNotice | None = None
     submitted_plans: frozenset[tuple[str, str]] = frozenset()  # (module, activity) of action plans sent in
 
     @property
@@ -196,7 +222,7 @@ def course_home(session: Session, catalog: Catalog, launch: LiveLaunch) -> Cours
     submitted_plans = frozenset((m.id, a.id) for m in placement.modules for a in m.activities
                                 if a.type == "action_plan" and (r := records[m.id].get(a.id)) and r.attempts > 0)
     return CourseHome(placement, cards, programme_status, placement.programme.title_in(launch.locale),
-                      rules_box(placement.modules, placement.programme.language), submitted_plans)
+                      rules_notice(placement.modules, placement.programme.language), submitted_plans)
 
 
 def follow_up_on_launch(session: Session, view: CourseHome, user_id: int) -> followup.FollowUpQuestion | None:

@@ -314,6 +314,9 @@ def test_learner_pages_pass_axe(site, context, page, fresh_learner, another_lear
     check("demo LMS with the tool framed", page, iframes=False)
     home = frame.url
     check("course home", frame)
+    frame.goto(f"{home}rules")
+    expect(frame.get_by_role("heading", level=1)).to_contain_text("Regler pr.")
+    check("rules page", frame)
     frame.goto(f"{home}m/{module.id}/")
     check("module page", frame)
     for kind in ("page", "matching", "quiz", "reflection", "action_plan"):
