@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from lti_tool.extensions import db
 from tests.browser.lms import axe_violations, describe, horizontal_overflow, shot
 from tests.browser.test_print_browser import PROGRAMME, launched
 from tests.integration.test_verification import seed_certificate
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.browser
 def test_a_learner_takes_the_certificate_as_a_credential_and_anyone_checks_it(site, page, fresh_learner, tmp_path):
     home, user_id = launched(site, fresh_learner)
     with site.app.app_context():
-        seed_certificate(user_id=user_id, holder_name=None)
+        seed_certificate(db.session, user_id=user_id, holder_name=None)
     page.goto(home + f"certificate/{PROGRAMME}")
     found = {"credential form": axe_violations(page)}
     page.get_by_label("Dit navn på beviset").fill("Mette Jensen")

@@ -63,7 +63,7 @@ def test_the_printed_action_plan_says_whose_it_is_and_shows_no_navigation(site, 
 def test_the_printed_certificate_shows_name_programme_modules_date_and_where_to_check(site, page, fresh_learner):
     home, user_id = launched(site, fresh_learner)
     with site.app.app_context():
-        certificate = seed_certificate(user_id=user_id)
+        certificate = seed_certificate(db.session, user_id=user_id)
         code = certificate.code
 
     page.goto(home + f"certificate/{PROGRAMME}")
@@ -89,7 +89,7 @@ def test_the_printed_certificate_shows_name_programme_modules_date_and_where_to_
 
 def test_the_verification_page_is_accessible_in_three_languages(site, page):
     with site.app.app_context():
-        code = seed_certificate().code
+        code = seed_certificate(db.session).code
     for language, words in (("da", "Kursusbeviset er ægte."), ("sv", "Kursintyget är äkta."),
                             ("en", "This certificate is genuine.")):
         page.goto(f"{site.base_url}/verify/{code}?lang={language}")

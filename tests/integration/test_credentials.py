@@ -75,7 +75,7 @@ def learner(app, agent, fresh_learner):
     """A learner with a completed programme (its certificate): the launch's home and user id."""
     home = agent.launch(fresh_learner, "stor-kursus", "rl-stor-programme").url
     user_id = db.session.get(LaunchRecord, re.search(r"/c/([^/]+)/", home)[1]).user_id
-    seed_certificate(user_id=user_id, holder_name=None)
+    seed_certificate(db.session, user_id=user_id, holder_name=None)
     return home, user_id
 
 
@@ -334,7 +334,7 @@ def test_a_retired_key_stops_signing_and_stays_published(app, agent, learner, ru
     other = make_learner()
     other_home = agent.launch(other, "stor-kursus", "rl-stor-programme").url
     user_id = db.session.get(LaunchRecord, re.search(r"/c/([^/]+)/", other_home)[1]).user_id
-    seed_certificate(user_id=user_id)
+    seed_certificate(db.session, user_id=user_id)
     issue(app, agent, other_home)
     new_kid = jwt.get_unverified_header(download(agent, other_home, "jwt").text)["kid"]
     assert new_kid != old_kid

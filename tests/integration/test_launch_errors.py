@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from lti_tool import errors
 from lti_tool.lti import claims
+from lti_tool.web import logged_path
 from tests.support.agent import landing_url, text_of
 from tests.support.crafting import crafted_launch, demo_claims, demo_login, demo_sign, message_in
 
@@ -332,10 +333,8 @@ def test_a_long_return_url_is_kept_only_service_urls_with_columns_are_limited(ap
     assert response.status_code == 200
 
 
-def test_logs_mask_only_the_launch_id_segment(app):
-    from lti_tool.web import logged_path
-
-    with app.test_request_context("/c/a/instructor/grading/1"):
+def test_logs_mask_only_the_launch_id_segment(db_app):
+    with db_app.test_request_context("/c/a/instructor/grading/1"):
         assert logged_path() == "/c/…/instructor/grading/1"
 
 
@@ -380,11 +379,11 @@ def test_refused_logins(app, agent, caplog, params, status, reason, error):
     assert any(reason in r.getMessage() for r in caplog.records)
 
 
-def test_a_raw_nul_byte_in_the_query_is_refused(app):
+def test_a_raw_nul_byte_in_the_query_is_refused(db_app, db_session):
     """gunicorn and Werkzeug's server refuse such a request line themselves; the app must not rely
     on the server in front of it (a 500 on PostgreSQL otherwise)."""
     raw_query = {"QUERY_STRING": "iss=http://x\x00y&login_hint=a"}
-    response = app.test_client().get("/lti/login", environ_overrides=raw_query)
+    response = db_app.test_client().get("/lti/login", environ_overrides=raw_query)
     assert response.status_code == 400
     assert "nul_in_request" in response.text
 

@@ -244,19 +244,19 @@ def test_two_registrations_from_one_moodle_are_told_apart(app, agent, fake_platf
                f"{platform.deployments[0].deployment_id}" in listing
 
 
-def test_a_freed_name_is_used_again_and_a_long_one_keeps_its_number(app):
+def test_a_freed_name_is_used_again_and_a_long_one_keeps_its_number(db_session):
     host = f"lms-{uuid.uuid4().hex[:8]}.example.dk"
-    names = [add_platform(db.session, issuer=f"https://{host}", client_id=f"c{n}",
+    names = [add_platform(db_session, issuer=f"https://{host}", client_id=f"c{n}",
                           auth_login_url=f"https://{host}/auth", auth_token_url=f"https://{host}/token",
                           key_set_url=f"https://{host}/jwks", deployment_ids=[],
-                          name=unused_name(db.session, f"Moodle ({host})")).name for n in range(2)]
+                          name=unused_name(db_session, f"Moodle ({host})")).name for n in range(2)]
     assert names == [f"Moodle ({host})", f"Moodle ({host}) 2"]
-    assert unused_name(db.session, f"Moodle ({host})") == f"Moodle ({host}) 3"
+    assert unused_name(db_session, f"Moodle ({host})") == f"Moodle ({host}) 3"
     long = "x" * 250 + host
-    add_platform(db.session, issuer=f"https://{host}", client_id="long", auth_login_url=f"https://{host}/auth",
+    add_platform(db_session, issuer=f"https://{host}", client_id="long", auth_login_url=f"https://{host}/auth",
                  auth_token_url=f"https://{host}/token", key_set_url=f"https://{host}/jwks", deployment_ids=[],
                  name=long)
-    assert unused_name(db.session, long) == long[:253] + " 2"  # fits the column, number kept
+    assert unused_name(db_session, long) == long[:253] + " 2"  # fits the column, number kept
 
 
 @pytest.mark.parametrize(("family", "expected"), [
@@ -303,13 +303,13 @@ def test_auto_approved_registration_is_active_at_once(app, agent, fake_platforms
     assert stored.status == PlatformStatus.ACTIVE
 
 
-def test_an_unknown_locale_falls_back_to_danish_names(app, fake_platforms):
+def test_an_unknown_locale_falls_back_to_danish_names(db_session, fake_platforms):
     # Through HTTP the locale is always one of the tool's languages; the service must not rely on it.
     platform = fake_platforms()
     rt = runtime()
     pending_id, _ = registration.begin(rt.store, rt.http(), platform.base_url + "/mod/lti/openid-configuration.php",
                                        "token", allow_private=True)
-    stored = registration.complete(db.session, rt.store, rt.http(), pending_id, base_url=rt.base_url,
+    stored = registration.complete(db_session, rt.store, rt.http(), pending_id, base_url=rt.base_url,
                                    auto_approve=False, locale="de")
     assert stored.client_id == platform.client_id
     metadata = platform.posted[0]
