@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
 
 from babel.dates import format_date
 
+from lti_tool.demo_lms.database import lms_db
+from lti_tool.demo_lms.models import DemoResourceLink
 from lti_tool.extensions import db
 from lti_tool.models import LaunchRecord
 from lti_tool.progress.state import placement_for
@@ -73,8 +76,14 @@ def test_rules_speak_the_contents_language_not_the_interfaces(app, agent):
     assert f"not confirmed, date given {format_date(unverified.date, 'long', locale='en_GB')}" in text_of(page.text)
 
 
-def test_a_link_that_opens_nothing_has_no_rules_page(app, agent):
-    page = agent.launch("jonas", "vejle-int", "rl-manual")
+def test_a_link_that_opens_nothing_has_no_rules_page(app, live, agent):
+    link_id = f"rl-unbound-{uuid.uuid4().hex[:8]}"  # a link of its own: another test may bind rl-manual
+    with live.lms_context():
+        lms_db.session.add(DemoResourceLink(course_id="vejle-int", link_id=link_id, title="Integrationsløft",
+                                            custom={}))
+        lms_db.session.commit()
+    page = agent.launch("jonas", "vejle-int", link_id)
+    assert "ikke sat op endnu" in text_of(page.text)
     assert "rules-notice" not in page.text
     launch_id = re.search(r"/c/([^/]+)/", page.url).group(1)
     missing = agent.get(f"/c/{launch_id}/rules")
