@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -31,6 +32,7 @@ __all__ = [
 ]
 
 access_log = logging.getLogger("lti_tool.access")
+log = logging.getLogger("lti_tool.web")
 
 
 def _frame_ancestors() -> str:
@@ -97,6 +99,7 @@ def install(app: Flask) -> None:
     install_proxy_fix(app)
     install_template_compilation(app)
     install_request_hooks(app)
+    install_read_commit(app)  # runs after the headers, which may read the platforms
     install_security_headers(app)
     install_error_handlers(app)
 
@@ -158,6 +161,24 @@ def install_request_hooks(app: Flask) -> None:
             access_log.info("%s %s %s %.1f ms", request.method, path, status, seconds * 1000,
                             extra={"status": status, "path": path, "method": request.method,
                                    "duration_ms": round(seconds * 1000, 1)})
+
+
+def install_read_commit(app: Flask) -> None:
+    """End a successful request's transaction with COMMIT; a failed one is rolled back as before.
+
+    Services commit their own writes, so what a successful request leaves open is a read, and
+    COMMIT and ROLLBACK end it alike. But psycopg forgets its prepared statements at every
+    ROLLBACK, and PostgreSQL then plans every query of the next request again: about half a
+    millisecond of its CPU for a launch's read alone, on each launch."""
+
+    @app.after_request
+    def _commit_read(response: Response) -> Response:
+        if response.status_code < 400 and db.session().in_transaction():
+            try:
+                db.session.commit()
+            except SQLAlchemyError as exc:  # the page was read: serve it, and let teardown roll back
+                log.warning("ending a read transaction failed: %s", type(exc).__name__)
+        return response
 
 
 def install_security_headers(app: Flask) -> None:

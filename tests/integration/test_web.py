@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import event
+
 from lti_tool.demo_lms.tool_side import register_demo_lms
 from lti_tool.extensions import db
 from lti_tool.text import origin
@@ -123,3 +125,25 @@ def test_a_launch_page_is_framed_by_its_own_platform_and_no_other(app, agent):
         assert ancestors[0] == "'self'" and origin(agent.lms_url) in ancestors
         assert origin(other.issuer) not in ancestors
     assert origin(other.issuer) in frame_ancestors(agent.get("/c/unknown/")).split()
+
+
+def test_a_successful_request_ends_its_read_with_commit_a_failed_one_with_rollback(db_app):
+    # psycopg forgets its prepared statements at a ROLLBACK, and PostgreSQL would plan every
+    # query of the next request again; a request that failed may hold half a change.
+    ends: list[str] = []
+    listeners = {"commit": lambda _conn: ends.append("commit"), "rollback": lambda _conn: ends.append("rollback")}
+    with db_app.app_context():
+        engine = db.engine
+    for name, listener in listeners.items():
+        event.listen(engine, name, listener)
+    try:
+        client = db_app.test_client()
+        assert client.get("/verify/ABCD-EFGH-JKLM").status_code == 404  # looked up, not found
+        assert ends == ["rollback"]
+        ends.clear()
+        page = client.get("/.well-known/jwks.json")  # the tool's keys, read from their table
+        assert page.status_code == 200
+        assert ends == ["commit"]
+    finally:
+        for name, listener in listeners.items():
+            event.remove(engine, name, listener)
