@@ -173,7 +173,8 @@ def install_read_commit(app: Flask) -> None:
 
     @app.after_request
     def _commit_read(response: Response) -> Response:
-        if response.status_code < 400 and db.session().in_transaction():
+        # registry.has(): a request that never used the database gets no session made to ask.
+        if response.status_code < 400 and db.session.registry.has() and db.session().in_transaction():
             try:
                 db.session.commit()
             except SQLAlchemyError as exc:  # the page was read: serve it, and let teardown roll back
