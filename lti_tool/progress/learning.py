@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import babel
 import babel.dates
+from babel import Locale
 from babel.support import NullTranslations
 from flask_babel import force_locale, format_number, get_locale, get_translations, gettext, ngettext
 from flask_babel import lazy_gettext as _l
@@ -104,7 +104,7 @@ def _status_words(claim: RuleClaim, day: str, catalogue: NullTranslations) -> st
     return catalogue.gettext("not confirmed, date given %(date)s") % {"date": day}
 
 
-def _heading(claims: tuple[RuleClaim, ...], catalogue: NullTranslations, locale: babel.Locale | None) -> str:
+def _heading(claims: tuple[RuleClaim, ...], catalogue: NullTranslations, locale: Locale | None) -> str:
     """"Regler pr. <the day the newest of them was checked>"."""
     checked = max(c.checked for c in claims)
     return catalogue.gettext("Rules as of %(date)s") % {"date": babel.dates.format_date(checked, "long", locale=locale)}

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from lti_tool.extensions import db
 from lti_tool.models import Certificate, LaunchRecord
@@ -18,7 +18,7 @@ from tests.support.agent import text_of
 ISSUED = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 
 
-def seed_certificate(session: Any, *, user_id: int | None = None, holder_name: str | None = "Mette Jensen",
+def seed_certificate(session: Session, *, user_id: int | None = None, holder_name: str | None = "Mette Jensen",
                      programme_id: str = "efteruddannelse-integration") -> Certificate:
     certificate = Certificate(code=new_certificate_code(), user_id=user_id, programme_id=programme_id,
                               holder_name=holder_name, programme_title="Efteruddannelse i integration",
