@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -29,6 +29,7 @@ from lti_tool.extensions import csrf, db
 from lti_tool.launch.live import LiveLaunch, launch_locale
 from lti_tool.lti.roles import Role, effective_role
 from lti_tool.progress import followup, learning, rescue, service
+from lti_tool.progress.rules import ActivityRecord
 from lti_tool.progress.scoring import AnswerError, AnswerTooLong
 from lti_tool.runtime import runtime
 from lti_tool.teaching.overview import LaunchOverview, launch_overview
@@ -66,25 +67,28 @@ def home() -> str | Response:
 # Registered without a URL rule (Flask's endpoint decorator): blueprints/lti.py calls it by
 # endpoint for the launch POST, so the LTI blueprint does not import this one.
 @bp.endpoint("learner.landing")
-def landing(launch_id: str, live: LiveLaunch | None = None) -> Response:
+def landing(launch_id: str, live: LiveLaunch | None = None,
+            records: Mapping[str, Mapping[str, ActivityRecord]] | None = None) -> Response:
     """A learner's launch answers with the course's first page itself, not a 303 to it.
 
     One round trip less for every learner of a class launching at once. The page names its own
     address, and static/js/frame.js puts it in the history, so a reload asks for the page, not
     the spent launch. The launch was committed before the page is read: a page that fails loses
-    no launch. `live` is the launch as recorded, when the recording could tell it (no second read)."""
+    no launch. `live` and `records` are the launch and the learner's records as the recording read
+    them, when it could (no second read, no second transaction)."""
     enter_launch(launch_id, live)
     g.canonical_url = url_for("learner.home", launch_id=launch_id)
-    view = course_view()
+    view = course_view(records)
     response = make_response(course_page(view, learning.follow_up_on_launch(db.session(), view, g.launch.user_id)))
     response.headers["Content-Location"] = g.canonical_url
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def course_view() -> learning.CourseHome:
-    """What the course page shows this launch's learner: the placement and their progress in it."""
-    return learning.course_home(db.session(), runtime().catalog(), g.launch)
+def course_view(records: Mapping[str, Mapping[str, ActivityRecord]] | None = None) -> learning.CourseHome:
+    """What the course page shows this launch's learner: the placement and their progress in it
+    (`records`: the learner's records, when the launch read them already)."""
+    return learning.course_home(db.session(), runtime().catalog(), g.launch, records)
 
 
 def course_page(view: learning.CourseHome, follow_up: followup.FollowUpQuestion | None = None) -> str | Response:

@@ -136,7 +136,8 @@ def _landing(record: RecordedLaunch) -> BaseResponse:
     kind = landing(record)
     if kind in _REDIRECTS:
         return redirect(url_for(_REDIRECTS[kind], launch_id=record.id), code=303)
-    return make_response(current_app.view_functions["learner.landing"](launch_id=record.id, live=record.live))
+    first_page = current_app.view_functions["learner.landing"]
+    return make_response(first_page(launch_id=record.id, live=record.live, records=record.records))
 
 
 @bp.route("/.well-known/jwks.json")

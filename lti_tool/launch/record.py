@@ -48,7 +48,9 @@ from lti_tool.models import (
     User,
     utcnow,
 )
+from lti_tool.progress.rules import ActivityRecord
 from lti_tool.progress.service import placement_from_custom
+from lti_tool.progress.state import placement_for, records_by_module
 
 # --- recording a launch ------------------------------------------------------------------------
 # One SELECT reads the rows a launch would write (learner, course, link, grade column); a row that
@@ -305,12 +307,15 @@ class RecordedLaunch:
 
     `live` is the launch as find_launch would read it, when the rows read before the writes tell
     it: always but for a new course or a link the launch wrote (the database decides a placement).
-    The first page then needs no second read of what was just read."""
+    `records` are the learner's activity records in the programme the link opens, read in the
+    launch's own transaction, when `live` names a placed link. The first page then needs neither a
+    second read of what was just read nor a transaction of its own."""
 
     id: str
     message_type: str
     roles: list[str]
     live: LiveLaunch | None = None
+    records: dict[str, dict[str, ActivityRecord]] | None = None
 
 
 def _as_live(stored: _StoredRow, parameters: dict[str, Any], launch: Launch, user_id: int) -> LiveLaunch:
@@ -361,10 +366,13 @@ def record_launch(session: Session, launch: Launch, lifetime: int, catalog: Cata
         if target_id is not None:
             enqueue_opening_score(session, catalog, session.get_one(User, user_id),
                                   session.get_one(ResourceLink, link_id), session.get_one(GradeTarget, target_id))
-    session.commit()
     new_course = parameters["context_key"] is not None and stored.context_pk is None
     live = None if new_course or link_written else _as_live(stored, parameters, launch, user_id)
-    return RecordedLaunch(parameters["launch_id"], launch.message_type, launch.roles, live)
+    placement = placement_for(live.resource_link, catalog) if live is not None and catalog is not None else None
+    records = (records_by_module(session, user_id, [m.id for m in placement.programme.modules])
+               if placement is not None else None)
+    session.commit()
+    return RecordedLaunch(parameters["launch_id"], launch.message_type, launch.roles, live, records)
 
 
 def purge_expired_launches(session: Session, older_than: timedelta = timedelta(days=30)) -> int:

@@ -209,13 +209,17 @@ def programme_rule(mandatory: int, electives: int) -> str:
         electives, mandatory=mandatory))
 
 
-def course_home(session: Session, catalog: Catalog, launch: LiveLaunch) -> CourseHome:
-    """The course home of the learner behind `launch`: the modules the link opens, with their progress."""
+def course_home(session: Session, catalog: Catalog, launch: LiveLaunch,
+                records: Mapping[str, Mapping[str, rules.ActivityRecord]] | None = None) -> CourseHome:
+    """The course home of the learner behind `launch`: the modules the link opens, with their progress.
+
+    `records` are the learner's records in the link's programme when the launch already read them."""
     placement = state.placement_for(launch.resource_link, catalog)
     if placement is None:
         return CourseHome(None, (), None, "")
     modules = placement.programme.modules
-    records = state.records_by_module(session, launch.user_id, [m.id for m in modules])
+    if records is None:
+        records = state.records_by_module(session, launch.user_id, [m.id for m in modules])
     statuses = {m.id: rules.module_status(m, records[m.id]) for m in modules}
     cards = tuple(ModuleCard(m, statuses[m.id]) for m in placement.modules)
     programme_status = rules.programme_status(placement.programme, {k: v.state for k, v in statuses.items()})

@@ -29,6 +29,7 @@ from lti_tool.launch.record import record_launch
 from lti_tool.lti import claims
 from lti_tool.lti.launch import Launch
 from lti_tool.models import (
+    ActivityState,
     Context,
     Deployment,
     GradeTarget,
@@ -39,6 +40,7 @@ from lti_tool.models import (
     User,
     utcnow,
 )
+from lti_tool.progress.state import placement_for, records_by_module
 from lti_tool.runtime import runtime
 from tests.support.agent import landing_url, text_of
 from tests.support.crafting import crafted_launch, demo_claims
@@ -150,7 +152,7 @@ def test_a_first_page_that_fails_loses_no_launch(app, agent, monkeypatch):
     sub = "committed-" + uuid.uuid4().hex[:8]
     assert landing_url(crafted_launch(app, agent, lambda body: body.update(sub=sub, name="Aya Haddad")))
 
-    def unreadable_first_page():
+    def unreadable_first_page(*_):
         raise errors.NotFound("the first page could not be read (simulated)")
 
     monkeypatch.setattr(learner_views, "course_view", unreadable_first_page)
@@ -405,9 +407,9 @@ def test_rows_of_one_registration_are_not_used_for_another(db_app, db_session):
 
 
 def test_a_launch_tells_its_live_launch_as_find_launch_reads_it(db_app, db_session, clock):
-    """The first page of a launch into a known course and unchanged link reads the launch from
-    the recording, not again from the database: both must be the same, also when the learner or
-    the course was renamed (and last_seen_at written) by that launch."""
+    """The first page of a launch into a known course and unchanged link reads the launch and the
+    learner's records from the recording, not again from the database: both must be the same, also
+    when the learner or the course was renamed (and last_seen_at written) by that launch."""
     platform = _demo_platform(db_app)
     launch = _launch_of(db_app, platform, platform.deployments[0], sub="live-" + uuid.uuid4().hex[:8])
     clock.set(clock().replace(second=10))
@@ -418,6 +420,19 @@ def test_a_launch_tells_its_live_launch_as_find_launch_reads_it(db_app, db_sessi
     assert first.live is None  # a new course and link: the page reads the launch
     assert again.live is not None and again.live.resource_link is not None
     assert again.live == find_launch(db_session, again.id, 3600)
+
+    # The learner's records come with it, read in the launch's transaction, as the page would read them.
+    placement = placement_for(again.live.resource_link, runtime().catalog())
+    assert placement is not None and first.records is None
+    module = placement.modules[0]
+    db_session.add(ActivityState(user_id=again.live.user_id, programme_id=placement.programme.id,
+                                 module_id=module.id, activity_id=module.activities[0].id, status="completed",
+                                 attempts=1, score=1.0, passed=True))
+    db_session.commit()
+    with_work = record_launch(db_session, launch, 3600, runtime().catalog(), clock=clock)
+    module_ids = [m.id for m in placement.programme.modules]
+    assert with_work.records == records_by_module(db_session, again.live.user_id, module_ids)
+    assert with_work.records is not None and with_work.records[module.id][module.activities[0].id].passed
 
     clock.set(clock() + timedelta(minutes=2))
     renamed = _launch_of(db_app, platform, platform.deployments[0], sub=launch.sub, name="Aya Haddad Nielsen")
