@@ -75,11 +75,10 @@ class RuleLine:
 
 @dataclass(frozen=True)
 class RulesNotice:
-    """The course home's pointer to the rules page: "Regler pr. …" and a link that says how many."""
+    """The course home's pointer to the rules page: "Regler pr. <checked>" and a link that says how many."""
 
-    language: str
-    heading: str
-    link: str
+    count: int
+    checked: datetime.date  # the day the newest of them was checked
 
 
 @dataclass(frozen=True)
@@ -91,6 +90,19 @@ class RulesPage:
     note: str
     lines: tuple[RuleLine, ...]
 
+
+def rules_notice(modules: tuple[Module, ...]) -> RulesNotice | None:
+    """The course home's line about the rules of `modules`, or None when they state none.
+
+    The line is the home's own, in the interface language like its other headings and links. The
+    rules themselves are on a page of their own (`rules_page`), in the content's language: up to
+    some fifty dated and sourced lines would make the first page of every launch five times its size."""
+    claims = rules_of(modules)
+    return RulesNotice(len(claims), max(c.checked for c in claims)) if claims else None
+
+
+# The rules page is in the content's language, not the interface's: a Danish claim with "in force
+# since" beside it would read as two half-translations. So the words around the claims are too.
 
 def _status_words(claim: RuleClaim, day: str, catalogue: NullTranslations) -> str:
     if claim.status == "in_force":
@@ -108,25 +120,6 @@ def _heading(claims: tuple[RuleClaim, ...], catalogue: NullTranslations, locale:
     """"Regler pr. <the day the newest of them was checked>"."""
     checked = max(c.checked for c in claims)
     return catalogue.gettext("Rules as of %(date)s") % {"date": babel.dates.format_date(checked, "long", locale=locale)}
-
-
-# The rules are in the content's language, not the interface's: a Danish claim with "in force
-# since" beside it would read as two half-translations. So the words around them are too.
-
-def rules_notice(modules: tuple[Module, ...], language: str) -> RulesNotice | None:
-    """The course home's line about the rules of `modules`, or None when they state none.
-
-    The rules themselves are on a page of their own (`rules_page`): up to some fifty dated and
-    sourced lines would make the first page of every launch five times its size."""
-    claims = rules_of(modules)
-    if not claims:
-        return None
-    with force_locale(format_locale(language)):
-        catalogue = get_translations()
-        return RulesNotice(
-            language=language, heading=_heading(claims, catalogue, get_locale()),
-            link=catalogue.ngettext("Show the %(num)d rule", "Show the %(num)d rules", len(claims))
-            % {"num": len(claims)})
 
 
 def rules_page(catalog: Catalog, launch: LiveLaunch) -> RulesPage:
@@ -226,7 +219,7 @@ def course_home(session: Session, catalog: Catalog, launch: LiveLaunch,
     submitted_plans = frozenset((m.id, a.id) for m in placement.modules for a in m.activities
                                 if a.type == "action_plan" and (r := records[m.id].get(a.id)) and r.attempts > 0)
     return CourseHome(placement, cards, programme_status, placement.programme.title_in(launch.locale),
-                      rules_notice(placement.modules, placement.programme.language), submitted_plans)
+                      rules_notice(placement.modules), submitted_plans)
 
 
 def follow_up_on_launch(session: Session, view: CourseHome, user_id: int) -> followup.FollowUpQuestion | None:

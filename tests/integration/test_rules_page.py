@@ -1,5 +1,5 @@
-"""The rules of the modules a link opens: "Regler pr. …" on the course home, with a link to a page
-of every rule with its status, date and source, all in the pack's language."""
+"""The rules of the modules a link opens: "Regler pr. …" on the course home, in the interface's
+language, with a link to a page of every rule with its status, date and source, in the pack's."""
 
 from __future__ import annotations
 
@@ -41,7 +41,6 @@ def test_course_home_names_the_rules_date_and_links_to_them(app, agent):
     home = agent.launch("jonas", "vejle-int", "rl-nyankomne")
     _, claims = _claims(home)
     notice = _section(home.text, "rules-notice")
-    assert 'lang="da"' in notice
     latest = max(c.checked for c in claims)
     assert f"Regler pr. {format_date(latest, 'long', locale='da')}" in text_of(notice)
     assert f"Vis de {len(claims)} regler" in text_of(notice)
@@ -60,18 +59,23 @@ def test_course_home_names_the_rules_date_and_links_to_them(app, agent):
     assert rules_list.count('<span class="rule-status">') == len(claims)  # each rule once, with its status
 
 
-def test_rules_speak_the_contents_language_not_the_interfaces(app, agent):
-    # The Fast track pack is English; the rules' words follow it, whatever the interface speaks.
+def test_the_rules_page_speaks_the_contents_language_the_home_the_interfaces(app, agent):
+    # The Fast track pack is English; the rules page follows it, whatever the interface speaks. The
+    # home's line about the rules is the home's own heading and link, in the interface's language.
     home = agent.launch("jonas", "malmo-change", "rl-fasttrack")
     placement, claims = _claims(home)
     assert placement.programme.language == "en"
-    assert '<html lang="en"' not in home.text  # jonas's interface is not English
+    assert '<html lang="da"' in home.text  # jonas's interface is Danish
     notice = _section(home.text, "rules-notice")
-    assert 'lang="en"' in notice and "Rules as of" in text_of(notice)
+    latest = max(c.checked for c in claims)
+    assert "lang=" not in notice
+    assert f"Regler pr. {format_date(latest, 'long', locale='da')}" in text_of(notice)
+    assert f"Vis de {len(claims)} regler" in text_of(notice)
 
     page = agent.get(_rules_link(agent, home))
-    assert page.status_code == 200 and '<html lang="en"' not in page.text
+    assert page.status_code == 200 and '<html lang="da"' in page.text
     assert '<div lang="en">' in page.text
+    assert f"Rules as of {format_date(latest, 'long', locale='en_GB')}" in text_of(page.text)
     unverified = next(c for c in claims if c.status == "unverified")
     assert f"not confirmed, date given {format_date(unverified.date, 'long', locale='en_GB')}" in text_of(page.text)
 
