@@ -8,13 +8,15 @@ from typing import Any
 
 from babel import Locale
 from babel.lists import format_list
+from babel.numbers import parse_pattern
 from flask import Flask, g, request
-from flask_babel import format_date, format_decimal, format_percent, get_locale, get_translations, ngettext
+from flask_babel import format_date, format_decimal, format_percent, get_locale, get_translations
 
 from lti_tool.launch.locale import LANGUAGES, format_locale, interface_language
 
-# Points and hours: up to two decimals, none when whole ("3", "3,5", "31,25").
-NUMBER_FORMAT = "#,##0.##"
+# Points and hours: up to two decimals, none when whole ("3", "3,5", "31,25"). Parsed once:
+# Babel parses a pattern given as text again on every call.
+NUMBER_FORMAT = parse_pattern("#,##0.##")
 
 
 def select_locale() -> str:
@@ -63,10 +65,13 @@ def plural_count(value: float | int) -> int:
 
 def duration(minutes: int) -> str:
     """A module's estimated time: "about 45 minutes", "ca. 3,5 timer" (hours to one decimal)."""
+    catalogue = request_translations()  # flask-babel's ngettext would look the catalogue up again
     if minutes < 60:
-        return str(ngettext("about %(minutes)s minute", "about %(minutes)s minutes", minutes, minutes=number(minutes)))
+        words = catalogue.ngettext("about %(minutes)s minute", "about %(minutes)s minutes", minutes)
+        return str(words % {"minutes": number(minutes)})
     hours = round(minutes / 60, 1)
-    return str(ngettext("about %(hours)s hour", "about %(hours)s hours", plural_count(hours), hours=number(hours)))
+    words = catalogue.ngettext("about %(hours)s hour", "about %(hours)s hours", plural_count(hours))
+    return str(words % {"hours": number(hours)})
 
 
 def request_translations() -> Any:
