@@ -93,18 +93,24 @@ def launch() -> BaseResponse:
 
     With platform storage, a page first reads the state back from the platform's frame."""
     id_token = request.form.get("id_token")
-    set_locale(unverified_locale(id_token))  # error pages speak the launch's language
     g.frame_anywhere = True  # until the launch is valid: its error pages hold no action
     rt = runtime()
-    record = accept_launch(
-        db.session(),
-        LaunchInput(id_token=id_token, state=request.form.get("state"), cookies=dict(request.cookies)),
-        store=rt.store,
-        platform_keys=rt.platform_keys(),
-        settings=current_app.config,
-        catalog=rt.catalog(),
-    )
+    try:
+        record = accept_launch(
+            db.session(),
+            LaunchInput(id_token=id_token, state=request.form.get("state"), cookies=dict(request.cookies)),
+            store=rt.store,
+            platform_keys=rt.platform_keys(),
+            settings=current_app.config,
+            catalog=rt.catalog(),
+        )
+    except Exception:
+        # The error page speaks the launch's language. Read from the token only then: an accepted
+        # launch's pages speak the language it was recorded with.
+        set_locale(unverified_locale(id_token))
+        raise
     if isinstance(record, PendingStorageCheck):
+        set_locale(unverified_locale(id_token))  # validated by now
         return make_response(render_template("lti/storage_check.html", pending=record))
     g.frame_anywhere = False  # the tool's own pages: the registered platforms only
     LAUNCHES.labels("accepted", "").inc()

@@ -10,7 +10,7 @@ from babel import Locale
 from babel.lists import format_list
 from babel.numbers import parse_pattern
 from flask import Flask, g, request
-from flask_babel import format_date, format_decimal, format_percent, get_locale, get_translations
+from flask_babel import format_date, format_decimal, format_percent, get_locale, get_translations, refresh
 
 from lti_tool.launch.locale import LANGUAGES, format_locale, interface_language
 
@@ -93,8 +93,10 @@ def request_translations() -> Any:
 
 
 def set_locale(locale: str | None) -> None:
-    """Make this request speak the interface language nearest to `locale` (None: the browser's)."""
+    """Make this request speak the interface language nearest to `locale` (None: the browser's),
+    also when something of the request was already written in another."""
     g.locale = interface_language(locale) if locale else None
+    refresh()  # flask-babel keeps the locale it chose first for the rest of the request
 
 
 def install_locale(app: Flask) -> None:

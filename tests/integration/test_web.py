@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from flask import render_template_string
+from flask_babel import gettext
 from sqlalchemy import event
 
 from lti_tool.demo_lms.tool_side import register_demo_lms
 from lti_tool.extensions import db
 from lti_tool.text import origin
+from lti_tool.web import current_language, set_locale
 from tests.support.records import seed_platform
 
 
@@ -147,3 +150,15 @@ def test_a_successful_request_ends_its_read_with_commit_a_failed_one_with_rollba
     finally:
         for name, listener in listeners.items():
             event.remove(engine, name, listener)
+
+
+def test_a_locale_set_late_in_a_request_is_the_one_its_page_speaks(db_app):
+    """set_locale after something of the request was already written (flask-babel keeps the locale it
+    chose first): the launch view sets a failed launch's language only when its error page is due."""
+    page = "{{ _('Continue where you left off') }}"
+    with db_app.test_request_context("/", headers={"Accept-Language": "da"}):
+        assert current_language() == "da" and render_template_string(page) == "Fortsæt, hvor du slap"
+        set_locale("sv-SE")
+        assert current_language() == "sv"
+        assert render_template_string(page) == "Fortsätt där du slutade"
+        assert str(gettext("Continue where you left off")) == "Fortsätt där du slutade"
