@@ -11,6 +11,8 @@ from babel.lists import format_list
 from babel.numbers import parse_pattern
 from flask import Flask, g, request
 from flask_babel import format_date, format_decimal, format_percent, get_locale, get_translations, refresh
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from lti_tool.launch.locale import LANGUAGES, format_locale, interface_language
 
@@ -99,17 +101,27 @@ def set_locale(locale: str | None) -> None:
     refresh()  # flask-babel keeps the locale it chose first for the rest of the request
 
 
+def _catalogue(context: Context) -> Any:
+    """The catalogue a template writes in: the one its render looked up (render_catalogue), else,
+    in a macro imported without the render's variables, the request's."""
+    found = context.get("render_catalogue")
+    return found if found is not None else request_translations()
+
+
 def install_locale(app: Flask) -> None:
-    """Give templates the request's language, number filters and gettext callables backed by
-    request_translations."""
+    """Give templates the request's language, number filters and gettext callables.
+
+    Each render looks the catalogue up once (a page has some thirty strings) and its strings are
+    translated from it: the gettext callables take the render's context (jinja2.pass_context)."""
     app.jinja_env.globals["current_locale"] = current_language
     app.jinja_env.globals["plural_count"] = plural_count
     app.jinja_env.filters.update(number=number, percent=percent, duration=duration,
                                 join_list=join_list, language_name=language_name, month_name=month_name)
+    app.context_processor(lambda: {"render_catalogue": request_translations()})
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=lambda s: request_translations().ugettext(s),
-        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
-        pgettext=lambda c, s: request_translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
+        gettext=pass_context(lambda ctx, s: _catalogue(ctx).ugettext(s)),
+        ngettext=pass_context(lambda ctx, s, p, n: _catalogue(ctx).ungettext(s, p, n)),
+        pgettext=pass_context(lambda ctx, c, s: _catalogue(ctx).upgettext(c, s)),
+        npgettext=pass_context(lambda ctx, c, s, p, n: _catalogue(ctx).unpgettext(c, s, p, n)),
         newstyle=True,
     )
