@@ -1,10 +1,17 @@
 """Where a launch's CPU goes, in one process: the app through Flask's test client on PostgreSQL and
 Redis, the platform (tests/bench/launch_loadgen.Platform) signing in the same process.
 
-    .venv/bin/python -m tests.bench.profile_launch [-n 300] [--pyinstrument out.html]
+    .venv/bin/python -m tests.bench.profile_launch [-n 300] [--users 200] [--pyinstrument out.html]
 
 Prints CPU per step (login, launch POST with the first page, that page again by GET) and the SQL
 statements and Redis commands each step issues. A tool for finding work to remove, not one of the `make bench` figures.
+
+CPU time on a shared machine moves by tens of per cent between runs. Instructions do not: under
+valgrind, `--callgrind FILE` counts the measured launches' instructions alone, the same to 0.1 % from
+run to run (a few minutes for `--users 20 -n 40`):
+
+    valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out \
+        .venv/bin/python -m tests.bench.profile_launch --users 20 -n 40 --callgrind /tmp/cg.out
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import argparse
 import collections
 import os
+import subprocess
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -25,9 +33,12 @@ from tests.bench.launch_loadgen import Platform
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=300)
+    parser.add_argument("--users", type=int, default=200, help="learners, each launched once to warm up")
     parser.add_argument("--pyinstrument", help="write a profile of the measured launches here (.html or .txt)")
     parser.add_argument("--show-sql", action="store_true", help="print the statements of one launch")
     parser.add_argument("--cprofile", help="write cProfile statistics of the measured launches here (.prof)")
+    parser.add_argument("--callgrind", help="under valgrind --tool=callgrind --callgrind-out-file=FILE: count the "
+                        "measured launches' instructions only, and print them per launch")
     args = parser.parse_args(argv)
 
     flush_redis()
@@ -36,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         # In process: the access line would go to this script's own output.
         env = tool_env(schema, base_url, lms_url, LIMIT_LTI="1000000 per minute", LOG_REQUESTS="0")
         prepare_tool(env)
-        platform = Platform(base_url, users=200)
+        platform = Platform(base_url, users=args.users)
         reg = platform.registration()
         flask(env, "platforms", "add", "--issuer", reg["issuer"], "--client-id", reg["client_id"],
               "--auth-login-url", reg["auth_login_url"], "--auth-token-url", reg["auth_token_url"],
@@ -67,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         redis.client.Redis.execute_command = counting  # type: ignore[method-assign]
 
         def one(i: int, record: dict[str, list[Any]] | None) -> None:
-            sub = f"bench-u-{i % 200:04d}"
+            sub = f"bench-u-{i % args.users:04d}"
             params = {"iss": platform.issuer, "login_hint": sub, "target_link_uri": base_url + "/lti/launch",
                       "client_id": platform.client_id, "lti_deployment_id": platform.deployment_id}
             marks = []
@@ -98,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
                 for step, cpu, sql, rcalls in marks:
                     record[step].append((cpu, sql, rcalls))
 
-        for i in range(200):  # warm-up: every user launched once, JWKS fetched, caches filled
+        for i in range(args.users):  # warm-up: every user launched once, JWKS fetched, caches filled
             one(i, None)
         record: dict[str, list[Any]] = collections.defaultdict(list)
         profiler = None
@@ -112,10 +123,14 @@ def main(argv: list[str] | None = None) -> None:
 
             cprofiler = cProfile.Profile(time.process_time)  # CPU, not waiting
             cprofiler.enable()
+        if args.callgrind:
+            _callgrind("--zero")
         started = time.process_time()
         for i in range(args.n):
             one(i, record)
         total = time.process_time() - started
+        if args.callgrind:
+            _callgrind("--dump")
         if args.cprofile:
             cprofiler.disable()
             cprofiler.dump_stats(args.cprofile)
@@ -138,6 +153,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\n{args.n} launches: {full:.2f} ms CPU per full launch (login + launch with its first page) "
               f"in this process, tool + test client, without the platform's signing; the page again by GET "
               f"{rows[2][2]:.2f} ms; {1000 * total / args.n:.2f} ms for all three steps")
+        if args.callgrind:
+            instructions = _callgrind_total(args.callgrind + ".1")
+            print(f"{instructions / args.n / 1e6:.2f} M instructions per launch (all three steps)")
         if args.show_sql:
             for step in ("login", "launch", "page"):
                 print(f"\n--- {step}: redis {record[step][-1][2]}")
@@ -146,6 +164,20 @@ def main(argv: list[str] | None = None) -> None:
         platform.server.shutdown()
         with app.app_context():
             db.engine.dispose()
+
+
+def _callgrind(command: str) -> None:
+    """Zero callgrind's counters, or dump them to FILE.1, for this process (callgrind_control)."""
+    subprocess.run(["callgrind_control", command, str(os.getpid())], check=True, capture_output=True)
+
+
+def _callgrind_total(dump: str) -> int:
+    """The instructions a callgrind dump counted."""
+    with open(dump) as fh:
+        for line in fh:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise ValueError(f"no totals in {dump}")
 
 
 if __name__ == "__main__":
