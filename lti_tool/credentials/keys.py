@@ -11,22 +11,28 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lti_tool.lti.keys import SigningKey, decrypt_signing_key, fernet, new_rsa_key, private_pem, public_jwk
+from lti_tool.lti.keys import (
+    SigningKey,
+    decrypt_signing_key,
+    fernet,
+    lock_key_table,
+    new_rsa_key,
+    private_pem,
+    public_jwk,
+)
 from lti_tool.models import CredentialKey, utcnow
 
 
-def _lock(session: Session) -> None:
-    # A write that matches nothing, as the first statement: two instances making a key at once
-    # take turns (SQLite's write lock; a row-less UPDATE waits on PostgreSQL's table too).
-    session.execute(update(CredentialKey).where(CredentialKey.id == -1).values(kid=CredentialKey.kid))
+def _current(session: Session) -> CredentialKey | None:
+    return session.scalars(select(CredentialKey).where(CredentialKey.retired_at.is_(None))
+                           .order_by(CredentialKey.id.desc()).limit(1)).first()
 
 
-def rotate_credential_key(session: Session, secret_key: str) -> CredentialKey:
-    """Make a new signing key current; the previous one stops signing and stays published."""
-    _lock(session)
+def _make_current(session: Session, secret_key: str) -> CredentialKey:
+    """A new current key, the previous one retired; the caller holds the table's lock. Commits."""
     now = utcnow()
     for old in session.scalars(select(CredentialKey).where(CredentialKey.retired_at.is_(None))):
         old.retired_at = now
@@ -39,12 +45,25 @@ def rotate_credential_key(session: Session, secret_key: str) -> CredentialKey:
     return record
 
 
+def rotate_credential_key(session: Session, secret_key: str) -> CredentialKey:
+    """Make a new signing key current; the previous one stops signing and stays published."""
+    lock_key_table(session, CredentialKey)
+    return _make_current(session, secret_key)
+
+
 def credential_signing_key(session: Session, secret_key: str) -> SigningKey:
-    """The current credential key, made on first use (the first credential issued makes it)."""
-    record = session.scalars(select(CredentialKey).where(CredentialKey.retired_at.is_(None))
-                             .order_by(CredentialKey.id.desc()).limit(1)).first()
+    """The current credential key, made on first use (the first credential issued makes it).
+
+    Two instances issuing their first credentials at once take turns under the table's lock: the
+    second finds the key the first made."""
+    record = _current(session)
     if record is None:
-        record = rotate_credential_key(session, secret_key)
+        lock_key_table(session, CredentialKey)
+        record = _current(session)
+        if record is None:
+            record = _make_current(session, secret_key)
+        else:
+            session.commit()  # releases the lock
     return decrypt_signing_key(record.kid, record.private_key_encrypted, secret_key)
 
 

@@ -22,7 +22,7 @@ from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from lti_tool.models import ToolKey, utcnow
+from lti_tool.models import CredentialKey, ToolKey, utcnow
 
 
 class KeyError_(RuntimeError):  # noqa: N801 - avoid shadowing the builtin KeyError
@@ -58,23 +58,24 @@ def public_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, str]:
     return jwk
 
 
-def _lock_keys(session: Session) -> None:
-    """Hold the tool keys for writing until this transaction ends, so that two instances making a
-    key at once (`flask keys ensure` at start-up, a rotation) take turns and leave one current key.
+def lock_key_table(session: Session, model: type[ToolKey] | type[CredentialKey]) -> None:
+    """Hold a key table for writing until this transaction ends, so that two instances making a
+    key at once (`flask keys ensure` at start-up, a rotation, a first credential) take turns and
+    leave one current key.
 
     PostgreSQL: a table lock that conflicts with itself only, so the JWKS and launches go on
     reading. SQLite: a write that matches no row takes the database's write lock; it must be the
-    transaction's first statement (the driver begins the transaction at the first write), so the
-    reads after it see what the other instance committed."""
+    transaction's first write (the driver begins the transaction there), so the reads after it see
+    what the other instance committed."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("LOCK TABLE tool_keys IN SHARE ROW EXCLUSIVE MODE"))
+        session.execute(text(f"LOCK TABLE {model.__tablename__} IN SHARE ROW EXCLUSIVE MODE"))
     else:
-        session.execute(update(ToolKey).where(ToolKey.id == -1).values(kid=ToolKey.kid))
+        session.execute(update(model).where(model.id == -1).values(kid=model.kid))
 
 
 def generate_key(session: Session, secret_key: str) -> ToolKey:
     """Create a key and make it current, retiring the previous current key (kept for the grace)."""
-    _lock_keys(session)
+    lock_key_table(session, ToolKey)
     now = utcnow()
     for old in session.scalars(select(ToolKey).where(ToolKey.retired_at.is_(None))):
         old.retired_at = now
@@ -96,7 +97,7 @@ def ensure_key(session: Session, secret_key: str) -> tuple[ToolKey, bool]:
 
     Idempotent, and safe when several instances run it at once: exactly one current key results."""
     session.rollback()  # a fresh transaction: the lock below must be its first statement
-    _lock_keys(session)
+    lock_key_table(session, ToolKey)
     existing = session.scalars(
         select(ToolKey).where(ToolKey.retired_at.is_(None)).order_by(ToolKey.id.desc()).limit(1)
     ).first()
