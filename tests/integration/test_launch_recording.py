@@ -134,6 +134,36 @@ def test_an_unchanged_launch_writes_only_its_launch_record(app, agent):
     assert _launches_of(sub) == 3
 
 
+def test_a_returning_learners_launch_is_one_transaction(app, agent):
+    """The recording reads the learner's activity states before its COMMIT and the first page uses
+    them: the launch POST ends one transaction and reads the states once."""
+    sub = "one-transaction-" + uuid.uuid4().hex[:8]
+    assert landing_url(crafted_launch(app, agent, lambda body: body.update(sub=sub)))
+    _pin_last_seen(sub)
+    db.session.remove()  # the test's own session holds no transaction during the launch
+    ends: list[str] = []
+    state_reads: list[str] = []
+
+    def on_statement(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        if "FROM activity_states" in statement:
+            state_reads.append(statement)
+
+    listeners: dict[str, Callable[..., None]] = {
+        "commit": lambda _conn: ends.append("commit"), "rollback": lambda _conn: ends.append("rollback"),
+        "before_cursor_execute": on_statement}
+    for name, listener in listeners.items():
+        event.listen(db.engine, name, listener)
+    try:
+        page = crafted_launch(app, agent, lambda body: body.update(sub=sub))
+    finally:
+        for name, listener in listeners.items():
+            event.remove(db.engine, name, listener)
+
+    assert landing_url(page) and 'class="cards"' in page.text
+    assert ends == ["commit"]
+    assert len(state_reads) == 1
+
+
 def test_a_launch_a_minute_or_more_after_the_last_writes_last_seen(app, agent):
     sub = "seen-" + uuid.uuid4().hex[:8]
     assert landing_url(crafted_launch(app, agent, lambda body: body.update(sub=sub)))
