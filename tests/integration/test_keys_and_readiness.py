@@ -51,9 +51,9 @@ def test_keys_ensure_is_idempotent_and_readyz_waits_for_a_key(make_app) -> None:
     assert client.get("/.well-known/jwks.json").get_json()["keys"][0]["kid"] == kid
 
 
-def _ensure_at_once(app: Flask, calls: int = 2, current_kid: Callable[[], str] | None = None) -> list[str]:
-    """`calls` instances asking for the current key at the same moment (`ensure_key`, or
-    `current_kid`); the kids they were given."""
+def _at_once(app: Flask, current_kid: Callable[[], str], calls: int = 2) -> list[str]:
+    """`calls` instances asking for the current key (`current_kid`) at the same moment; the kids
+    they were given."""
     barrier = threading.Barrier(calls)
     kids: list[str] = []
     failures: list[BaseException] = []
@@ -62,7 +62,7 @@ def _ensure_at_once(app: Flask, calls: int = 2, current_kid: Callable[[], str] |
         with app.app_context():
             try:
                 barrier.wait(timeout=60)
-                kids.append(current_kid() if current_kid else ensure_key(db.session(), app.config["SECRET_KEY"])[0].kid)
+                kids.append(current_kid())
             except BaseException as exc:  # noqa: BLE001 - reported below
                 failures.append(exc)
             finally:
@@ -101,7 +101,7 @@ def test_two_instances_ensuring_a_key_at_once_leave_exactly_one(backend: str, re
             db.session.query(ToolKey).delete()
             db.session.commit()
             db.session.remove()
-        kids = _ensure_at_once(app)
+        kids = _at_once(app, lambda: ensure_key(db.session(), app.config["SECRET_KEY"])[0].kid)
         assert current_keys(app) == 1
         assert len(set(kids)) == 1  # both instances were told the same key
 
@@ -119,7 +119,7 @@ def test_two_instances_issuing_their_first_credential_at_once_make_one_key(backe
             db.session.query(CredentialKey).delete()
             db.session.commit()
             db.session.remove()
-        kids = _ensure_at_once(app, current_kid=credential_kid)
+        kids = _at_once(app, credential_kid)
         with app.app_context():
             current = db.session.scalars(select(CredentialKey).where(CredentialKey.retired_at.is_(None))).all()
         assert [key.kid for key in current] == kids[:1]
