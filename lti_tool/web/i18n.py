@@ -79,10 +79,10 @@ def duration(minutes: int) -> str:
 def request_translations() -> Any:
     """The catalogue of this request's locale, looked up once per request and locale.
 
-    Performance: flask-babel's template gettext finds the domain, the locale (formatting its name)
-    and the catalogue again for every string, about 15 µs each; a learner's page has some thirty.
-    The catalogue is kept in `g` beside the locale it is for, so a locale changed during the
-    request (flask_babel.refresh) gets its own."""
+    Each render takes it once (install_locale); the imported macros and the filters ask for it
+    per string, and flask-babel would find the domain, the locale and the catalogue again for each,
+    about 15 µs. It is kept in `g` beside the locale it is for, so a locale changed during the
+    request (set_locale, flask_babel.refresh) gets its own."""
     if not g:  # outside a request, as flask-babel does
         return get_translations()
     locale = get_locale()
